@@ -1,0 +1,93 @@
+// RawNode: the consensus core, driven by its caller.
+//
+// A RawNode is a pure state machine. It owns no thread, reads no clock and does no I/O: time
+// advances when the caller calls Tick(), messages arrive through Step(), and everything the
+// node wants done (persist, send, apply) comes back in a Ready. This is what makes a whole
+// cluster replayable from one seed.
+//
+// Not thread-safe: one thread drives a RawNode.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "raftkv/raft/config.h"
+#include "raftkv/raft/ready.h"
+#include "raftkv/raft/status.h"
+#include "raftkv/raftpb/raft.pb.h"
+
+namespace raftkv::raft {
+
+class Raft;
+
+// Errors returned by proposals; test for them with the predicates.
+bool IsProposalDropped(const absl::Status& s);  // no leader, leader transfer in progress, ...
+bool IsStepLocalMessage(const absl::Status& s);  // a local-only message type arrived via Step
+bool IsStepPeerNotFound(const absl::Status& s);  // response from a peer not in the config
+
+enum class SnapshotStatus { kFinish, kFailure };
+
+class RawNode {
+ public:
+  // A node with the configuration, log and hard state found in config.storage. A brand new
+  // cluster is bootstrapped by writing its initial ConfState into the storage first (for
+  // MemoryStorage: Bootstrap()). InvalidArgument if the config is invalid.
+  static absl::StatusOr<std::unique_ptr<RawNode>> Create(const Config& config);
+  ~RawNode();
+  RawNode(const RawNode&) = delete;
+  RawNode& operator=(const RawNode&) = delete;
+
+  // Advances the logical clock by one tick: election timeouts and heartbeats are in ticks.
+  void Tick();
+
+  // Starts an election now (local MsgHup).
+  absl::Status Campaign();
+
+  // Proposes data to be appended to the log. Fails with a dropped-proposal error when there is
+  // no leader, forwarding is disabled, or a leadership transfer is in progress.
+  absl::Status Propose(std::string data);
+
+  // Proposes a membership change. At most one may be pending (uncommitted or unapplied).
+  absl::Status ProposeConfChange(const raftpb::ConfChange& change);
+  absl::Status ProposeConfChange(const raftpb::ConfChangeV2& change);
+
+  // Applies a committed membership change, once its entry is applied. Returns the new
+  // configuration, which the application should store with its next snapshot.
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChangeV2& change);
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& change);
+
+  // Delivers a message from a peer.
+  absl::Status Step(const raftpb::Message& message);
+
+  bool HasReady() const;
+  // The work accumulated since the last Advance. Call Advance() once it is handled.
+  Ready GetReady();
+  void Advance();
+
+  // Asks the leader to hand leadership to `transferee` (thesis §3.10).
+  void TransferLeader(uint64_t transferee);
+
+  // Requests a linearizable read point; the answer comes as a ReadState in a later Ready.
+  void ReadIndex(std::string request_ctx);
+
+  // The transport could not reach `id`: the leader falls back to probing it.
+  void ReportUnreachable(uint64_t id);
+  // Outcome of sending a snapshot to `id`.
+  void ReportSnapshot(uint64_t id, SnapshotStatus status);
+
+  Status GetStatus() const;
+
+ private:
+  explicit RawNode(std::unique_ptr<Raft> raft);
+  void AcceptReady(const Ready& ready);
+
+  std::unique_ptr<Raft> raft_;
+  SoftState prev_soft_state_;
+  raftpb::HardState prev_hard_state_;
+  bool ready_outstanding_ = false;
+};
+
+}  // namespace raftkv::raft
