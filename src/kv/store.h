@@ -1,0 +1,110 @@
+// The replicated key-value state machine: an MVCC store with etcd's revision rules.
+//
+// Every member applies the same kvpb::Requests in raft log order and must reach the same state,
+// so the store is deterministic: no clock, no randomness, no threads, iteration in key order.
+//
+// Revisions (etcd's rules): the store revision starts at 1 and grows by exactly one per Put, per
+// DeleteRange that deleted at least one key, and per Txn that performed at least one effective
+// write (all of a txn's writes share that revision). Each key carries create_revision,
+// mod_revision and version (writes since creation). Older versions of every key stay readable
+// until a Compact removes history below the compaction revision.
+//
+// Thread-safety: thread-compatible. Const methods may run concurrently with each other; any
+// mutation (Apply, MarkApplied, Restore) needs exclusive access. The server wraps it in a
+// reader/writer lock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
+#include "raftkv/kvpb/kv.pb.h"
+
+namespace raftkv::kv {
+
+struct HashKVResult {
+  uint32_t hash = 0;
+  int64_t compact_revision = 0;
+  // The revision the hash covers.
+  int64_t revision = 0;
+};
+
+class Store {
+ public:
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies the raft entry at `index` carrying `request`. Deterministic: the same request on the
+  // same state gives the same state and answer on every member. A request the store rejects
+  // (empty key, duplicate key in a txn, compacted revision, unknown lease, ...) changes nothing
+  // but the applied index, and comes back as the etcd error it maps to. The response's headers
+  // carry only the revision.
+  // REQUIRES: index > applied_index().
+  absl::StatusOr<kvpb::Response> Apply(const kvpb::Request& request, uint64_t index);
+
+  // Records that the raft entry at `index` was applied without touching the keys (an empty entry
+  // or a configuration change), so a restart does not hand it back.
+  // REQUIRES: index > applied_index().
+  void MarkApplied(uint64_t index);
+
+  // Reads the range described by `request` at request.revision() (<= 0: the current revision).
+  // header.revision is the current revision, as in etcd. Ignores request.serializable(): whether
+  // the read is linearizable is the caller's business.
+  absl::StatusOr<etcdserverpb::RangeResponse> Range(
+      const etcdserverpb::RangeRequest& request) const;
+
+  // A hash of every key version in (compact_revision, revision], for cross-member consistency
+  // checks (etcd's HashKV). revision <= 0 means the current revision.
+  absl::StatusOr<HashKVResult> HashKV(int64_t revision) const;
+
+  // Serializes the whole store, history and applied index included, in a versioned and
+  // checksummed format (see snapshot.cc).
+  std::string Snapshot() const;
+  // Replaces the whole store with a Snapshot() output. On error (corrupt or unknown format) the
+  // store is left unchanged and the error names what is wrong.
+  absl::Status Restore(std::string_view snapshot);
+
+  int64_t revision() const { return revision_; }
+  // Reads below this revision fail as compacted. 0 until the first Compact.
+  int64_t compact_revision() const { return compact_revision_; }
+  // Raft index of the last applied entry; 0 for a fresh store.
+  uint64_t applied_index() const { return applied_index_; }
+  // Approximate bytes held (keys, values and history), reported as etcd's dbSize.
+  int64_t size_bytes() const { return size_bytes_; }
+  // Keys live at the current revision.
+  int64_t live_keys() const { return live_keys_; }
+
+ private:
+  // One write to a key. A delete is recorded as a tombstone so reads at older revisions still see
+  // the value that was there.
+  struct Version {
+    int64_t mod_revision = 0;
+    int64_t create_revision = 0;  // 0 for a tombstone
+    int64_t version = 0;          // 0 for a tombstone
+    int64_t lease = 0;
+    std::string value;
+    bool tombstone = false;
+  };
+  // Invariant: versions in strictly increasing mod_revision; never empty; the first one is not
+  // a tombstone unless later ones exist (compaction drops leading tombstones).
+  using History = std::vector<Version>;
+  using KeyMap = std::map<std::string, History, std::less<>>;
+
+  friend class StoreWriter;
+  friend class SnapshotCodec;
+
+  KeyMap keys_;
+  int64_t revision_ = 1;
+  int64_t compact_revision_ = 0;
+  uint64_t applied_index_ = 0;
+  int64_t size_bytes_ = 0;
+  int64_t live_keys_ = 0;
+};
+
+}  // namespace raftkv::kv

@@ -1,0 +1,89 @@
+// The narrow interface between the etcd v3 API services and the replicated node.
+//
+// The gRPC services in this folder never see raft: they hand writes to Backend::Write, wait for
+// linearizable reads with Backend::WaitLinearizable, read the local store through Backend::Read
+// and describe the cluster with Backend::Info. The node driver implements Backend over raft;
+// tests implement it over a bare kv::Store.
+//
+// Thread-safety: every Backend method may be called concurrently from gRPC threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "raftkv/kvpb/kv.pb.h"
+
+namespace raftkv::kv {
+class Store;
+}  // namespace raftkv::kv
+
+namespace raftkv::server::etcd {
+
+struct MemberInfo {
+  uint64_t id = 0;
+  // Empty while the member has not started yet; etcdctl prints it as "unstarted".
+  std::string name;
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  bool is_learner = false;
+};
+
+// A consistent-enough picture of the answering node, for response headers and Status.
+struct NodeInfo {
+  uint64_t cluster_id = 0;
+  // The answering member (etcd's header.member_id), not the leader.
+  uint64_t member_id = 0;
+  // 0 when the node knows of no leader.
+  uint64_t leader_id = 0;
+  uint64_t raft_term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  int64_t db_size_bytes = 0;
+  bool is_learner = false;
+  std::vector<MemberInfo> members;
+};
+
+// REQUIRES: thread-safe; called from gRPC threads.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Replicates `request` (followers forward the proposal to the leader), waits until the entry
+  // is applied to the local store and returns the store's answer. The request's id is assigned by
+  // the backend; callers may leave it 0. Errors are the canonical statuses below, or the store's
+  // own InvalidArgument/OutOfRange answers.
+  virtual absl::StatusOr<kvpb::Response> Write(kvpb::Request request, absl::Time deadline) = 0;
+
+  // Confirms a read index with the leader (ReadIndex, thesis §6.4) and waits until the local
+  // store has applied at least that index. After OK, Read observes every write acknowledged
+  // before this call started.
+  virtual absl::Status WaitLinearizable(absl::Time deadline) = 0;
+
+  // Runs `fn` with the local store held stable (under its read lock). `fn` must not block or call
+  // back into the Backend.
+  virtual void Read(absl::FunctionRef<void(const kv::Store&)> fn) = 0;
+
+  virtual NodeInfo Info() = 0;
+};
+
+// The canonical operating errors a Backend returns. Their codes and messages are exactly etcd's
+// (rpctypes), because clientv3 recognises errors by message text; the services pass them through
+// to the client unchanged. The store's own errors (kv/errors.h) pass through the same way.
+absl::Status NoLeaderError();         // UNAVAILABLE "etcdserver: no leader"
+absl::Status LeaderChangedError();    // UNAVAILABLE "etcdserver: leader changed"
+absl::Status TimeoutError();          // UNAVAILABLE "etcdserver: request timed out"
+absl::Status TooManyRequestsError();  // RESOURCE_EXHAUSTED "etcdserver: too many requests"
+absl::Status StoppedError();          // UNAVAILABLE "etcdserver: server stopped"
+absl::Status RequestTooLargeError();  // INVALID_ARGUMENT "etcdserver: request is too large"
+absl::Status NotLeaderError();        // FAILED_PRECONDITION "etcdserver: not leader"
+
+// The largest client request accepted (etcd's default --max-request-bytes).
+inline constexpr int64_t kMaxRequestBytes = 1536 * 1024;
+
+}  // namespace raftkv::server::etcd
