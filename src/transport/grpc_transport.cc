@@ -1,0 +1,200 @@
+#include "transport/grpc_transport.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "grpcpp/grpcpp.h"
+#include "raftkv/peerpb/peer.grpc.pb.h"
+#include "transport/peer_sender.h"
+#include "transport/snapshot_chunks.h"
+
+namespace raftkv::transport {
+
+// The receiving half: validates every batch and hands its messages to the Receiver.
+class PeerService final : public peerpb::Peer::Service {
+ public:
+  explicit PeerService(GrpcTransport* transport) : transport_(transport) {}
+
+  grpc::Status Stream(grpc::ServerContext* context,
+                      grpc::ServerReader<peerpb::MessageBatch>* reader,
+                      peerpb::StreamSummary* summary) override {
+    peerpb::MessageBatch batch;
+    uint64_t batches = 0;
+    while (reader->Read(&batch)) {
+      if (grpc::Status refused = Check(context, batch.cluster_id(), batch.from(), batch.to());
+          !refused.ok()) {
+        return refused;
+      }
+      std::vector<raftpb::Message> messages;
+      messages.reserve(batch.messages_size());
+      for (raftpb::Message& m : *batch.mutable_messages()) {
+        // The batch header was checked; a message inside it must agree with it.
+        if (m.from() != batch.from() || m.to() != batch.to()) {
+          transport_->logger().warn(
+              "dropping a raft message from {:x} to {:x} inside a batch "
+              "from {:x} to {:x}",
+              m.from(), m.to(), batch.from(), batch.to());
+          continue;
+        }
+        messages.push_back(std::move(m));
+      }
+      transport_->receiver()->Receive(std::move(messages));
+      ++batches;
+    }
+    summary->set_batches(batches);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SendSnapshot(grpc::ServerContext* context,
+                            grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                            peerpb::SnapshotReceipt* receipt) override {
+    SnapshotAssembler assembler;
+    peerpb::SnapshotChunk chunk;
+    uint64_t received_bytes = 0;
+    while (!assembler.complete() && reader->Read(&chunk)) {
+      if (grpc::Status refused = Check(context, chunk.cluster_id(), chunk.from(), chunk.to());
+          !refused.ok()) {
+        return refused;
+      }
+      received_bytes += chunk.data().size();
+      const uint64_t from = chunk.from();
+      if (absl::Status s = assembler.Add(std::move(chunk)); !s.ok()) {
+        transport_->logger().warn("refusing a snapshot from {:x}: {}", from,
+                                  std::string(s.message()));
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
+      }
+    }
+    if (!assembler.complete()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "snapshot stream ended early");
+    }
+    raftpb::Message message = assembler.TakeMessage();
+    transport_->logger().info("received snapshot at index {} ({} bytes) from peer {:x}",
+                              message.snapshot().metadata().index(), received_bytes,
+                              message.from());
+    std::vector<raftpb::Message> messages;
+    messages.push_back(std::move(message));
+    transport_->receiver()->Receive(std::move(messages));
+    receipt->set_received_bytes(received_bytes);
+    return grpc::Status::OK;
+  }
+
+ private:
+  grpc::Status Check(grpc::ServerContext* context, uint64_t cluster_id, uint64_t from,
+                     uint64_t to) {
+    absl::Status s = transport_->CheckIncoming(cluster_id, from, to);
+    if (s.ok()) return grpc::Status::OK;
+    transport_->logger().error("refusing raft traffic from {}: {}", context->peer(),
+                               std::string(s.message()));
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(s.message()));
+  }
+
+  GrpcTransport* const transport_;
+};
+
+GrpcTransport::GrpcTransport(GrpcTransportOptions options, Receiver* receiver)
+    : options_(std::move(options)), receiver_(receiver) {
+  if (options_.logger == nullptr) options_.logger = spdlog::default_logger();
+  service_ = std::make_unique<PeerService>(this);
+}
+
+GrpcTransport::~GrpcTransport() { Stop(); }
+
+absl::StatusOr<int> GrpcTransport::Start(const std::string& listen_address) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for peers on ", listen_address,
+                     ": the address is in use or not local (check --listen-peer-urls)"));
+  }
+  return port;
+}
+
+void GrpcTransport::Send(std::vector<raftpb::Message> messages) {
+  for (raftpb::Message& m : messages) {
+    std::shared_ptr<PeerSender> peer;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = peers_.find(m.to());
+      if (it != peers_.end() && !stopped_) peer = it->second;
+    }
+    if (peer == nullptr) {
+      if (m.msg_type() == raftpb::MSG_SNAPSHOT) {
+        receiver_->ReportSnapshot(m.to(), false);
+      } else {
+        receiver_->ReportUnreachable(m.to());
+      }
+      continue;
+    }
+    if (m.msg_type() == raftpb::MSG_SNAPSHOT) {
+      peer->SendSnapshot(std::move(m));
+    } else {
+      peer->Send(std::move(m));
+    }
+  }
+}
+
+void GrpcTransport::AddPeer(uint64_t id, const std::string& address) {
+  if (id == options_.local_id) return;
+  auto sender = std::make_shared<PeerSender>(id, address, options_, receiver_);
+  std::shared_ptr<PeerSender> replaced;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    replaced = std::exchange(peers_[id], std::move(sender));
+  }
+  if (replaced != nullptr) replaced->Stop();
+}
+
+void GrpcTransport::RemovePeer(uint64_t id) {
+  std::shared_ptr<PeerSender> removed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    removed = std::move(it->second);
+    peers_.erase(it);
+  }
+  removed->Stop();
+}
+
+void GrpcTransport::Stop() {
+  std::map<uint64_t, std::shared_ptr<PeerSender>> peers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    peers.swap(peers_);
+  }
+  // Stop accepting first: in-flight peer streams are cancelled, so no Receive call can follow.
+  if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+  for (auto& [id, peer] : peers) peer->Stop();
+}
+
+absl::Status GrpcTransport::CheckIncoming(uint64_t cluster_id, uint64_t from, uint64_t to) const {
+  if (cluster_id != options_.cluster_id) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "member %x belongs to cluster %x but this is cluster %x; the members were started with "
+        "different --initial-cluster or --initial-cluster-token flags",
+        from, cluster_id, options_.cluster_id));
+  }
+  if (to != options_.local_id) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "traffic for member %x reached member %x; check --initial-cluster", to, options_.local_id));
+  }
+  absl::MutexLock lock(&mu_);
+  if (!peers_.contains(from)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("member %x is not a member of cluster %x", from, options_.cluster_id));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace raftkv::transport

@@ -1,0 +1,165 @@
+#include "transport/grpc_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace raftkv::transport {
+namespace {
+
+// Records what a transport delivers, for tests that wait on it with a deadline.
+class RecordingReceiver final : public Receiver {
+ public:
+  void Receive(std::vector<raftpb::Message> messages) override {
+    absl::MutexLock lock(&mu_);
+    for (auto& m : messages) received_.push_back(std::move(m));
+  }
+  void ReportUnreachable(uint64_t peer_id) override {
+    absl::MutexLock lock(&mu_);
+    ++unreachable_[peer_id];
+  }
+  void ReportSnapshot(uint64_t peer_id, bool delivered) override {
+    absl::MutexLock lock(&mu_);
+    snapshot_reports_.push_back(delivered);
+  }
+
+  // Waits until `done` holds (checked under the lock) or the timeout passes.
+  bool WaitFor(std::function<bool(RecordingReceiver&)> done,
+               absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mu_);
+    auto cond = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(*this); };
+    return mu_.AwaitWithTimeout(absl::Condition(&cond), timeout);
+  }
+
+  std::vector<raftpb::Message> received_;
+  std::map<uint64_t, int> unreachable_;
+  std::vector<bool> snapshot_reports_;
+
+ private:
+  absl::Mutex mu_;
+};
+
+raftpb::Message Heartbeat(uint64_t from, uint64_t to, uint64_t commit) {
+  raftpb::Message m;
+  m.set_msg_type(raftpb::MSG_HEARTBEAT);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_commit(commit);
+  return m;
+}
+
+struct Member {
+  Member(uint64_t cluster_id, uint64_t id) {
+    GrpcTransportOptions options;
+    options.cluster_id = cluster_id;
+    options.local_id = id;
+    options.snapshot_chunk_bytes = 64 << 10;
+    transport = std::make_unique<GrpcTransport>(options, &receiver);
+    absl::StatusOr<int> bound = transport->Start("127.0.0.1:0");
+    EXPECT_TRUE(bound.ok()) << bound.status();
+    port = bound.value_or(0);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+
+  RecordingReceiver receiver;
+  std::unique_ptr<GrpcTransport> transport;
+  int port = 0;
+};
+
+// Sends heartbeats the way a leader does, until the sender reports `to` unreachable.
+bool HeartbeatUntilUnreachable(Member& from, uint64_t from_id, uint64_t to) {
+  auto unreachable = [to](auto& r) { return r.unreachable_[to] > 0; };
+  for (int i = 0; i < 200; ++i) {
+    from.transport->Send({Heartbeat(from_id, to, 1)});
+    if (from.receiver.WaitFor(unreachable, absl::Milliseconds(50))) return true;
+  }
+  return false;
+}
+
+void Connect(Member& a, uint64_t a_id, Member& b, uint64_t b_id) {
+  a.transport->AddPeer(b_id, b.address());
+  b.transport->AddPeer(a_id, a.address());
+}
+
+TEST(GrpcTransportTest, DeliversMessagesInOrder) {
+  Member a(7, 1), b(7, 2);
+  Connect(a, 1, b, 2);
+  std::vector<raftpb::Message> batch;
+  for (uint64_t i = 1; i <= 100; ++i) batch.push_back(Heartbeat(1, 2, i));
+  a.transport->Send(std::move(batch));
+  ASSERT_TRUE(b.receiver.WaitFor([](auto& r) { return r.received_.size() == 100; }));
+  for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ(b.receiver.received_[i].commit(), i + 1);
+}
+
+TEST(GrpcTransportTest, StreamsALargeSnapshotInChunksAndReportsSuccess) {
+  Member a(7, 1), b(7, 2);
+  Connect(a, 1, b, 2);
+  raftpb::Message snap;
+  snap.set_msg_type(raftpb::MSG_SNAPSHOT);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(1000);
+  std::string data(5 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  snap.mutable_snapshot()->set_data(data);
+  a.transport->Send({snap});
+  ASSERT_TRUE(b.receiver.WaitFor([](auto& r) { return r.received_.size() == 1; }));
+  EXPECT_EQ(b.receiver.received_[0].snapshot().data(), data);
+  EXPECT_EQ(b.receiver.received_[0].snapshot().metadata().index(), 1000u);
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.snapshot_reports_.size() == 1; }));
+  EXPECT_TRUE(a.receiver.snapshot_reports_[0]);
+}
+
+TEST(GrpcTransportTest, RefusesBatchesFromAnotherCluster) {
+  Member a(7, 1), b(8, 2);
+  Connect(a, 1, b, 2);
+  // The refused stream makes the sender report the peer unreachable.
+  ASSERT_TRUE(HeartbeatUntilUnreachable(a, 1, 2));
+  EXPECT_TRUE(b.receiver.received_.empty());
+}
+
+TEST(GrpcTransportTest, RefusesBatchesFromAnUnknownMember) {
+  Member a(7, 1), b(7, 2);
+  a.transport->AddPeer(2, b.address());  // b does not know member 1
+  ASSERT_TRUE(HeartbeatUntilUnreachable(a, 1, 2));
+  EXPECT_TRUE(b.receiver.received_.empty());
+}
+
+TEST(GrpcTransportTest, ReportsAnUnreachablePeerAndReconnectsWhenItComesBack) {
+  Member a(7, 1);
+  int reserved_port;
+  {
+    Member placeholder(7, 2);
+    reserved_port = placeholder.port;
+  }  // the port is free again: nobody listens there now
+  a.transport->AddPeer(2, absl::StrCat("127.0.0.1:", reserved_port));
+  a.transport->Send({Heartbeat(1, 2, 1)});
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.unreachable_[2] > 0; }));
+
+  RecordingReceiver receiver;
+  GrpcTransportOptions options;
+  options.cluster_id = 7;
+  options.local_id = 2;
+  GrpcTransport b(options, &receiver);
+  ASSERT_TRUE(b.Start(absl::StrCat("127.0.0.1:", reserved_port)).ok());
+  b.AddPeer(1, a.address());
+  // Raft keeps sending heartbeats; one of them gets through once the stream is back.
+  auto got_one = [](auto& r) { return !r.received_.empty(); };
+  for (int i = 0; i < 200 && !receiver.WaitFor(got_one, absl::Milliseconds(50)); ++i) {
+    a.transport->Send({Heartbeat(1, 2, 2)});
+  }
+  ASSERT_TRUE(receiver.WaitFor(got_one));
+  EXPECT_EQ(receiver.received_.back().commit(), 2u);
+}
+
+TEST(GrpcTransportTest, MessagesToAnUnknownPeerAreReportedUnreachable) {
+  Member a(7, 1);
+  a.transport->Send({Heartbeat(1, 9, 1)});
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.unreachable_[9] == 1; }));
+}
+
+}  // namespace
+}  // namespace raftkv::transport

@@ -1,0 +1,180 @@
+#include "transport/peer_sender.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "transport/snapshot_chunks.h"
+
+namespace raftkv::transport {
+
+grpc::ChannelArguments PeerChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return args;
+}
+
+PeerSender::PeerSender(uint64_t peer_id, std::string address, const GrpcTransportOptions& options,
+                       Receiver* receiver)
+    : peer_id_(peer_id),
+      address_(std::move(address)),
+      options_(options),
+      receiver_(receiver),
+      channel_(grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+                                         PeerChannelArguments())),
+      stub_(peerpb::Peer::NewStub(channel_)),
+      queue_(options.queue_capacity_messages) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+PeerSender::~PeerSender() { Stop(); }
+
+void PeerSender::Send(raftpb::Message message) {
+  if (!queue_.Push(std::move(message))) ReportUnreachable();
+}
+
+void PeerSender::ReportUnreachable() { receiver_->ReportUnreachable(peer_id_); }
+
+void PeerSender::Run() {
+  absl::Duration backoff = options_.min_backoff;
+  bool healthy = true;  // whether the last stream carried traffic; for logging transitions
+  while (true) {
+    grpc::ClientContext context;
+    peerpb::StreamSummary summary;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      stream_context_ = &context;
+    }
+    std::unique_ptr<grpc::ClientWriter<peerpb::MessageBatch>> writer =
+        stub_->Stream(&context, &summary);
+    bool sent = Pump(writer.get());
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    {
+      absl::MutexLock lock(&mu_);
+      stream_context_ = nullptr;
+      if (stopping_) return;
+    }
+    if (sent) backoff = options_.min_backoff;
+    if (sent || healthy) {
+      options_.logger->warn("stream to peer {:x} at {} broke ({}: {}); reconnecting", peer_id_,
+                            address_, static_cast<int>(status.error_code()),
+                            status.error_message());
+    }
+    healthy = sent;
+    // What was queued for a dead stream is stale by the time it reconnects; raft resends.
+    if (queue_.Clear() > 0) ReportUnreachable();
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
+      if (stopping_) return;
+    }
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+bool PeerSender::Pump(grpc::ClientWriter<peerpb::MessageBatch>* writer) {
+  bool sent = false;
+  while (true) {
+    std::vector<raftpb::Message> messages =
+        queue_.PopBatch(options_.max_batch_bytes, absl::Milliseconds(200));
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return sent;
+    }
+    if (messages.empty()) continue;
+    peerpb::MessageBatch batch;
+    batch.set_cluster_id(options_.cluster_id);
+    batch.set_from(options_.local_id);
+    batch.set_to(peer_id_);
+    batch.mutable_messages()->Reserve(static_cast<int>(messages.size()));
+    for (raftpb::Message& m : messages) batch.add_messages()->Swap(&m);
+    if (!writer->Write(batch)) {
+      ReportUnreachable();
+      return sent;
+    }
+    if (!sent) options_.logger->debug("stream to peer {:x} at {} is up", peer_id_, address_);
+    sent = true;
+  }
+}
+
+void PeerSender::SendSnapshot(raftpb::Message message) {
+  if (snapshot_in_flight_.exchange(true)) {
+    receiver_->ReportSnapshot(peer_id_, false);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    snapshot_in_flight_ = false;
+    receiver_->ReportSnapshot(peer_id_, false);
+    return;
+  }
+  // The previous snapshot thread has finished (it clears snapshot_in_flight_ last, after its
+  // final use of mu_), so joining it here cannot deadlock.
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  snapshot_thread_ =
+      std::thread([this, m = std::move(message)]() mutable { StreamSnapshot(std::move(m)); });
+}
+
+void PeerSender::StreamSnapshot(raftpb::Message message) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.snapshot_timeout));
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_context_ = &context;
+  }
+  const uint64_t index = message.snapshot().metadata().index();
+  const size_t size_bytes = message.snapshot().data().size();
+  std::vector<peerpb::SnapshotChunk> chunks =
+      SplitSnapshot(message, options_.cluster_id, options_.snapshot_chunk_bytes);
+  message.Clear();
+  peerpb::SnapshotReceipt receipt;
+  std::unique_ptr<grpc::ClientWriter<peerpb::SnapshotChunk>> writer =
+      stub_->SendSnapshot(&context, &receipt);
+  bool written = true;
+  for (const peerpb::SnapshotChunk& chunk : chunks) {
+    if (!writer->Write(chunk)) {
+      written = false;
+      break;
+    }
+  }
+  if (written) writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_context_ = nullptr;
+  }
+  const bool delivered = written && status.ok();
+  if (delivered) {
+    options_.logger->info("sent snapshot at index {} ({} bytes) to peer {:x}", index, size_bytes,
+                          peer_id_);
+  } else {
+    options_.logger->warn("sending snapshot at index {} to peer {:x} failed: {}", index, peer_id_,
+                          status.error_message());
+  }
+  receiver_->ReportSnapshot(peer_id_, delivered);
+  snapshot_in_flight_ = false;
+}
+
+void PeerSender::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (stream_context_ != nullptr) stream_context_->TryCancel();
+    if (snapshot_context_ != nullptr) snapshot_context_->TryCancel();
+  }
+  queue_.Close();
+  if (thread_.joinable()) thread_.join();
+  std::thread snapshot_thread;
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_thread = std::move(snapshot_thread_);
+  }
+  if (snapshot_thread.joinable()) snapshot_thread.join();
+}
+
+}  // namespace raftkv::transport

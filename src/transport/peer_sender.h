@@ -1,0 +1,66 @@
+// The sending half of the connection to one peer: a bounded queue drained by one thread into a
+// long-lived gRPC stream, reconnecting with exponential backoff when the stream breaks.
+//
+// Thread-safety: Send/SendSnapshot/Stop may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "raftkv/peerpb/peer.grpc.pb.h"
+#include "transport/grpc_transport.h"
+#include "transport/message_queue.h"
+
+namespace raftkv::transport {
+
+// Channel arguments shared by the peer client and server: no message size limit (a snapshot
+// chunk or an append of a large entry may exceed gRPC's 4 MiB default) and fast reconnects,
+// since gRPC's own reconnect backoff grows to minutes by default.
+grpc::ChannelArguments PeerChannelArguments();
+
+class PeerSender {
+ public:
+  PeerSender(uint64_t peer_id, std::string address, const GrpcTransportOptions& options,
+             Receiver* receiver);
+  ~PeerSender();
+  PeerSender(const PeerSender&) = delete;
+  PeerSender& operator=(const PeerSender&) = delete;
+
+  void Send(raftpb::Message message);
+  // Streams the snapshot on its own thread; one at a time (a second one while the first is in
+  // flight is reported as failed, and raft will retry it).
+  void SendSnapshot(raftpb::Message message);
+  void Stop();
+
+ private:
+  void Run();
+  // Writes batches to one stream until it breaks or the sender stops; true if any was sent.
+  bool Pump(grpc::ClientWriter<peerpb::MessageBatch>* writer);
+  void StreamSnapshot(raftpb::Message message);
+  void ReportUnreachable();
+
+  const uint64_t peer_id_;
+  const std::string address_;
+  const GrpcTransportOptions& options_;
+  Receiver* const receiver_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<peerpb::Peer::Stub> stub_;
+  MessageQueue queue_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The contexts of the calls in progress, so that Stop can cancel them.
+  grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  grpc::ClientContext* snapshot_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::thread snapshot_thread_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> snapshot_in_flight_{false};
+  std::thread thread_;
+};
+
+}  // namespace raftkv::transport

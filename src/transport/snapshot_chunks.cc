@@ -1,0 +1,102 @@
+#include "transport/snapshot_chunks.h"
+
+#include <array>
+#include <cassert>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace raftkv::transport {
+namespace {
+
+constexpr uint32_t kCastagnoliReversed = 0x82F63B78u;
+
+std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kCastagnoliReversed : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+
+}  // namespace
+
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+  static const std::array<uint32_t, 256> kTable = MakeCrcTable();
+  crc = ~crc;
+  for (unsigned char b : data) crc = kTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,
+                                                 uint64_t cluster_id, size_t chunk_size_bytes) {
+  assert(message.msg_type() == raftpb::MSG_SNAPSHOT);
+  assert(chunk_size_bytes > 0);
+  const std::string& data = message.snapshot().data();
+  std::vector<peerpb::SnapshotChunk> chunks;
+  size_t offset = 0;
+  do {
+    peerpb::SnapshotChunk chunk;
+    chunk.set_cluster_id(cluster_id);
+    chunk.set_from(message.from());
+    chunk.set_to(message.to());
+    chunk.set_total_size_bytes(data.size());
+    chunk.set_offset(offset);
+    if (offset == 0) {
+      *chunk.mutable_message() = message;
+      chunk.mutable_message()->mutable_snapshot()->clear_data();
+    }
+    size_t n = std::min(chunk_size_bytes, data.size() - offset);
+    chunk.set_data(data.substr(offset, n));
+    offset += n;
+    if (offset == data.size()) {
+      chunk.set_last(true);
+      chunk.set_crc32c(Crc32c(data));
+    }
+    chunks.push_back(std::move(chunk));
+  } while (offset < data.size());
+  return chunks;
+}
+
+absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
+  if (complete_) return absl::InvalidArgumentError("snapshot chunk after the last one");
+  if (!started_) {
+    if (chunk.offset() != 0 || !chunk.has_message()) {
+      return absl::InvalidArgumentError("snapshot stream does not start with its header chunk");
+    }
+    started_ = true;
+    from_ = chunk.from();
+    total_size_bytes_ = chunk.total_size_bytes();
+    message_ = std::move(*chunk.mutable_message());
+    data_.reserve(total_size_bytes_);
+  }
+  if (chunk.offset() != data_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot chunk at offset ", chunk.offset(), ", expected ", data_.size()));
+  }
+  if (data_.size() + chunk.data().size() > total_size_bytes_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot data exceeds its announced size of ", total_size_bytes_));
+  }
+  data_.append(chunk.data());
+  if (!chunk.last()) return absl::OkStatus();
+  if (data_.size() != total_size_bytes_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot ended after ", data_.size(), " of ", total_size_bytes_, " bytes"));
+  }
+  if (Crc32c(data_) != chunk.crc32c()) {
+    return absl::DataLossError("snapshot checksum mismatch: the transfer was corrupted");
+  }
+  complete_ = true;
+  return absl::OkStatus();
+}
+
+raftpb::Message SnapshotAssembler::TakeMessage() {
+  assert(complete_);
+  *message_.mutable_snapshot()->mutable_data() = std::move(data_);
+  return std::move(message_);
+}
+
+}  // namespace raftkv::transport

@@ -1,0 +1,50 @@
+// Cutting a MsgSnapshot into chunks for the wire and putting it back together.
+//
+// A snapshot can be far larger than a gRPC message may be, so its data travels as a stream of
+// chunks (thesis §5.3 / §7 — InstallSnapshot is sent in pieces). The first chunk carries the
+// raft message without its data; the last carries a CRC-32C of the whole data, so that a
+// truncated or corrupted transfer is refused instead of being installed.
+//
+// Thread-safety: pure functions; a SnapshotAssembler is used by one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "raftkv/peerpb/peer.pb.h"
+#include "raftkv/raftpb/raft.pb.h"
+
+namespace raftkv::transport {
+
+// CRC-32C (Castagnoli), extending `crc` with `data`.
+uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
+
+// Chunks of at most `chunk_size_bytes` data each; always at least one chunk.
+// REQUIRES: message is a MsgSnapshot, chunk_size_bytes > 0.
+std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,
+                                                 uint64_t cluster_id, size_t chunk_size_bytes);
+
+class SnapshotAssembler {
+ public:
+  // Takes the next chunk in order. InvalidArgument when the stream is malformed (no header
+  // first, a gap, more data than announced) and DataLoss when the checksum does not match.
+  absl::Status Add(peerpb::SnapshotChunk chunk);
+  bool complete() const { return complete_; }
+  // The sender and the whole MsgSnapshot. REQUIRES: complete().
+  uint64_t from() const { return from_; }
+  raftpb::Message TakeMessage();
+
+ private:
+  bool started_ = false;
+  bool complete_ = false;
+  uint64_t from_ = 0;
+  uint64_t total_size_bytes_ = 0;
+  raftpb::Message message_;
+  std::string data_;
+};
+
+}  // namespace raftkv::transport
