@@ -1,0 +1,103 @@
+// Env: the one door between raftkv and the file system.
+//
+// Everything the storage layer does to disk goes through an Env, so tests and the simulator can
+// swap in FaultInjectionEnv (an in-memory file system that forgets unsynced data on Crash()) or
+// ErrorInjectionEnv (fails chosen operations with EIO/ENOSPC). PosixEnv (Env::Default()) is the
+// real thing. Errors are absl::Status values whose message names the operation, the path and
+// the errno text, e.g. "fdatasync /data/wal-0001.log: Input/output error".
+//
+// Durability contract, which every implementation honours and FaultInjectionEnv enforces:
+//   - bytes written to a File survive a crash only after File::Sync/DataSync returned OK;
+//   - creating, renaming or removing a name survives a crash only after SyncDir on the directory
+//     holding that name returned OK.
+//
+// Thread-safety: an Env may be used from several threads at once. A File may be used by one
+// thread at a time (ReadAt may run concurrently with other ReadAt calls).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace raftkv::io {
+
+enum class OpenMode {
+  kReadOnly,         // must exist
+  kReadWrite,        // must exist
+  kCreate,           // create if missing, keep contents otherwise
+  kCreateExclusive,  // fail with AlreadyExists if the name exists
+  kCreateTruncate,   // create if missing, empty it otherwise
+};
+
+class File {
+ public:
+  virtual ~File() = default;
+
+  // Writes at the end of the file (its current size).
+  virtual absl::Status Append(std::string_view data) = 0;
+  // Writes at `offset`, growing the file if needed. Used to fill preallocated space.
+  virtual absl::Status WriteAt(uint64_t offset, std::string_view data) = 0;
+  // Reads up to n bytes at offset into scratch; returns the bytes read (fewer only at the end).
+  virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const = 0;
+  // fsync: data and all metadata.
+  virtual absl::Status Sync() = 0;
+  // fdatasync: data and the metadata needed to read it back (size), not timestamps.
+  virtual absl::Status DataSync() = 0;
+  virtual absl::Status Truncate(uint64_t size) = 0;
+  // Reserves space so that the file is at least `size` bytes long; new bytes read as zero.
+  // Later writes into it do not change the file size, which keeps fdatasync cheap and makes
+  // ENOSPC appear here rather than in the middle of a commit.
+  virtual absl::Status Allocate(uint64_t size) = 0;
+  virtual absl::StatusOr<uint64_t> Size() const = 0;
+  virtual absl::Status Close() = 0;
+};
+
+// Held while the process owns a directory; released when destroyed (or when the process dies).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The process-wide PosixEnv. Never destroyed.
+  static Env* Default();
+
+  virtual absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                                         OpenMode mode) = 0;
+  // Creates a directory (and missing parents); OK if it exists.
+  virtual absl::Status CreateDir(const std::string& path) = 0;
+  // Makes creations, renames and removals of names inside `dir` durable.
+  virtual absl::Status SyncDir(const std::string& dir) = 0;
+  // Atomically replaces `to` (if present) with `from`.
+  virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual absl::Status Remove(const std::string& path) = 0;
+  // Names (not paths) of the entries in dir, without "." and "..", in no particular order.
+  virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  virtual absl::StatusOr<bool> Exists(const std::string& path) = 0;
+  // Takes an exclusive lock on `path` (created if missing). FailedPrecondition if another
+  // holder, in this process or another one, has it.
+  virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+};
+
+// "dir/name", without doubling the slash.
+std::string JoinPath(std::string_view dir, std::string_view name);
+// The directory part of a path ("." when there is none).
+std::string DirName(std::string_view path);
+
+// An error built from errno: the code follows absl::ErrnoToStatusCode (ENOSPC becomes
+// ResourceExhausted, EIO Unknown...), the message is "<op> <path>: <strerror>".
+absl::Status ErrnoError(int error_number, std::string_view op, std::string_view path);
+
+// Reads a whole file.
+absl::StatusOr<std::string> ReadFileToString(Env* env, const std::string& path);
+
+}  // namespace raftkv::io
