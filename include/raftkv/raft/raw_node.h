@@ -24,7 +24,7 @@ namespace raftkv::raft {
 class Raft;
 
 // Errors returned by proposals; test for them with the predicates.
-bool IsProposalDropped(const absl::Status& s);  // no leader, leader transfer in progress, ...
+bool IsProposalDropped(const absl::Status& s);   // no leader, leader transfer in progress, ...
 bool IsStepLocalMessage(const absl::Status& s);  // a local-only message type arrived via Step
 bool IsStepPeerNotFound(const absl::Status& s);  // response from a peer not in the config
 
@@ -84,7 +84,18 @@ class RawNode {
   explicit RawNode(std::unique_ptr<Raft> raft);
   void AcceptReady(const Ready& ready);
 
+  // What the outstanding Ready handed out, so that Advance knows what became durable and
+  // what was applied.
+  struct InFlight {
+    uint64_t stable_index = 0;  // last entry handed out for persistence (0: none)
+    uint64_t stable_term = 0;
+    uint64_t snapshot_index = 0;  // snapshot handed out (0: none)
+    uint64_t applied_index = 0;   // last committed entry handed out (0: none)
+    uint64_t applied_bytes = 0;
+  };
+
   std::unique_ptr<Raft> raft_;
+  InFlight in_flight_;
   SoftState prev_soft_state_;
   raftpb::HardState prev_hard_state_;
   bool ready_outstanding_ = false;
