@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -81,8 +82,8 @@ class Store {
   int64_t live_keys() const { return live_keys_; }
 
  private:
-  // One write to a key. A delete is recorded as a tombstone so reads at older revisions still see
-  // the value that was there.
+  // One write to a key. A delete is recorded as a tombstone so that reads at older revisions
+  // still find the value that was there.
   struct Version {
     int64_t mod_revision = 0;
     int64_t create_revision = 0;  // 0 for a tombstone
@@ -91,13 +92,57 @@ class Store {
     std::string value;
     bool tombstone = false;
   };
-  // Invariant: versions in strictly increasing mod_revision; never empty; the first one is not
-  // a tombstone unless later ones exist (compaction drops leading tombstones).
+  // Invariant: mod_revision strictly increasing, never empty, never starts with a tombstone
+  // (compaction drops history that only says "absent").
   using History = std::vector<Version>;
   using KeyMap = std::map<std::string, History, std::less<>>;
 
-  friend class StoreWriter;
-  friend class SnapshotCodec;
+  // What one stored version is charged in size_bytes(): key and value plus a fixed overhead, so
+  // that history of empty values still counts.
+  static int64_t VersionBytes(size_t key_size, size_t value_size) {
+    return static_cast<int64_t>(key_size + value_size) + 48;
+  }
+
+  // The state of one write request while it is applied: every write of the request is stamped
+  // with `revision`, and the store revision moves to it only if something was written.
+  struct WriteBatch {
+    int64_t revision = 0;
+    bool wrote = false;
+    // The revision a read inside the request observes: its own writes once it made any.
+    int64_t visible() const { return wrote ? revision : revision - 1; }
+  };
+
+  // read.cc
+  static const Version* VisibleAt(const History& history, int64_t revision);
+  absl::Status CheckReadRevision(int64_t revision) const;
+  // The keys of etcd's range form: range_end empty selects `key` alone, "\0" every key >= key,
+  // anything else the half-open interval [key, range_end).
+  std::pair<KeyMap::const_iterator, KeyMap::const_iterator> Bounds(
+      std::string_view key, std::string_view range_end) const;
+  std::pair<KeyMap::iterator, KeyMap::iterator> MutableBounds(std::string_view key,
+                                                              std::string_view range_end);
+  etcdserverpb::RangeResponse RangeAt(const etcdserverpb::RangeRequest& request,
+                                      int64_t revision) const;
+
+  // write.cc
+  void Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
+           etcdserverpb::PutResponse* response);
+  void DeleteRange(WriteBatch& batch, const etcdserverpb::DeleteRangeRequest& request,
+                   etcdserverpb::DeleteRangeResponse* response);
+  absl::Status Compact(int64_t revision);
+  // The checks etcd makes against the store before a put takes effect (lease, ignore_*).
+  absl::Status CheckPut(const etcdserverpb::PutRequest& request) const;
+  void Append(History& history, Version version);
+
+  // txn.cc
+  bool CompareHolds(const etcdserverpb::Compare& compare) const;
+  // Evaluates the compares of `txn` and of every txn nested on the taken branches, depth first,
+  // before any write (as etcd does): nested compares see the state before the outer txn.
+  void ChoosePath(const etcdserverpb::TxnRequest& txn, std::vector<bool>* path) const;
+  absl::Status CheckPath(const etcdserverpb::TxnRequest& txn, const std::vector<bool>& path,
+                         size_t* step) const;
+  void ApplyTxn(WriteBatch& batch, const etcdserverpb::TxnRequest& txn,
+                const std::vector<bool>& path, size_t* step, etcdserverpb::TxnResponse* response);
 
   KeyMap keys_;
   int64_t revision_ = 1;
