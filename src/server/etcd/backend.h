@@ -49,6 +49,13 @@ struct NodeInfo {
   std::vector<MemberInfo> members;
 };
 
+// The identity part of etcd's ResponseHeader; the revision comes from the store.
+struct HeaderInfo {
+  uint64_t cluster_id = 0;
+  uint64_t member_id = 0;
+  uint64_t raft_term = 0;
+};
+
 // REQUIRES: thread-safe; called from gRPC threads.
 class Backend {
  public:
@@ -70,6 +77,14 @@ class Backend {
   virtual void Read(absl::FunctionRef<void(const kv::Store&)> fn) = 0;
 
   virtual NodeInfo Info() = 0;
+
+  // The fields every response header needs. Called on every request, so a node should override
+  // it with something cheaper than Info() (which copies the member list).
+  virtual HeaderInfo Header() {
+    NodeInfo info = Info();
+    return {
+        .cluster_id = info.cluster_id, .member_id = info.member_id, .raft_term = info.raft_term};
+  }
 };
 
 // The canonical operating errors a Backend returns. Their codes and messages are exactly etcd's

@@ -1,0 +1,38 @@
+#include "server/etcd/client_api.h"
+
+#include "grpc/grpc.h"
+#include "server/etcd/cluster_service.h"
+#include "server/etcd/kv_service.h"
+#include "server/etcd/maintenance_service.h"
+
+namespace raftkv::server::etcd {
+namespace {
+
+// etcd's allowance for gRPC framing on top of --max-request-bytes.
+constexpr int kGrpcOverheadBytes = 512 * 1024;
+
+}  // namespace
+
+ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
+    : kv_(std::make_unique<KvService>(backend, options.request_timeout)),
+      maintenance_(std::make_unique<MaintenanceService>(backend, options.version)),
+      cluster_(std::make_unique<ClusterService>(backend)) {}
+
+ClientApi::~ClientApi() = default;
+
+void ClientApi::Configure(grpc::ServerBuilder& builder) {
+  builder.RegisterService(kv_.get());
+  builder.RegisterService(maintenance_.get());
+  builder.RegisterService(cluster_.get());
+  ConfigureClientLimits(builder);
+}
+
+void ConfigureClientLimits(grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxRequestBytes) + kGrpcOverheadBytes);
+  builder.SetMaxSendMessageSize(-1);
+  // clientv3 pings idle connections; etcd accepts pings every 5 s even without active calls.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+}
+
+}  // namespace raftkv::server::etcd

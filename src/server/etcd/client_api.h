@@ -1,0 +1,58 @@
+// The etcd v3 client API of one member, ready to mount on a gRPC server.
+//
+// Usage by the server binary:
+//   etcd::ClientApi api(&node, {});
+//   grpc::ServerBuilder builder;
+//   builder.AddListeningPort("127.0.0.1:2379", grpc::InsecureServerCredentials());
+//   api.Configure(builder);   // registers KV, Maintenance, Cluster and sets message limits
+//   auto server = builder.BuildAndStart();
+// Watch, Lease and Auth are not registered, so gRPC answers their calls with UNIMPLEMENTED.
+// Thread-safety: Configure once; afterwards the services are used concurrently by gRPC.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/server_builder.h"
+#include "server/etcd/backend.h"
+
+namespace raftkv::server::etcd {
+
+class KvService;
+class MaintenanceService;
+class ClusterService;
+
+struct ClientApiOptions {
+  // How long a write or a linearizable read may wait for raft when the client gave no earlier
+  // deadline; afterwards the client gets "etcdserver: request timed out" from the Backend.
+  absl::Duration request_timeout = absl::Seconds(5);
+  // The etcd API version announced by Maintenance/Status.
+  std::string version = "3.4.0";
+};
+
+class ClientApi {
+ public:
+  // `backend` is not owned and must outlive every server this API is mounted on.
+  ClientApi(Backend* backend, ClientApiOptions options);
+  ~ClientApi();
+  ClientApi(const ClientApi&) = delete;
+  ClientApi& operator=(const ClientApi&) = delete;
+
+  // Registers the services on `builder` and applies the client-facing limits (see
+  // ConfigureClientLimits). The ClientApi must outlive the built server.
+  void Configure(grpc::ServerBuilder& builder);
+
+ private:
+  std::unique_ptr<KvService> kv_;
+  std::unique_ptr<MaintenanceService> maintenance_;
+  std::unique_ptr<ClusterService> cluster_;
+};
+
+// etcd's transport settings for client connections: a receive limit of the largest request
+// (kMaxRequestBytes) plus gRPC framing headroom, so that a slightly too large request reaches the
+// service and gets etcd's "request is too large" instead of a transport error; unlimited send;
+// and tolerant keepalive so clientv3's pings are not answered with GOAWAY.
+void ConfigureClientLimits(grpc::ServerBuilder& builder);
+
+}  // namespace raftkv::server::etcd

@@ -1,0 +1,71 @@
+#include "server/etcd/maintenance_service.h"
+
+#include <utility>
+
+#include "kv/store.h"
+#include "server/etcd/grpc_status.h"
+
+namespace raftkv::server::etcd {
+
+MaintenanceService::MaintenanceService(Backend* backend, std::string version)
+    : backend_(backend), version_(std::move(version)) {}
+
+void MaintenanceService::FillHeader(etcdserverpb::ResponseHeader* header) {
+  const HeaderInfo info = backend_->Header();
+  header->set_cluster_id(info.cluster_id);
+  header->set_member_id(info.member_id);
+  header->set_raft_term(info.raft_term);
+  int64_t revision = 0;
+  backend_->Read([&](const kv::Store& store) { revision = store.revision(); });
+  header->set_revision(revision);
+}
+
+::grpc::Status MaintenanceService::Status(::grpc::ServerContext*,
+                                          const etcdserverpb::StatusRequest*,
+                                          etcdserverpb::StatusResponse* response) {
+  const NodeInfo info = backend_->Info();
+  FillHeader(response->mutable_header());
+  response->set_version(version_);
+  response->set_dbsize(info.db_size_bytes);
+  response->set_dbsizeinuse(info.db_size_bytes);
+  response->set_leader(info.leader_id);
+  // etcd reports the commit index as raftIndex and the applied index separately.
+  response->set_raftindex(info.commit_index);
+  response->set_raftterm(info.raft_term);
+  response->set_raftappliedindex(info.applied_index);
+  response->set_islearner(info.is_learner);
+  if (info.leader_id == 0) response->add_errors(std::string(NoLeaderError().message()));
+  return ::grpc::Status::OK;
+}
+
+::grpc::Status MaintenanceService::Alarm(::grpc::ServerContext*,
+                                         const etcdserverpb::AlarmRequest* request,
+                                         etcdserverpb::AlarmResponse* response) {
+  // raftkv raises no alarms (no space quota, no corruption checker), so the list is always
+  // empty and clearing one is a no-op. Raising one by hand is not supported.
+  if (request->action() == etcdserverpb::AlarmRequest::ACTIVATE) {
+    return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
+                          "raftkv does not support raising alarms");
+  }
+  FillHeader(response->mutable_header());
+  return ::grpc::Status::OK;
+}
+
+::grpc::Status MaintenanceService::HashKV(::grpc::ServerContext*,
+                                          const etcdserverpb::HashKVRequest* request,
+                                          etcdserverpb::HashKVResponse* response) {
+  absl::StatusOr<kv::HashKVResult> result;
+  int64_t revision = 0;
+  backend_->Read([&](const kv::Store& store) {
+    result = store.HashKV(request->revision());
+    revision = store.revision();
+  });
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  FillHeader(response->mutable_header());
+  response->mutable_header()->set_revision(revision);
+  response->set_hash(result->hash);
+  response->set_compact_revision(result->compact_revision);
+  return ::grpc::Status::OK;
+}
+
+}  // namespace raftkv::server::etcd
