@@ -1,0 +1,310 @@
+// The etcd API services driven by a grpc++ client over loopback, against a single-member test
+// Backend.
+#include <string>
+
+#include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/etcd/test_backend.h"
+
+namespace raftkv::server::etcd {
+namespace {
+
+using testing::TestBackend;
+using testing::TestServer;
+
+class EtcdServiceTest : public ::testing::Test {
+ protected:
+  EtcdServiceTest()
+      : kv_(etcdserverpb::KV::NewStub(server_.NewChannel())),
+        maintenance_(etcdserverpb::Maintenance::NewStub(server_.NewChannel())),
+        cluster_(etcdserverpb::Cluster::NewStub(server_.NewChannel())) {}
+
+  etcdserverpb::PutResponse Put(const std::string& key, const std::string& value) {
+    etcdserverpb::PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    etcdserverpb::PutResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = kv_->Put(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  grpc::Status Range(const etcdserverpb::RangeRequest& request,
+                     etcdserverpb::RangeResponse* response) {
+    grpc::ClientContext context;
+    return kv_->Range(&context, request, response);
+  }
+
+  static void ExpectFullHeader(const etcdserverpb::ResponseHeader& header) {
+    EXPECT_EQ(header.cluster_id(), TestBackend::kClusterId);
+    EXPECT_EQ(header.member_id(), TestBackend::kMemberId);
+    EXPECT_EQ(header.raft_term(), TestBackend::kTerm);
+  }
+
+  TestServer server_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance_;
+  std::unique_ptr<etcdserverpb::Cluster::Stub> cluster_;
+};
+
+TEST_F(EtcdServiceTest, PutAnswersWithAFullHeaderAndTheNewRevision) {
+  etcdserverpb::PutResponse response = Put("k", "v");
+  ExpectFullHeader(response.header());
+  EXPECT_EQ(response.header().revision(), 2);
+}
+
+TEST_F(EtcdServiceTest, RangeReturnsTheValueWithAFullHeader) {
+  Put("k", "v");
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  etcdserverpb::RangeResponse response;
+  ASSERT_TRUE(Range(request, &response).ok());
+  ASSERT_EQ(response.kvs_size(), 1);
+  EXPECT_EQ(response.kvs(0).value(), "v");
+  EXPECT_EQ(response.count(), 1);
+  ExpectFullHeader(response.header());
+  EXPECT_EQ(response.header().revision(), 2);
+}
+
+TEST_F(EtcdServiceTest, DefaultRangeIsLinearizable) {
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  etcdserverpb::RangeResponse response;
+  ASSERT_TRUE(Range(request, &response).ok());
+  EXPECT_EQ(server_.backend().linearizable_waits(), 1);
+}
+
+TEST_F(EtcdServiceTest, SerializableRangeIsServedLocally) {
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  request.set_serializable(true);
+  etcdserverpb::RangeResponse response;
+  ASSERT_TRUE(Range(request, &response).ok());
+  EXPECT_EQ(server_.backend().linearizable_waits(), 0);
+}
+
+TEST_F(EtcdServiceTest, LinearizableRangeWithoutLeaderFailsWithEtcdsError) {
+  server_.backend().FailLinearizableReads(NoLeaderError());
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  etcdserverpb::RangeResponse response;
+  grpc::Status status = Range(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "etcdserver: no leader");
+}
+
+TEST_F(EtcdServiceTest, BackendWriteErrorsReachTheClientUnchanged) {
+  for (const absl::Status& error : {NoLeaderError(), LeaderChangedError(), TimeoutError(),
+                                    TooManyRequestsError(), StoppedError()}) {
+    server_.backend().FailWrites(error);
+    etcdserverpb::PutRequest request;
+    request.set_key("k");
+    etcdserverpb::PutResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = kv_->Put(&context, request, &response);
+    EXPECT_EQ(static_cast<int>(status.error_code()), static_cast<int>(error.code()));
+    EXPECT_EQ(status.error_message(), error.message());
+  }
+}
+
+TEST_F(EtcdServiceTest, CanonicalBackendErrorsUseEtcdsCodes) {
+  EXPECT_EQ(TooManyRequestsError().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(TimeoutError().message(), "etcdserver: request timed out");
+  EXPECT_EQ(LeaderChangedError().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StoppedError().message(), "etcdserver: server stopped");
+  EXPECT_EQ(NotLeaderError().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EtcdServiceTest, EmptyKeyIsRejectedWithoutReplication) {
+  etcdserverpb::PutRequest request;
+  request.set_value("v");
+  etcdserverpb::PutResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = kv_->Put(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "etcdserver: key is not provided");
+  EXPECT_EQ(server_.backend().writes(), 0);
+}
+
+TEST_F(EtcdServiceTest, PutWithALeaseIsLeaseNotFound) {
+  etcdserverpb::PutRequest request;
+  request.set_key("k");
+  request.set_lease(0x1234);
+  etcdserverpb::PutResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = kv_->Put(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "etcdserver: requested lease not found");
+}
+
+TEST_F(EtcdServiceTest, OversizedRequestIsTooLarge) {
+  etcdserverpb::PutRequest request;
+  request.set_key("k");
+  request.set_value(std::string(kMaxRequestBytes + 1, 'x'));
+  etcdserverpb::PutResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = kv_->Put(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "etcdserver: request is too large");
+}
+
+TEST_F(EtcdServiceTest, RequestJustUnderTheLimitIsAccepted) {
+  const std::string value(kMaxRequestBytes - 64, 'x');
+  EXPECT_EQ(Put("big", value).header().revision(), 2);
+}
+
+TEST_F(EtcdServiceTest, DeleteRangeWithPrevKvReturnsTheDeletedKeys) {
+  Put("a/1", "one");
+  Put("a/2", "two");
+  etcdserverpb::DeleteRangeRequest request;
+  request.set_key("a/");
+  request.set_range_end("a0");
+  request.set_prev_kv(true);
+  etcdserverpb::DeleteRangeResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(kv_->DeleteRange(&context, request, &response).ok());
+  EXPECT_EQ(response.deleted(), 2);
+  ASSERT_EQ(response.prev_kvs_size(), 2);
+  EXPECT_EQ(response.prev_kvs(1).value(), "two");
+  ExpectFullHeader(response.header());
+}
+
+TEST_F(EtcdServiceTest, TxnHasAFullHeaderButSubResponsesOnlyARevision) {
+  Put("k", "v");
+  etcdserverpb::TxnRequest request;
+  etcdserverpb::Compare* compare = request.add_compare();
+  compare->set_key("k");
+  compare->set_target(etcdserverpb::Compare::VALUE);
+  compare->set_value("v");
+  request.add_success()->mutable_request_put()->set_key("k2");
+  request.add_success()->mutable_request_range()->set_key("k");
+  etcdserverpb::TxnResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(kv_->Txn(&context, request, &response).ok());
+  EXPECT_TRUE(response.succeeded());
+  ExpectFullHeader(response.header());
+  ASSERT_EQ(response.responses_size(), 2);
+  const auto& sub = response.responses(0).response_put().header();
+  EXPECT_EQ(sub.revision(), 3);
+  EXPECT_EQ(sub.member_id(), 0u);
+  EXPECT_EQ(response.responses(1).response_range().kvs(0).value(), "v");
+}
+
+TEST_F(EtcdServiceTest, RangeAtACompactedRevisionIsOutOfRange) {
+  Put("k", "1");
+  Put("k", "2");
+  Put("k", "3");
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(3);
+  etcdserverpb::CompactionResponse compacted;
+  grpc::ClientContext compact_context;
+  ASSERT_TRUE(kv_->Compact(&compact_context, compact, &compacted).ok());
+  ExpectFullHeader(compacted.header());
+
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  request.set_revision(2);
+  etcdserverpb::RangeResponse response;
+  grpc::Status status = Range(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(status.error_message(), "etcdserver: mvcc: required revision has been compacted");
+}
+
+TEST_F(EtcdServiceTest, CompactingTheFutureIsOutOfRange) {
+  etcdserverpb::CompactionRequest request;
+  request.set_revision(100);
+  etcdserverpb::CompactionResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = kv_->Compact(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(status.error_message(), "etcdserver: mvcc: required revision is a future revision");
+}
+
+TEST_F(EtcdServiceTest, StatusReportsTheRaftState) {
+  Put("k", "v");
+  etcdserverpb::StatusResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(maintenance_->Status(&context, {}, &response).ok());
+  ExpectFullHeader(response.header());
+  EXPECT_EQ(response.header().revision(), 2);
+  EXPECT_EQ(response.version(), "3.4.0");
+  EXPECT_EQ(response.leader(), TestBackend::kMemberId);
+  EXPECT_EQ(response.raftterm(), TestBackend::kTerm);
+  EXPECT_EQ(response.raftappliedindex(), 1u);
+  EXPECT_EQ(response.raftindex(), 2u);  // the commit index, not the applied one
+  EXPECT_GT(response.dbsize(), 0);
+  EXPECT_TRUE(response.errors().empty());
+  EXPECT_FALSE(response.islearner());
+}
+
+TEST_F(EtcdServiceTest, StatusWithoutLeaderSaysSo) {
+  server_.backend().LoseLeader();
+  etcdserverpb::StatusResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(maintenance_->Status(&context, {}, &response).ok());
+  EXPECT_EQ(response.leader(), 0u);
+  EXPECT_THAT(response.errors(), ::testing::ElementsAre("etcdserver: no leader"));
+}
+
+TEST_F(EtcdServiceTest, AlarmGetIsAnEmptyList) {
+  etcdserverpb::AlarmRequest request;
+  request.set_action(etcdserverpb::AlarmRequest::GET);
+  etcdserverpb::AlarmResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(maintenance_->Alarm(&context, request, &response).ok());
+  EXPECT_TRUE(response.alarms().empty());
+  ExpectFullHeader(response.header());
+}
+
+TEST_F(EtcdServiceTest, HashKVMatchesTheStoreAndChangesWithIt) {
+  Put("k", "v");
+  etcdserverpb::HashKVResponse first;
+  grpc::ClientContext first_context;
+  ASSERT_TRUE(maintenance_->HashKV(&first_context, {}, &first).ok());
+  uint32_t expected = 0;
+  server_.backend().Read([&](const kv::Store& store) { expected = store.HashKV(0)->hash; });
+  EXPECT_EQ(first.hash(), expected);
+  Put("k", "w");
+  etcdserverpb::HashKVResponse second;
+  grpc::ClientContext second_context;
+  ASSERT_TRUE(maintenance_->HashKV(&second_context, {}, &second).ok());
+  EXPECT_NE(second.hash(), first.hash());
+}
+
+TEST_F(EtcdServiceTest, MemberListListsEveryMember) {
+  etcdserverpb::MemberListResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(cluster_->MemberList(&context, {}, &response).ok());
+  EXPECT_EQ(response.header().cluster_id(), TestBackend::kClusterId);
+  ASSERT_EQ(response.members_size(), 2);
+  EXPECT_EQ(response.members(0).id(), TestBackend::kMemberId);
+  EXPECT_EQ(response.members(0).name(), "infra0");
+  EXPECT_THAT(response.members(0).peerurls(), ::testing::ElementsAre("http://127.0.0.1:2380"));
+  EXPECT_THAT(response.members(0).clienturls(),
+              ::testing::ElementsAre("http://" + server_.address()));
+  EXPECT_EQ(response.members(1).name(), "");  // not started yet
+}
+
+TEST_F(EtcdServiceTest, UnservedMethodOfAServedServiceIsUnimplemented) {
+  etcdserverpb::MemberAddRequest request;
+  request.add_peerurls("http://127.0.0.1:2400");
+  etcdserverpb::MemberAddResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(cluster_->MemberAdd(&context, request, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(EtcdServiceTest, UnservedServiceIsUnimplemented) {
+  auto lease = etcdserverpb::Lease::NewStub(server_.NewChannel());
+  etcdserverpb::LeaseGrantRequest request;
+  request.set_ttl(10);
+  etcdserverpb::LeaseGrantResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(lease->LeaseGrant(&context, request, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace raftkv::server::etcd

@@ -1,0 +1,134 @@
+// Test double for the API layer: a single-member Backend that applies writes straight to a
+// kv::Store (no raft), plus an in-process gRPC server on a loopback port serving the client API
+// over it. Errors can be injected to check how the services report them.
+// Thread-safety: thread-safe (gRPC threads call the backend while the test inspects it).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "kv/store.h"
+#include "server/etcd/backend.h"
+#include "server/etcd/client_api.h"
+
+namespace raftkv::server::etcd::testing {
+
+class TestBackend final : public Backend {
+ public:
+  static constexpr uint64_t kClusterId = 0x1c2d3e4f5a6b7c8d;
+  static constexpr uint64_t kMemberId = 0x8e9dcaf1c3b2a110;
+  static constexpr uint64_t kTerm = 7;
+
+  absl::StatusOr<kvpb::Response> Write(kvpb::Request request, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    if (write_error_.has_value()) return *write_error_;
+    ++writes_;
+    return store_.Apply(request, store_.applied_index() + 1);
+  }
+
+  absl::Status WaitLinearizable(absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    ++linearizable_waits_;
+    return read_error_.value_or(absl::OkStatus());
+  }
+
+  void Read(absl::FunctionRef<void(const kv::Store&)> fn) override {
+    absl::ReaderMutexLock lock(&mu_);
+    fn(store_);
+  }
+
+  NodeInfo Info() override {
+    absl::MutexLock lock(&mu_);
+    NodeInfo info;
+    info.cluster_id = kClusterId;
+    info.member_id = kMemberId;
+    info.leader_id = leaderless_ ? 0 : kMemberId;
+    info.raft_term = kTerm;
+    info.commit_index = store_.applied_index() + 1;  // one entry committed, not yet applied
+    info.applied_index = store_.applied_index();
+    info.db_size_bytes = store_.size_bytes();
+    info.members.push_back({.id = kMemberId,
+                            .name = "infra0",
+                            .peer_urls = {"http://127.0.0.1:2380"},
+                            .client_urls = {client_url_},
+                            .is_learner = false});
+    info.members.push_back({.id = 0x2a,
+                            .name = "",
+                            .peer_urls = {"http://127.0.0.1:2390"},
+                            .client_urls = {},
+                            .is_learner = false});
+    return info;
+  }
+
+  void FailWrites(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    write_error_ = std::move(status);
+  }
+  void FailLinearizableReads(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    read_error_ = std::move(status);
+  }
+  void LoseLeader() {
+    absl::MutexLock lock(&mu_);
+    leaderless_ = true;
+  }
+  void SetClientUrl(std::string url) {
+    absl::MutexLock lock(&mu_);
+    client_url_ = std::move(url);
+  }
+  int linearizable_waits() {
+    absl::MutexLock lock(&mu_);
+    return linearizable_waits_;
+  }
+  int writes() {
+    absl::MutexLock lock(&mu_);
+    return writes_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  kv::Store store_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> write_error_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> read_error_ ABSL_GUARDED_BY(mu_);
+  bool leaderless_ ABSL_GUARDED_BY(mu_) = false;
+  std::string client_url_ ABSL_GUARDED_BY(mu_);
+  int linearizable_waits_ ABSL_GUARDED_BY(mu_) = 0;
+  int writes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The client API over a TestBackend, listening on a free loopback port.
+class TestServer {
+ public:
+  TestServer() : api_(&backend_, ClientApiOptions{}) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    api_.Configure(builder);
+    server_ = builder.BuildAndStart();
+    EXPECT_NE(server_, nullptr);
+    EXPECT_GT(port_, 0);
+    backend_.SetClientUrl("http://" + address());
+  }
+  ~TestServer() { server_->Shutdown(); }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  TestBackend& backend() { return backend_; }
+  std::shared_ptr<grpc::Channel> NewChannel() const {
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(4 * 1024 * 1024);
+    return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  }
+
+ private:
+  TestBackend backend_;
+  ClientApi api_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace raftkv::server::etcd::testing
