@@ -119,6 +119,34 @@ TEST_F(EtcdctlTest, GetJsonCarriesHeaderRevisionsCountAndMore) {
   EXPECT_THAT(output, HasSubstr("\"count\":2"));
 }
 
+TEST_F(EtcdctlTest, GetFromKeyListsEveryKeyFromThere) {
+  Ok({"put", "a", "1"});
+  Ok({"put", "b", "2"});
+  Ok({"put", "c", "3"});
+  EXPECT_EQ(Ok({"get", "b", "--from-key", "--keys-only"}), "b\n\nc\n\n");
+}
+
+TEST_F(EtcdctlTest, GetSortedDescending) {
+  Ok({"put", "a", "1"});
+  Ok({"put", "b", "2"});
+  EXPECT_EQ(Ok({"get", "a", "--from-key", "--order=DESCEND"}), "b\n2\na\n1\n");
+}
+
+TEST_F(EtcdctlTest, GetAtAPastRevisionAndAfterCompaction) {
+  Ok({"put", "k", "old"});
+  Ok({"put", "k", "new"});
+  EXPECT_EQ(Ok({"get", "k", "--rev=2"}), "k\nold\n");
+  EXPECT_EQ(Ok({"compaction", "3"}), "compacted revision 3\n");
+  Result result = Run({"get", "k", "--rev=2"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.output, HasSubstr("etcdserver: mvcc: required revision has been compacted"));
+}
+
+TEST_F(EtcdctlTest, EndpointHashKVPrintsTheHash) {
+  Ok({"put", "k", "v"});
+  EXPECT_THAT(Ok({"endpoint", "hashkv"}), HasSubstr(server_.address() + ", "));
+}
+
 TEST_F(EtcdctlTest, DelWithPrevKvPrintsCountAndDeletedPairs) {
   Ok({"put", "foo", "bar"});
   EXPECT_EQ(Ok({"del", "foo", "--prev-kv"}), "1\nfoo\nbar\n");
