@@ -106,6 +106,14 @@ TEST_F(RawNodeTest, AppendResponseWaitsForEntriesInSameReady_5_3) {
 TEST_F(RawNodeTest, LeaderSendsAppendsWithoutWaitingForItsOwnDisk) {
   // Thesis §10.2.1: the leader may write its log in parallel with replicating it.
   BecomeLeader();
+  // Acknowledge the leader's first append so that both followers leave the probe state
+  // (which would hold further appends back).
+  for (uint64_t peer : {2, 3}) {
+    raftpb::Message ack = MakeMessage(MSG_APPEND_RESPONSE, peer, 1, 1);
+    ack.set_index(storage_.LastIndex());
+    ASSERT_TRUE(node_->Step(ack).ok());
+  }
+  Drain();
   ASSERT_TRUE(node_->Propose("p").ok());
   Ready rd = node_->GetReady();
   ASSERT_EQ(rd.entries.size(), 1u);

@@ -105,11 +105,38 @@ std::string MessageTypeName(raftpb::MessageType type) {
 }
 
 std::string DescribeEntry(const raftpb::Entry& e) {
-  std::string kind;
-  if (e.entry_type() == raftpb::ENTRY_CONF_CHANGE) kind = "conf:";
-  if (e.entry_type() == raftpb::ENTRY_CONF_CHANGE_V2) kind = "confv2:";
-  return fmt::format("{}/{} {}{}", e.term(), e.index(), kind,
-                     e.entry_type() == raftpb::ENTRY_NORMAL ? Printable(e.data()) : "");
+  std::string head = fmt::format("{}/{}", e.term(), e.index());
+  auto change = [](raftpb::ConfChangeType type, uint64_t id) {
+    switch (type) {
+      case raftpb::CONF_CHANGE_ADD_NODE:
+        return fmt::format("add={}", id);
+      case raftpb::CONF_CHANGE_REMOVE_NODE:
+        return fmt::format("remove={}", id);
+      case raftpb::CONF_CHANGE_ADD_LEARNER_NODE:
+        return fmt::format("learner={}", id);
+      default:
+        return fmt::format("update={}", id);
+    }
+  };
+  if (e.entry_type() == raftpb::ENTRY_CONF_CHANGE) {
+    raftpb::ConfChange cc;
+    if (!cc.ParseFromString(e.data())) return head + " conf(unparsable)";
+    return fmt::format("{} conf({})", head, change(cc.change_type(), cc.node_id()));
+  }
+  if (e.entry_type() == raftpb::ENTRY_CONF_CHANGE_V2) {
+    raftpb::ConfChangeV2 cc;
+    if (!cc.ParseFromString(e.data())) return head + " conf2(unparsable)";
+    std::vector<std::string> parts;
+    if (cc.transition() == raftpb::CONF_CHANGE_TRANSITION_JOINT_EXPLICIT)
+      parts.push_back("explicit");
+    if (cc.transition() == raftpb::CONF_CHANGE_TRANSITION_JOINT_IMPLICIT)
+      parts.push_back("implicit");
+    for (const auto& c : cc.changes()) parts.push_back(change(c.change_type(), c.node_id()));
+    if (cc.changes_size() == 0) parts.push_back("leave-joint");
+    return fmt::format("{} conf2({})", head, fmt::join(parts, " "));
+  }
+  if (e.data().empty()) return head;
+  return fmt::format("{} {}", head, Printable(e.data()));
 }
 
 std::string DescribeMessage(const raftpb::Message& m) {
