@@ -49,6 +49,8 @@ absl::Status DurableStorage::Recover(const WalRecovery& rec) {
   offset_term_ = rec.snapshot ? rec.snapshot->term : 0;
   index_.assign(rec.entries.begin(), rec.entries.end());
   PruneSnapshotFiles();
+  // Segments the snapshot covers whose deletion a crash interrupted (or undid).
+  if (absl::Status s = wal_->RemoveSegmentsUpTo(offset_); !s.ok()) return s;
 
   // Warm the tail cache, newest first, up to its budget.
   std::vector<raftpb::Entry> tail;
