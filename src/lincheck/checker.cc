@@ -6,7 +6,8 @@
 #include <limits>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "fmt/core.h"
 
@@ -27,6 +28,10 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Bit words of an operation set; inline up to 256 operations so that most memo table entries
+// need no allocation of their own.
+using Words = absl::InlinedVector<uint64_t, 4>;
+
 // A set of operations, with a hash kept up to date in O(1) per change (the XOR of one random
 // word per member) so that the memo table never rehashes the whole set.
 class OpSet {
@@ -38,10 +43,10 @@ class OpSet {
     hash_ ^= SplitMix64(i);
   }
   uint64_t hash() const { return hash_; }
-  const std::vector<uint64_t>& words() const { return words_; }
+  const Words& words() const { return words_; }
 
   // Whether every member of `subset` is a member of this set.
-  bool Contains(const std::vector<uint64_t>& subset) const {
+  bool Contains(const Words& subset) const {
     for (size_t i = 0; i < words_.size(); ++i) {
       if ((subset[i] & ~words_[i]) != 0) return false;
     }
@@ -49,21 +54,21 @@ class OpSet {
   }
 
  private:
-  std::vector<uint64_t> words_;
+  Words words_;
   uint64_t hash_ = 0;
 };
 
 // Memo table key: which operations with a known outcome are placed, and the state reached.
 struct VisitedKey {
   size_t hash;
-  std::vector<uint64_t> known_placed;
+  Words known_placed;
   State state;
 };
 
 // Lookup key that borrows instead of copying, so a hit costs no allocation.
 struct VisitedView {
   size_t hash;
-  const std::vector<uint64_t>* known_placed;
+  const Words* known_placed;
   const State* state;
 };
 
@@ -116,28 +121,43 @@ class PartitionSearch {
   }
 
   Outcome Run() {
-    State state = model_.Init();
-    Claim(state);
-    NoteProgress(state);
-    State next_state;
-    int entry = next_[head_];
+    State scratch = model_.Init();
+    const State* state = Claim(&scratch);
+    NoteProgress(*state);
+    int entry = -1;
     bool unknown_pass = false;  // false: trying known-outcome candidates; true: unknown ones
+    bool new_node = true;       // just arrived at a node: look for a forced move first
     uint64_t steps = 0;
     while (required_left_ > 0) {
       if (++steps % kDeadlineCheckInterval == 0 && absl::Now() > deadline_) {
         return Outcome::kTimedOut;
       }
+      if (new_node) {
+        new_node = false;
+        int forced = -1;
+        const State* next_state = nullptr;
+        if (FindForcedMove(*state, &scratch, &forced, &next_state)) {
+          if (forced < 0) {
+            entry = next_[head_];
+            unknown_pass = false;
+            continue;
+          }
+          Place(forced, /*forced=*/true, /*unknown_pass=*/false, next_state, &state);
+          new_node = true;
+          continue;
+        }
+        // A forced move leads to a node already explored: this node fails as well.
+        if (!Backtrack(&state, &entry, &unknown_pass)) return Outcome::kNotLinearizable;
+        continue;
+      }
       assert(entry >= 0 && "a pending call always precedes its own return");
       const Event& event = events_[entry];
       if (event.is_call) {
-        if (unknown_[event.op] == unknown_pass && TryPlace(event.op, state, &next_state)) {
-          stack_.push_back({entry, std::move(state), unknown_pass});
-          state = std::move(next_state);
-          Lift(entry);
-          if (!unknown_[event.op]) --required_left_;
-          NoteProgress(state);
-          entry = next_[head_];
-          unknown_pass = false;
+        const State* next_state = nullptr;
+        if (unknown_[event.op] == unknown_pass &&
+            (next_state = TryPlace(event.op, *state, &scratch)) != nullptr) {
+          Place(entry, /*forced=*/false, unknown_pass, next_state, &state);
+          new_node = true;
           continue;
         }
         entry = next_[entry];
@@ -145,22 +165,15 @@ class PartitionSearch {
         // No known-outcome candidate fits here; see whether an unknown one helps.
         unknown_pass = true;
         entry = next_[head_];
-      } else {
-        // A pending operation returned before it could be placed: undo the last choice.
-        if (stack_.empty()) return Outcome::kNotLinearizable;
-        Frame frame = std::move(stack_.back());
-        stack_.pop_back();
-        const size_t op = events_[frame.call_event].op;
-        Unplace(op);
-        Unlift(frame.call_event);
-        if (!unknown_[op]) ++required_left_;
-        state = std::move(frame.state_before);
-        entry = next_[frame.call_event];
-        unknown_pass = frame.unknown_pass;
+      } else if (!Backtrack(&state, &entry, &unknown_pass)) {
+        // A pending operation returned before it could be placed, at every choice.
+        return Outcome::kNotLinearizable;
       }
     }
     return Outcome::kLinearizable;
   }
+
+  uint64_t nodes_expanded() const { return visited_nodes_; }
 
   FailureReport Report(const std::string& label) const {
     FailureReport report;
@@ -182,7 +195,8 @@ class PartitionSearch {
   };
   struct Frame {
     int call_event;
-    State state_before;
+    bool forced;                // the only move worth trying at its node (see FindForcedMove)
+    const State* state_before;  // owned by visited_
     bool unknown_pass;
   };
 
@@ -232,34 +246,97 @@ class PartitionSearch {
     next_[last] = -1;
   }
 
-  OpSet& SetOf(size_t op) { return unknown_[op] ? unknown_placed_ : known_placed_; }
-  void Unplace(size_t op) { SetOf(op).Flip(set_index_[op]); }
-
-  // Records the current node (placed sets + `state`) as expanded; false if it, or a node that
-  // dominates it, was expanded before.
-  bool Claim(const State& state) {
-    const size_t hash = absl::HashOf(known_placed_.hash(), model_.HashState(state));
-    auto it = visited_.find(VisitedView{hash, &known_placed_.words(), &state});
-    if (it == visited_.end()) {
-      visited_.emplace(VisitedKey{hash, known_placed_.words(), state},
-                       std::vector<std::vector<uint64_t>>{unknown_placed_.words()});
+  // A known-outcome candidate that the model accepts without changing the state (a read, a cas
+  // that did not swap) can be placed first without loss: any linearization from here that
+  // places it later can place it now instead, since its call precedes every pending return
+  // and moving an operation that changes nothing leaves every other step as it was. So when
+  // such a candidate exists it is the only move tried at this node.
+  //
+  // Returns true with *forced = the candidate's call event and *next_state claimed, or with
+  // *forced = -1 if there is none. Returns false if the candidate's node was already explored:
+  // explored nodes that are not ancestors all failed, so this node fails too.
+  bool FindForcedMove(const State& state, State* scratch, int* forced, const State** next_state) {
+    *forced = -1;
+    for (int e = next_[head_]; e >= 0 && events_[e].is_call; e = next_[e]) {
+      const size_t op = events_[e].op;
+      if (unknown_[op]) continue;
+      if (!model_.Step(state, history_[ops_[op]], scratch)) continue;
+      if (!model_.StatesEqual(*scratch, state)) continue;
+      SetOf(op).Flip(set_index_[op]);
+      *next_state = Claim(scratch);
+      if (*next_state == nullptr) {
+        Unplace(op);
+        return false;
+      }
+      *forced = e;
       return true;
     }
-    for (const std::vector<uint64_t>& used : it->second) {
-      if (unknown_placed_.Contains(used)) return false;
-    }
-    it->second.push_back(unknown_placed_.words());
     return true;
   }
 
-  // Steps the model and claims the node it leads to; false if the model rejects the operation
-  // or the node was explored (or dominated) before.
-  bool TryPlace(size_t op, const State& state, State* next_state) {
-    if (!model_.Step(state, history_[ops_[op]], next_state)) return false;
-    SetOf(op).Flip(set_index_[op]);
-    if (Claim(*next_state)) return true;
-    Unplace(op);
+  // Moves to the child node reached by placing `call`'s operation (already claimed).
+  void Place(int call, bool forced, bool unknown_pass, const State* next_state,
+             const State** state) {
+    stack_.push_back({call, forced, *state, unknown_pass});
+    *state = next_state;
+    Lift(call);
+    if (!unknown_[events_[call].op]) --required_left_;
+    NoteProgress(**state);
+  }
+
+  // Undoes choices until one leaves alternatives to try at its node: *entry is where to
+  // continue. Returns false when the root has no alternatives left.
+  bool Backtrack(const State** state, int* entry, bool* unknown_pass) {
+    while (!stack_.empty()) {
+      const Frame frame = stack_.back();
+      stack_.pop_back();
+      const size_t op = events_[frame.call_event].op;
+      Unplace(op);
+      Unlift(frame.call_event);
+      if (!unknown_[op]) ++required_left_;
+      *state = frame.state_before;
+      if (!frame.forced) {
+        *entry = next_[frame.call_event];
+        *unknown_pass = frame.unknown_pass;
+        return true;
+      }
+    }
     return false;
+  }
+
+  OpSet& SetOf(size_t op) { return unknown_[op] ? unknown_placed_ : known_placed_; }
+  void Unplace(size_t op) { SetOf(op).Flip(set_index_[op]); }
+
+  // Records the current node (placed sets + `*state`) as expanded and returns the memo
+  // table's copy of the state, which stays put for the whole search (states are stored once and
+  // only referred to afterwards). Returns nullptr if the node, or one that dominates it, was
+  // expanded before. May move from `*state`.
+  const State* Claim(State* state) {
+    const size_t hash = absl::HashOf(known_placed_.hash(), model_.HashState(*state));
+    auto it = visited_.find(VisitedView{hash, &known_placed_.words(), state});
+    if (it == visited_.end()) {
+      it = visited_
+               .emplace(VisitedKey{hash, known_placed_.words(), std::move(*state)},
+                        UnknownSets{unknown_placed_.words()})
+               .first;
+    } else {
+      for (const Words& used : it->second) {
+        if (unknown_placed_.Contains(used)) return nullptr;
+      }
+      it->second.push_back(unknown_placed_.words());
+    }
+    ++visited_nodes_;
+    return &it->first.state;
+  }
+
+  // Steps the model and claims the node it leads to; nullptr if the model rejects the operation
+  // or the node was explored (or dominated) before. `scratch` holds the candidate state.
+  const State* TryPlace(size_t op, const State& state, State* scratch) {
+    if (!model_.Step(state, history_[ops_[op]], scratch)) return nullptr;
+    SetOf(op).Flip(set_index_[op]);
+    const State* claimed = Claim(scratch);
+    if (claimed == nullptr) Unplace(op);
+    return claimed;
   }
 
   void Unlink(int e) {
@@ -312,9 +389,11 @@ class PartitionSearch {
   OpSet known_placed_{0};
   OpSet unknown_placed_{0};
   std::vector<Frame> stack_;
+  uint64_t visited_nodes_ = 0;
   // For each (known set, state): the unknown sets it was expanded with.
-  absl::flat_hash_map<VisitedKey, std::vector<std::vector<uint64_t>>, VisitedHash, VisitedEq>
-      visited_;
+  using UnknownSets = absl::InlinedVector<Words, 1>;
+  // A node map: keys never move, so the search refers to states by pointer.
+  absl::node_hash_map<VisitedKey, UnknownSets, VisitedHash, VisitedEq> visited_;
 
   bool have_best_ = false;
   size_t best_known_ = 0;
@@ -367,6 +446,7 @@ CheckResult CheckHistory(const Model& model, const History& history, const Check
   for (Partition& partition : partitions) {
     PartitionSearch search(model, history, std::move(partition.ops), deadline);
     const PartitionSearch::Outcome outcome = search.Run();
+    result.nodes_expanded += search.nodes_expanded();
     if (outcome == PartitionSearch::Outcome::kNotLinearizable) {
       result.verdict = Verdict::kNotLinearizable;
       result.failure = search.Report(partition.label);

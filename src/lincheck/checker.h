@@ -52,6 +52,9 @@ struct CheckResult {
   // Set iff kNotLinearizable: the failing partition with the fewest operations.
   std::optional<FailureReport> failure;
   size_t partitions = 0;
+  // Search nodes (placed set + state) expanded over all partitions checked: a measure of how
+  // hard the history was, independent of the machine.
+  uint64_t nodes_expanded = 0;
   absl::Duration elapsed;
 };
 

@@ -60,7 +60,7 @@ std::string DescribeOperation(const Operation& op) {
       break;
     case OpKind::kPut:
     case OpKind::kAppend:
-      args = " " + Quote(op.value);
+      args = fmt::format(" {}", Quote(op.value));
       break;
     case OpKind::kCas:
       args = fmt::format(" {}->{}", Quote(op.expected), Quote(op.value));
@@ -69,7 +69,7 @@ std::string DescribeOperation(const Operation& op) {
   std::string outcome;
   switch (op.status) {
     case OpStatus::kOk:
-      if (op.kind == OpKind::kGet) outcome = " = " + Quote(op.output);
+      if (op.kind == OpKind::kGet) outcome = fmt::format(" = {}", Quote(op.output));
       if (op.kind == OpKind::kCas) outcome = op.swapped ? " = swapped" : " = unchanged";
       return fmt::format("c{} {} {}{}{} [{},{}]", op.client_id, OpKindName(op.kind), Quote(op.key),
                          args, outcome, op.call, op.ret);

@@ -15,51 +15,70 @@
 namespace raftkv::lincheck {
 namespace {
 
-using Value = std::optional<std::string>;
-
-std::string QuoteValue(const Value& value) {
+std::string QuoteValue(const std::optional<std::string>& value) {
   if (!value.has_value()) return "nil";
   return fmt::format("\"{}\"", absl::CEscape(*value));
 }
 
-// The rules shared by both models for one key. `absent_is_empty` folds "" into "absent" so that
-// both spellings of an empty key compare and encode the same way.
+// What an operation does to the value of its key.
+enum class Effect {
+  kImpossible,  // the recorded outcome cannot happen
+  kUnchanged,
+  kSet,     // value becomes op.value
+  kAppend,  // value becomes (value or "") + op.value
+  kErase,   // the key becomes absent
+};
+
+// A key's value seen in place: nullopt when the key is absent.
+using ValueView = std::optional<std::string_view>;
+
+ValueView View(const std::optional<std::string>& value) {
+  return value.has_value() ? ValueView(*value) : std::nullopt;
+}
+
+// The rules shared by both models for one key. They work on views of the encoded state so that
+// rejecting an operation, the most common outcome during a search, copies nothing.
+// `absent_is_empty` folds "" into "absent", so both spellings compare and encode the same way.
 class ValueRules {
  public:
   explicit ValueRules(bool absent_is_empty) : absent_is_empty_(absent_is_empty) {}
 
-  Value Normalize(Value value) const {
-    if (absent_is_empty_ && value.has_value() && value->empty()) return std::nullopt;
-    return value;
-  }
-
-  // Applies `op` to `*value`; false if the op's recorded outcome cannot happen.
-  bool Apply(const Operation& op, Value* value) const {
+  // REQUIRES: `current` is normalized (never "" when absent_is_empty).
+  Effect Apply(const Operation& op, ValueView current) const {
     assert(op.status != OpStatus::kFailed);
     const bool observed = op.status == OpStatus::kOk;
     switch (op.kind) {
       case OpKind::kGet:
-        return !observed || Normalize(op.output) == *value;
+        return !observed || Normalize(View(op.output)) == current ? Effect::kUnchanged
+                                                                  : Effect::kImpossible;
       case OpKind::kPut:
-        *value = Normalize(op.value);
-        return true;
+        return SetTo(op.value);
       case OpKind::kAppend:
-        *value = Normalize(value->value_or("") + op.value);
-        return true;
+        if (op.value.empty() && (current.has_value() || absent_is_empty_)) {
+          return Effect::kUnchanged;
+        }
+        return Effect::kAppend;
       case OpKind::kCas: {
-        const bool matches = Normalize(op.expected) == *value;
-        if (observed && matches != op.swapped) return false;
-        if (matches) *value = Normalize(op.value);
-        return true;
+        const bool matches = Normalize(View(op.expected)) == current;
+        if (observed && matches != op.swapped) return Effect::kImpossible;
+        return matches ? SetTo(op.value) : Effect::kUnchanged;
       }
       case OpKind::kDelete:
-        value->reset();
-        return true;
+        return current.has_value() ? Effect::kErase : Effect::kUnchanged;
     }
-    return false;
+    return Effect::kImpossible;
   }
 
  private:
+  ValueView Normalize(ValueView value) const {
+    if (absent_is_empty_ && value.has_value() && value->empty()) return std::nullopt;
+    return value;
+  }
+
+  Effect SetTo(std::string_view value) const {
+    return absent_is_empty_ && value.empty() ? Effect::kErase : Effect::kSet;
+  }
+
   bool absent_is_empty_;
 };
 
@@ -71,11 +90,33 @@ class RegisterModel final : public Model {
   State Init() const override { return State(); }
 
   bool Step(const State& state, const Operation& op, State* next) const override {
-    Value value;
-    if (!state.empty()) value = state.substr(1);
-    if (!rules_.Apply(op, &value)) return false;
-    *next = value.has_value() ? "=" + *value : State();
-    return true;
+    const ValueView current =
+        state.empty() ? std::nullopt : ValueView(std::string_view(state).substr(1));
+    switch (rules_.Apply(op, current)) {
+      case Effect::kImpossible:
+        return false;
+      case Effect::kUnchanged:
+        *next = state;
+        return true;
+      case Effect::kSet:
+        next->clear();
+        next->push_back('=');
+        next->append(op.value);
+        return true;
+      case Effect::kAppend:
+        if (state.empty()) {
+          next->clear();
+          next->push_back('=');
+        } else {
+          *next = state;
+        }
+        next->append(op.value);
+        return true;
+      case Effect::kErase:
+        next->clear();
+        return true;
+    }
+    return false;
   }
 
   std::string DescribeState(const State& state) const override {
@@ -100,33 +141,39 @@ class KvModel final : public Model {
   State Init() const override { return State(); }
 
   bool Step(const State& state, const Operation& op, State* next) const override {
-    // Find op.key's entry, or where it would be inserted.
+    // Find op.key's entry [pos, entry_end), or the position where it would be inserted.
     size_t pos = 0;
     size_t entry_end = 0;
-    Value value;
+    ValueView current;
     while (pos < state.size()) {
-      std::string_view entry_key = ReadField(state, pos);
-      size_t value_pos = pos + sizeof(uint32_t) + entry_key.size();
-      std::string_view entry_value = ReadField(state, value_pos);
-      entry_end = value_pos + sizeof(uint32_t) + entry_value.size();
+      const std::string_view entry_key = ReadField(state, pos);
+      const size_t value_pos = pos + sizeof(uint32_t) + entry_key.size();
+      const std::string_view entry_value = ReadField(state, value_pos);
       if (entry_key == op.key) {
-        value = std::string(entry_value);
+        current = entry_value;
+        entry_end = value_pos + sizeof(uint32_t) + entry_value.size();
         break;
       }
-      if (entry_key > op.key) {
-        entry_end = pos;  // insert before this entry
-        break;
-      }
-      pos = entry_end;
+      if (entry_key > op.key) break;
+      pos = value_pos + sizeof(uint32_t) + entry_value.size();
     }
-    if (pos == state.size()) entry_end = pos;
+    if (!current.has_value()) entry_end = pos;
 
-    if (!rules_.Apply(op, &value)) return false;
+    const Effect effect = rules_.Apply(op, current);
+    if (effect == Effect::kImpossible) return false;
+    if (effect == Effect::kUnchanged) {
+      *next = state;
+      return true;
+    }
     next->clear();
     next->append(state, 0, pos);
-    if (value.has_value()) {
+    if (effect == Effect::kSet || effect == Effect::kAppend) {
+      const std::string_view prefix =
+          effect == Effect::kAppend ? current.value_or(std::string_view()) : std::string_view();
       AppendField(op.key, next);
-      AppendField(*value, next);
+      AppendSize(prefix.size() + op.value.size(), next);
+      next->append(prefix);
+      next->append(op.value);
     }
     next->append(state, entry_end, std::string::npos);
     return true;
@@ -139,7 +186,8 @@ class KvModel final : public Model {
     std::vector<Partition> partitions;
     partitions.reserve(by_key.size());
     for (auto& [key, ops] : by_key) {
-      partitions.push_back({.label = "key " + QuoteValue(std::string(key)), .ops = std::move(ops)});
+      partitions.push_back(
+          {.label = fmt::format("key {}", QuoteValue(std::string(key))), .ops = std::move(ops)});
     }
     return partitions;
   }
@@ -153,7 +201,7 @@ class KvModel final : public Model {
       std::string_view value = ReadField(state, pos);
       pos += sizeof(uint32_t) + value.size();
       if (out.size() > 1) out += ", ";
-      out += QuoteValue(std::string(key)) + ": " + QuoteValue(std::string(value));
+      out += fmt::format("{}: {}", QuoteValue(std::string(key)), QuoteValue(std::string(value)));
     }
     return out + "}";
   }
@@ -166,9 +214,14 @@ class KvModel final : public Model {
     return std::string_view(state).substr(pos + sizeof(size), size);
   }
 
+  static void AppendSize(size_t size, State* out) {
+    assert(size <= UINT32_MAX);
+    const auto size32 = static_cast<uint32_t>(size);
+    out->append(reinterpret_cast<const char*>(&size32), sizeof(size32));
+  }
+
   static void AppendField(std::string_view field, State* out) {
-    const uint32_t size = static_cast<uint32_t>(field.size());
-    out->append(reinterpret_cast<const char*>(&size), sizeof(size));
+    AppendSize(field.size(), out);
     out->append(field);
   }
 

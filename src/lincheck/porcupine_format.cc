@@ -176,9 +176,10 @@ std::string ParseKvMap(std::string_view rest, KvFields* fields) {
     if (rest.empty()) return "expected `}` to close the map";
     if (rest.front() == '}') break;
     if (rest.front() != ':')
-      return "expected a field name such as `:process`, found " + Excerpt(rest);
+      return fmt::format("expected a field name such as `:process`, found {}", Excerpt(rest));
     const size_t name_end = rest.find(' ');
-    if (name_end == std::string_view::npos) return "expected a value after " + Excerpt(rest);
+    if (name_end == std::string_view::npos)
+      return fmt::format("expected a value after {}", Excerpt(rest));
     const std::string_view name = rest.substr(0, name_end);
     rest.remove_prefix(name_end);
     skip_spaces();
@@ -191,7 +192,8 @@ std::string ParseKvMap(std::string_view rest, KvFields* fields) {
       value = std::move(text);
     } else {
       const size_t end = rest.find_first_of(",}");
-      if (end == std::string_view::npos) return "expected `,` or `}` after " + Excerpt(rest);
+      if (end == std::string_view::npos)
+        return fmt::format("expected `,` or `}}` after {}", Excerpt(rest));
       std::string_view token = rest.substr(0, end);
       while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
       if (token.empty()) return fmt::format("expected a value for {}", name);
@@ -220,7 +222,7 @@ std::string ParseKvMap(std::string_view rest, KvFields* fields) {
   }
   rest.remove_prefix(1);
   skip_spaces();
-  if (!rest.empty()) return "unexpected text after the map: " + Excerpt(rest);
+  if (!rest.empty()) return fmt::format("unexpected text after the map: {}", Excerpt(rest));
   if (!fields->process.has_value()) return "missing :process";
   if (fields->type.empty()) return "missing :type";
   if (fields->f.empty()) return "missing :f";

@@ -41,7 +41,7 @@ std::string Tokenize(std::string_view rest, std::vector<Token>* tokens) {
         return message;
       }
       if (!rest.empty() && rest.front() != ' ' && rest.front() != '\t') {
-        return "expected a space after a quoted string, found " + Excerpt(rest);
+        return fmt::format("expected a space after a quoted string, found {}", Excerpt(rest));
       }
     } else {
       const size_t end = rest.find_first_of(" \t");
@@ -79,7 +79,7 @@ constexpr std::string_view kInvokeShapes[] = {
     "invoke cas <key> <expected>|nil <value>", "invoke delete <key>"};
 
 std::string Quote(std::string_view text) {
-  return "\"" + absl::CEscape(internal::ToAbsl(text)) + "\"";
+  return fmt::format("\"{}\"", absl::CEscape(internal::ToAbsl(text)));
 }
 
 std::string QuoteOrNil(const std::optional<std::string>& value) {
@@ -247,12 +247,14 @@ std::string FormatRaftkvHistory(const History& history) {
     out += fmt::format("{} {} ", time, client);
     if (phase == 0) {
       out += fmt::format("invoke {} {}", OpKindName(op.kind), Quote(op.key));
-      if (op.kind == OpKind::kPut || op.kind == OpKind::kAppend) out += " " + Quote(op.value);
-      if (op.kind == OpKind::kCas) out += " " + QuoteOrNil(op.expected) + " " + Quote(op.value);
+      if (op.kind == OpKind::kPut || op.kind == OpKind::kAppend)
+        out += fmt::format(" {}", Quote(op.value));
+      if (op.kind == OpKind::kCas)
+        out += fmt::format(" {} {}", QuoteOrNil(op.expected), Quote(op.value));
     } else {
       out += fmt::format("{} {} {}", OpStatusName(op.status), OpKindName(op.kind), Quote(op.key));
       if (op.status == OpStatus::kOk && op.kind == OpKind::kGet) {
-        out += " " + QuoteOrNil(op.output);
+        out += fmt::format(" {}", QuoteOrNil(op.output));
       }
       if (op.status == OpStatus::kOk && op.kind == OpKind::kCas) {
         out += op.swapped ? " swapped" : " unchanged";

@@ -47,8 +47,8 @@ absl::Status ErrorAt(std::string_view source, size_t line, std::string_view mess
 
 std::string Excerpt(std::string_view text) {
   constexpr size_t kMaxChars = 60;
-  if (text.size() <= kMaxChars) return "`" + absl::CHexEscape(ToAbsl(text)) + "`";
-  return "`" + absl::CHexEscape(ToAbsl(text.substr(0, kMaxChars))) + "...`";
+  if (text.size() <= kMaxChars) return fmt::format("`{}`", absl::CHexEscape(ToAbsl(text)));
+  return fmt::format("`{}...`", absl::CHexEscape(ToAbsl(text.substr(0, kMaxChars))));
 }
 
 std::string ConsumeQuoted(std::string_view* rest, std::string* out) {
@@ -58,7 +58,7 @@ std::string ConsumeQuoted(std::string_view* rest, std::string* out) {
   if (i >= rest->size()) return "unterminated string (missing closing \")";
   std::string error;
   if (!absl::CUnescape(ToAbsl(rest->substr(1, i - 1)), out, &error)) {
-    return "bad escape in string: " + error;
+    return fmt::format("bad escape in string: {}", error);
   }
   rest->remove_prefix(i + 1);
   return "";
