@@ -13,8 +13,8 @@
 #include <string_view>
 #include <utility>
 
-#include "fmt/format.h"
 #include "base/crc32c.h"
+#include "fmt/format.h"
 #include "kv/store.h"
 
 namespace raftkv::kv {

@@ -35,6 +35,12 @@ struct HashKVResult {
   int64_t revision = 0;
 };
 
+// True when no branch of `txn` (nested txns included) puts or deletes.
+bool TxnIsReadOnly(const etcdserverpb::TxnRequest& txn);
+// True when every range of `txn` asks for a serializable read (etcd's rule for serving a
+// read-only txn without a linearizability check).
+bool TxnIsSerializable(const etcdserverpb::TxnRequest& txn);
+
 class Store {
  public:
   Store() = default;
@@ -59,6 +65,10 @@ class Store {
   // the read is linearizable is the caller's business.
   absl::StatusOr<etcdserverpb::RangeResponse> Range(
       const etcdserverpb::RangeRequest& request) const;
+
+  // Answers a txn that only reads (TxnIsReadOnly) without going through the log, the way etcd
+  // serves read-only txns: same compares, same branch choice, same answers as Apply would give.
+  absl::StatusOr<etcdserverpb::TxnResponse> ReadTxn(const etcdserverpb::TxnRequest& txn) const;
 
   // A hash of every key version in (compact_revision, revision], for cross-member consistency
   // checks (etcd's HashKV). revision <= 0 means the current revision.
@@ -141,6 +151,8 @@ class Store {
   void ChoosePath(const etcdserverpb::TxnRequest& txn, std::vector<bool>* path) const;
   absl::Status CheckPath(const etcdserverpb::TxnRequest& txn, const std::vector<bool>& path,
                          size_t* step) const;
+  void ReadBranch(const etcdserverpb::TxnRequest& txn, const std::vector<bool>& path, size_t* step,
+                  etcdserverpb::TxnResponse* response) const;
   void ApplyTxn(WriteBatch& batch, const etcdserverpb::TxnRequest& txn,
                 const std::vector<bool>& path, size_t* step, etcdserverpb::TxnResponse* response);
 

@@ -351,6 +351,49 @@ TEST(StoreTxn, RangeAtACompactedRevisionFailsTheTxn) {
             "etcdserver: mvcc: required revision has been compacted");
 }
 
+TEST(StoreReadTxn, AnswersExactlyAsApplyWouldWithoutApplying) {
+  StoreDriver d;
+  d.Put("k", "v");
+  d.Put("p/1", "x");
+  TxnRequest inner;
+  *inner.add_success() = RangeOp("p/", "p0");
+  TxnRequest txn;
+  Compare* compare = txn.add_compare();
+  compare->set_key("k");
+  compare->set_target(Compare::VALUE);
+  compare->set_value("v");
+  *txn.add_success() = RangeOp("k");
+  *txn.add_success() = TxnOp(inner);
+  *txn.add_failure() = RangeOp("nothing");
+  ASSERT_TRUE(TxnIsReadOnly(txn));
+  const uint64_t applied = d.store().applied_index();
+  auto read = d.store().ReadTxn(txn);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(d.store().applied_index(), applied);
+  const etcdserverpb::TxnResponse applied_response = d.Txn(txn);
+  EXPECT_EQ(read->SerializeAsString(), applied_response.SerializeAsString());
+}
+
+TEST(StoreReadTxn, RefusesATxnThatWrites) {
+  StoreDriver d;
+  TxnRequest txn;
+  TxnRequest inner;
+  *inner.add_failure() = DelOp("k");
+  *txn.add_success() = TxnOp(inner);
+  EXPECT_FALSE(TxnIsReadOnly(txn));
+  EXPECT_EQ(d.store().ReadTxn(txn).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StoreReadTxn, SerializableOnlyWhenEveryRangeIsSerializable) {
+  TxnRequest txn;
+  etcdserverpb::RequestOp range = RangeOp("k");
+  range.mutable_request_range()->set_serializable(true);
+  *txn.add_success() = range;
+  EXPECT_TRUE(TxnIsSerializable(txn));
+  *txn.add_failure() = RangeOp("k");
+  EXPECT_FALSE(TxnIsSerializable(txn));
+}
+
 TEST(StoreTxn, EmptyCompareKeyIsRejected) {
   StoreDriver d;
   TxnRequest txn;

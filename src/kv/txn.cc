@@ -4,6 +4,7 @@
 
 #include "kv/invariant.h"
 #include "kv/store.h"
+#include "kv/validate.h"
 
 namespace raftkv::kv {
 namespace {
@@ -17,7 +18,67 @@ int ThreeWay(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
+template <typename Pred>
+bool AllOps(const TxnRequest& txn, Pred pred) {
+  for (const auto* branch : {&txn.success(), &txn.failure()}) {
+    for (const RequestOp& op : *branch) {
+      if (op.has_request_txn()) {
+        if (!AllOps(op.request_txn(), pred)) return false;
+      } else if (!pred(op)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+bool TxnIsReadOnly(const TxnRequest& txn) {
+  return AllOps(txn, [](const RequestOp& op) {
+    return !op.has_request_put() && !op.has_request_delete_range();
+  });
+}
+
+bool TxnIsSerializable(const TxnRequest& txn) {
+  return AllOps(txn, [](const RequestOp& op) {
+    return !op.has_request_range() || op.request_range().serializable();
+  });
+}
+
+absl::StatusOr<etcdserverpb::TxnResponse> Store::ReadTxn(const TxnRequest& txn) const {
+  if (!TxnIsReadOnly(txn)) {
+    return absl::InvalidArgumentError("raftkv: ReadTxn given a txn that writes");
+  }
+  if (auto status = ValidateTxn(txn); !status.ok()) return status;
+  std::vector<bool> path;
+  ChoosePath(txn, &path);
+  size_t step = 0;
+  if (auto status = CheckPath(txn, path, &step); !status.ok()) return status;
+  step = 0;
+  etcdserverpb::TxnResponse response;
+  ReadBranch(txn, path, &step, &response);
+  return response;
+}
+
+void Store::ReadBranch(const TxnRequest& txn, const std::vector<bool>& path, size_t* step,
+                       etcdserverpb::TxnResponse* response) const {
+  RAFTKV_KV_INVARIANT(*step < path.size());
+  const bool succeeded = path[(*step)++];
+  response->set_succeeded(succeeded);
+  for (const RequestOp& op : succeeded ? txn.success() : txn.failure()) {
+    etcdserverpb::ResponseOp* result = response->add_responses();
+    if (op.has_request_range()) {
+      const auto& request = op.request_range();
+      auto* range = result->mutable_response_range();
+      *range = RangeAt(request, request.revision() > 0 ? request.revision() : revision_);
+      range->mutable_header()->set_revision(revision_);
+    } else if (op.has_request_txn()) {
+      ReadBranch(op.request_txn(), path, step, result->mutable_response_txn());
+    }
+  }
+  response->mutable_header()->set_revision(revision_);
+}
 
 bool Store::CompareHolds(const Compare& compare) const {
   auto holds = [&compare](const Version& version) {

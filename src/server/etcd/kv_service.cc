@@ -103,6 +103,20 @@ absl::StatusOr<kvpb::Response> KvService::Replicate(const ::grpc::ServerContext*
                               const etcdserverpb::TxnRequest* request,
                               etcdserverpb::TxnResponse* response) {
   if (auto status = CheckSize(*request); !status.ok()) return ToGrpcStatus(status);
+  if (kv::TxnIsReadOnly(*request)) {
+    // Like etcd, a txn that only reads is served as a read: no log entry, no revision change.
+    if (!kv::TxnIsSerializable(*request)) {
+      if (auto status = backend_->WaitLinearizable(Deadline(context)); !status.ok()) {
+        return ToGrpcStatus(status);
+      }
+    }
+    absl::StatusOr<etcdserverpb::TxnResponse> result;
+    backend_->Read([&](const kv::Store& store) { result = store.ReadTxn(*request); });
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    *response = std::move(*result);
+    FillHeader(response->mutable_header());
+    return ::grpc::Status::OK;
+  }
   // A leased put inside the txn is left to the store: etcd only rejects it on the taken branch.
   kvpb::Request replicated;
   *replicated.mutable_txn() = *request;

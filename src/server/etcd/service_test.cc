@@ -192,6 +192,20 @@ TEST_F(EtcdServiceTest, TxnHasAFullHeaderButSubResponsesOnlyARevision) {
   EXPECT_EQ(response.responses(1).response_range().kvs(0).value(), "v");
 }
 
+TEST_F(EtcdServiceTest, ReadOnlyTxnIsALinearizableReadNotAWrite) {
+  Put("k", "v");
+  const int writes = server_.backend().writes();
+  etcdserverpb::TxnRequest request;
+  request.add_success()->mutable_request_range()->set_key("k");
+  etcdserverpb::TxnResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(kv_->Txn(&context, request, &response).ok());
+  EXPECT_EQ(server_.backend().writes(), writes);
+  EXPECT_EQ(server_.backend().linearizable_waits(), 1);
+  ExpectFullHeader(response.header());
+  EXPECT_EQ(response.responses(0).response_range().kvs(0).value(), "v");
+}
+
 TEST_F(EtcdServiceTest, RangeAtACompactedRevisionIsOutOfRange) {
   Put("k", "1");
   Put("k", "2");
