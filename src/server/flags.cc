@@ -1,0 +1,165 @@
+#include "server/flags.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "server/membership.h"
+#include "server/url.h"
+
+namespace raftkv::server {
+namespace {
+
+// name → peer URLs, in the order given.
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> ParseInitialCluster(
+    const std::string& value) {
+  std::map<std::string, std::vector<std::string>> members;
+  for (absl::string_view piece : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(piece, '=');
+    std::string name(absl::StripAsciiWhitespace(kv.first));
+    std::string url(absl::StripAsciiWhitespace(kv.second));
+    if (name.empty() || url.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--initial-cluster entry '", piece,
+                                                     "' must look like name=http://host:port"));
+    }
+    if (absl::StatusOr<HostPort> parsed = ParseUrl(url); !parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--initial-cluster: ", parsed.status().message()));
+    }
+    members[name].push_back(url);
+  }
+  if (members.empty()) {
+    return absl::InvalidArgumentError(
+        "--initial-cluster is empty; list every founding member "
+        "as name=http://host:port, separated by commas");
+  }
+  return members;
+}
+
+absl::Status CheckUrls(const char* flag, const std::string& value) {
+  absl::StatusOr<std::vector<std::string>> urls = ParseUrlList(value);
+  if (!urls.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", urls.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+void ApplyDerivedDefaults(ServerFlags* flags) {
+  if (flags->data_dir.empty()) flags->data_dir = flags->name + ".etcd";
+  if (flags->initial_cluster.empty()) {
+    std::vector<std::string> parts;
+    for (absl::string_view url :
+         absl::StrSplit(flags->initial_advertise_peer_urls, ',', absl::SkipWhitespace())) {
+      parts.push_back(absl::StrCat(flags->name, "=", absl::StripAsciiWhitespace(url)));
+    }
+    flags->initial_cluster = absl::StrJoin(parts, ",");
+  }
+}
+
+absl::Status ValidateFlags(const ServerFlags& flags) {
+  if (flags.name.empty()) return absl::InvalidArgumentError("--name must not be empty");
+  if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data-dir must not be empty");
+  for (auto [flag, value] :
+       {std::pair{"--listen-client-urls", &flags.listen_client_urls},
+        std::pair{"--advertise-client-urls", &flags.advertise_client_urls},
+        std::pair{"--listen-peer-urls", &flags.listen_peer_urls},
+        std::pair{"--initial-advertise-peer-urls", &flags.initial_advertise_peer_urls}}) {
+    if (absl::Status s = CheckUrls(flag, *value); !s.ok()) return s;
+  }
+  if (flags.heartbeat_interval_ms <= 0) {
+    return absl::InvalidArgumentError("--heartbeat-interval must be a positive number of ms");
+  }
+  if (flags.election_timeout_ms < 5 * flags.heartbeat_interval_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--election-timeout (", flags.election_timeout_ms,
+        " ms) must be at least 5 times --heartbeat-interval (", flags.heartbeat_interval_ms,
+        " ms); raise --election-timeout to ", 5 * flags.heartbeat_interval_ms,
+        " ms or more, or lower --heartbeat-interval"));
+  }
+  if (flags.election_timeout_ms > 50000) {
+    return absl::InvalidArgumentError("--election-timeout must be at most 50000 ms");
+  }
+  if (flags.snapshot_count == 0) {
+    return absl::InvalidArgumentError("--snapshot-count must be at least 1");
+  }
+  if (flags.initial_cluster_state != "new" && flags.initial_cluster_state != "existing") {
+    return absl::InvalidArgumentError(absl::StrCat("--initial-cluster-state is '",
+                                                   flags.initial_cluster_state,
+                                                   "'; it must be 'new' or 'existing'"));
+  }
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
+  if (!kLevels.contains(flags.log_level)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-level is '", flags.log_level, "'; use debug, info, warn or error"));
+  }
+  if (flags.initial_cluster_token.empty()) {
+    return absl::InvalidArgumentError("--initial-cluster-token must not be empty");
+  }
+
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> members =
+      ParseInitialCluster(flags.initial_cluster);
+  if (!members.ok()) return members.status();
+  auto self = members->find(flags.name);
+  if (self == members->end()) {
+    std::vector<std::string> names;
+    for (const auto& [name, urls] : *members) names.push_back(name);
+    return absl::InvalidArgumentError(
+        absl::StrCat("--name '", flags.name, "' is not in --initial-cluster (which has ",
+                     absl::StrJoin(names, ", "), "); add ", flags.name,
+                     "=<its --initial-advertise-peer-urls> to --initial-cluster, or fix --name"));
+  }
+  std::vector<std::string> advertised = *ParseUrlList(flags.initial_advertise_peer_urls);
+  if (Sorted(self->second) != Sorted(advertised)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--initial-cluster gives ", flags.name, " the peer URLs ",
+                     absl::StrJoin(self->second, ","), " but --initial-advertise-peer-urls is ",
+                     flags.initial_advertise_peer_urls, "; make them the same"));
+  }
+  std::set<std::string> seen;
+  for (const auto& [name, urls] : *members) {
+    for (const std::string& url : urls) {
+      if (!seen.insert(url).second) {
+        return absl::InvalidArgumentError(absl::StrCat("--initial-cluster lists the peer URL ", url,
+                                                       " for two members; each member "
+                                                       "needs its own"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<peerpb::ClusterFile> PlanCluster(const ServerFlags& flags) {
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> members =
+      ParseInitialCluster(flags.initial_cluster);
+  if (!members.ok()) return members.status();
+  peerpb::ClusterFile file;
+  std::vector<uint64_t> ids;
+  for (const auto& [name, urls] : *members) {
+    peerpb::Member* m = file.add_members();
+    m->set_id(ComputeMemberId(urls, flags.initial_cluster_token));
+    m->set_name(name);
+    for (const std::string& url : urls) m->add_peer_urls(url);
+    ids.push_back(m->id());
+    if (name == flags.name) file.set_member_id(m->id());
+  }
+  file.set_cluster_id(ComputeClusterId(ids, flags.initial_cluster_token));
+  if (file.member_id() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--name '", flags.name, "' is not in --initial-cluster"));
+  }
+  return file;
+}
+
+}  // namespace raftkv::server

@@ -1,0 +1,50 @@
+// raftkv-server's flags: etcd's names, defaults and rules, so that an etcd command line works.
+//
+// The flags are parsed (tools/server/main.cc, with CLI11) into ServerFlags and then checked by
+// ValidateFlags, which explains what to fix for a wrong or inconsistent combination.
+// PlanCluster turns --initial-cluster into the founding membership with etcd-style ids.
+//
+// Thread-safety: plain data and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "raftkv/peerpb/peer.pb.h"
+
+namespace raftkv::server {
+
+struct ServerFlags {
+  std::string name = "default";
+  // Empty means "<name>.etcd", as in etcd.
+  std::string data_dir;
+  std::string listen_client_urls = "http://localhost:2379";
+  std::string advertise_client_urls = "http://localhost:2379";
+  std::string listen_peer_urls = "http://localhost:2380";
+  std::string initial_advertise_peer_urls = "http://localhost:2380";
+  // Empty means "<name>=<initial-advertise-peer-urls>", a one-member cluster.
+  std::string initial_cluster;
+  std::string initial_cluster_state = "new";
+  std::string initial_cluster_token = "etcd-cluster";
+  int64_t heartbeat_interval_ms = 100;
+  int64_t election_timeout_ms = 1000;
+  uint64_t snapshot_count = 100000;
+  std::string log_level = "info";
+};
+
+// Fills the defaults that depend on other flags (data dir, initial cluster).
+void ApplyDerivedDefaults(ServerFlags* flags);
+
+// InvalidArgument naming the flag and what to do, or OK. Checks every URL, the timing rule
+// (--election-timeout >= 5 * --heartbeat-interval, as etcd), the cluster state, the log level,
+// and that --name is in --initial-cluster with the URLs of --initial-advertise-peer-urls.
+absl::Status ValidateFlags(const ServerFlags& flags);
+
+// The founding membership described by --initial-cluster, --initial-cluster-token and --name:
+// member ids from each member's peer URLs and the token, the cluster id from the member ids.
+// REQUIRES: ValidateFlags(flags).ok().
+absl::StatusOr<peerpb::ClusterFile> PlanCluster(const ServerFlags& flags);
+
+}  // namespace raftkv::server

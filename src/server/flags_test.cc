@@ -1,0 +1,102 @@
+#include "server/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace raftkv::server {
+namespace {
+
+ServerFlags ThreeMembers() {
+  ServerFlags f;
+  f.name = "n2";
+  f.listen_client_urls = "http://127.0.0.1:2379";
+  f.advertise_client_urls = "http://127.0.0.1:2379";
+  f.listen_peer_urls = "http://127.0.0.1:2380";
+  f.initial_advertise_peer_urls = "http://127.0.0.1:2380";
+  f.initial_cluster = "n1=http://127.0.0.1:1380,n2=http://127.0.0.1:2380,n3=http://127.0.0.1:3380";
+  ApplyDerivedDefaults(&f);
+  return f;
+}
+
+TEST(FlagsTest, EtcdDefaultsDescribeAOneMemberCluster) {
+  ServerFlags f;
+  ApplyDerivedDefaults(&f);
+  EXPECT_EQ(f.data_dir, "default.etcd");
+  EXPECT_EQ(f.initial_cluster, "default=http://localhost:2380");
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+}
+
+TEST(FlagsTest, AConsistentThreeMemberCommandLineIsAccepted) {
+  EXPECT_TRUE(ValidateFlags(ThreeMembers()).ok()) << ValidateFlags(ThreeMembers());
+}
+
+TEST(FlagsTest, ANameMissingFromTheInitialClusterIsRefusedWithTheFix) {
+  ServerFlags f = ThreeMembers();
+  f.name = "n4";
+  absl::Status s = ValidateFlags(f);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("'n4' is not in --initial-cluster"), std::string::npos) << s;
+}
+
+TEST(FlagsTest, AdvertisedPeerUrlsMustMatchTheInitialCluster) {
+  ServerFlags f = ThreeMembers();
+  f.initial_advertise_peer_urls = "http://127.0.0.1:9999";
+  EXPECT_NE(ValidateFlags(f).message().find("--initial-advertise-peer-urls"), std::string::npos);
+}
+
+TEST(FlagsTest, ElectionTimeoutMustBeFiveHeartbeats) {
+  ServerFlags f = ThreeMembers();
+  f.heartbeat_interval_ms = 100;
+  f.election_timeout_ms = 400;
+  absl::Status s = ValidateFlags(f);
+  EXPECT_NE(s.message().find("at least 5 times --heartbeat-interval"), std::string::npos) << s;
+  f.election_timeout_ms = 500;
+  EXPECT_TRUE(ValidateFlags(f).ok());
+}
+
+TEST(FlagsTest, BadUrlsNameTheirFlag) {
+  ServerFlags f = ThreeMembers();
+  f.listen_client_urls = "127.0.0.1:2379";
+  EXPECT_NE(ValidateFlags(f).message().find("--listen-client-urls"), std::string::npos);
+  f = ThreeMembers();
+  f.initial_cluster = "n2=http://127.0.0.1:2380,n1=nonsense";
+  EXPECT_NE(ValidateFlags(f).message().find("--initial-cluster"), std::string::npos);
+}
+
+TEST(FlagsTest, ClusterStateAndLogLevelAreChecked) {
+  ServerFlags f = ThreeMembers();
+  f.initial_cluster_state = "fresh";
+  EXPECT_FALSE(ValidateFlags(f).ok());
+  f = ThreeMembers();
+  f.log_level = "loud";
+  EXPECT_FALSE(ValidateFlags(f).ok());
+}
+
+TEST(FlagsTest, TwoMembersMayNotShareAPeerUrl) {
+  ServerFlags f = ThreeMembers();
+  f.initial_cluster = "n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2380";
+  EXPECT_NE(ValidateFlags(f).message().find("two members"), std::string::npos);
+}
+
+TEST(PlanClusterTest, EveryMemberComputesTheSameIds) {
+  ServerFlags a = ThreeMembers();
+  ServerFlags b = ThreeMembers();
+  b.name = "n1";
+  b.initial_advertise_peer_urls = "http://127.0.0.1:1380";
+  absl::StatusOr<peerpb::ClusterFile> pa = PlanCluster(a);
+  absl::StatusOr<peerpb::ClusterFile> pb = PlanCluster(b);
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  EXPECT_EQ(pa->cluster_id(), pb->cluster_id());
+  ASSERT_EQ(pa->members_size(), 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pa->members(i).id(), pb->members(i).id());
+  EXPECT_NE(pa->member_id(), pb->member_id());
+}
+
+TEST(PlanClusterTest, TheTokenSeparatesClusters) {
+  ServerFlags a = ThreeMembers();
+  ServerFlags b = ThreeMembers();
+  b.initial_cluster_token = "other";
+  EXPECT_NE(PlanCluster(a)->cluster_id(), PlanCluster(b)->cluster_id());
+}
+
+}  // namespace
+}  // namespace raftkv::server

@@ -1,0 +1,74 @@
+#include "server/membership.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace raftkv::server {
+namespace {
+
+TEST(MemberIdTest, IsDeterministicAndIgnoresUrlOrder) {
+  EXPECT_EQ(ComputeMemberId({"http://a:1", "http://b:2"}, "t"),
+            ComputeMemberId({"http://b:2", "http://a:1"}, "t"));
+}
+
+TEST(MemberIdTest, DependsOnUrlsAndToken) {
+  const uint64_t id = ComputeMemberId({"http://a:1"}, "t");
+  EXPECT_NE(id, ComputeMemberId({"http://a:2"}, "t"));
+  EXPECT_NE(id, ComputeMemberId({"http://a:1"}, "u"));
+  EXPECT_NE(id, 0u);
+}
+
+TEST(ClusterIdTest, DependsOnTheMembersNotTheirOrder) {
+  EXPECT_EQ(ComputeClusterId({1, 2, 3}, "t"), ComputeClusterId({3, 1, 2}, "t"));
+  EXPECT_NE(ComputeClusterId({1, 2, 3}, "t"), ComputeClusterId({1, 2}, "t"));
+  EXPECT_NE(ComputeClusterId({1, 2, 3}, "t"), ComputeClusterId({1, 2, 3}, "u"));
+}
+
+TEST(ClusterFileTest, RoundTripsThroughTheDisk) {
+  char dir[] = "/tmp/raftkv-membership-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/cluster";
+  peerpb::ClusterFile file;
+  file.set_cluster_id(11);
+  file.set_member_id(22);
+  peerpb::Member* m = file.add_members();
+  m->set_id(22);
+  m->set_name("n1");
+  m->add_peer_urls("http://127.0.0.1:2380");
+  ASSERT_TRUE(WriteClusterFile(path, file).ok());
+  absl::StatusOr<peerpb::ClusterFile> read = ReadClusterFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->SerializeAsString(), file.SerializeAsString());
+  std::remove(path.c_str());
+  rmdir(dir);
+}
+
+TEST(ClusterFileTest, AMissingFileIsNotFound) {
+  EXPECT_EQ(ReadClusterFile("/nonexistent/raftkv/cluster").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(MembershipTest, AttributesFillInNameAndClientUrlsOfKnownMembersOnly) {
+  peerpb::ClusterFile founding;
+  founding.set_cluster_id(1);
+  founding.set_member_id(5);
+  founding.add_members()->set_id(5);
+  Membership membership(founding);
+  peerpb::Member attributes;
+  attributes.set_id(5);
+  attributes.set_name("n5");
+  attributes.add_client_urls("http://127.0.0.1:2379");
+  membership.UpdateAttributes(attributes);
+  attributes.set_id(6);
+  membership.UpdateAttributes(attributes);
+  std::vector<peerpb::Member> members = membership.List();
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].name(), "n5");
+  EXPECT_EQ(members[0].client_urls(0), "http://127.0.0.1:2379");
+  EXPECT_FALSE(membership.Contains(6));
+}
+
+}  // namespace
+}  // namespace raftkv::server

@@ -1,0 +1,129 @@
+#include "server/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "server/etcd/client_api.h"
+#include "server/log_store.h"
+#include "server/url.h"
+
+namespace raftkv::server {
+namespace {
+
+// The founding membership: read back on a restart (the --initial-cluster flags are then
+// ignored, as etcd ignores them), planned from the flags and written on the first start.
+absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
+                                                      const DataDir& data_dir,
+                                                      spdlog::logger& log) {
+  absl::StatusOr<peerpb::ClusterFile> existing = ReadClusterFile(data_dir.cluster_file());
+  if (existing.ok()) {
+    log.info(
+        "restarting member {:x} of cluster {:x} from {}; the --initial-cluster* flags "
+        "are ignored",
+        existing->member_id(), existing->cluster_id(), data_dir.path());
+    return existing;
+  }
+  if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+  if (flags.initial_cluster_state == "existing") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--initial-cluster-state existing, but ", data_dir.path(),
+        " holds no member data; raftkv cannot add members at run time yet, so a member is "
+        "started with --initial-cluster-state new together with the founding members, or "
+        "restarted with its own data directory"));
+  }
+  absl::StatusOr<peerpb::ClusterFile> planned = PlanCluster(flags);
+  if (!planned.ok()) return planned.status();
+  if (absl::Status s = WriteClusterFile(data_dir.cluster_file(), *planned); !s.ok()) return s;
+  log.info("founding member {:x} of cluster {:x} with {} members in {}", planned->member_id(),
+           planned->cluster_id(), planned->members_size(), data_dir.path());
+  return planned;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
+                                                      std::shared_ptr<spdlog::logger> logger) {
+  absl::StatusOr<DataDir> data_dir = DataDir::Open(flags.data_dir);
+  if (!data_dir.ok()) return data_dir.status();
+  std::unique_ptr<Server> server(new Server(std::move(*data_dir), logger));
+  spdlog::logger& log = *logger;
+
+  absl::StatusOr<peerpb::ClusterFile> cluster = LoadOrPlanCluster(flags, server->data_dir_, log);
+  if (!cluster.ok()) return cluster.status();
+  server->membership_ = std::make_unique<Membership>(*cluster);
+
+  raftpb::ConfState founders;
+  for (const peerpb::Member& m : cluster->members()) founders.add_voters(m.id());
+  std::unique_ptr<LogStore> log_store = std::make_unique<MemoryLogStore>(founders);
+
+  NodeOptions options;
+  options.name = flags.name;
+  options.client_urls = *ParseUrlList(flags.advertise_client_urls);
+  options.tick_interval = absl::Milliseconds(flags.heartbeat_interval_ms);
+  options.election_ticks =
+      static_cast<int>(flags.election_timeout_ms / flags.heartbeat_interval_ms);
+  options.snapshot_count = flags.snapshot_count;
+  options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
+  options.logger = logger;
+  absl::StatusOr<std::unique_ptr<Node>> node =
+      Node::Create(options, server->membership_.get(), std::move(log_store));
+  if (!node.ok()) return node.status();
+  server->node_ = std::move(*node);
+
+  transport::GrpcTransportOptions transport_options;
+  transport_options.cluster_id = cluster->cluster_id();
+  transport_options.local_id = cluster->member_id();
+  transport_options.logger = logger;
+  server->transport_ =
+      std::make_unique<transport::GrpcTransport>(transport_options, server->node_.get());
+  for (const std::string& url : *ParseUrlList(flags.listen_peer_urls)) {
+    absl::StatusOr<int> port = server->transport_->Start(ParseUrl(url)->ToString());
+    if (!port.ok()) return port.status();
+    log.info("listening for peers on {}", url);
+    break;  // one peer listener; etcd allows several, raftkv serves the first
+  }
+  if (absl::Status s = AddPeers(*server->membership_, *server->transport_); !s.ok()) return s;
+  server->node_->Start(server->transport_.get());
+
+  grpc::ServerBuilder builder;
+  std::vector<int> ports;
+  std::vector<std::string> client_urls = *ParseUrlList(flags.listen_client_urls);
+  ports.resize(client_urls.size());
+  for (size_t i = 0; i < client_urls.size(); ++i) {
+    builder.AddListeningPort(ParseUrl(client_urls[i])->ToString(),
+                             grpc::InsecureServerCredentials(), &ports[i]);
+  }
+  // KV, Maintenance and Cluster, with etcd's message limits and keepalive tolerance.
+  server->client_api_ =
+      std::make_unique<etcd::ClientApi>(server->node_.get(), etcd::ClientApiOptions{});
+  server->client_api_->Configure(builder);
+  server->client_server_ = builder.BuildAndStart();
+  for (size_t i = 0; i < ports.size(); ++i) {
+    if (server->client_server_ == nullptr || ports[i] == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen for clients on ", client_urls[i],
+                                                 ": the address is in use or not local (check "
+                                                 "--listen-client-urls)"));
+    }
+    log.info("serving etcd v3 clients on {}", client_urls[i]);
+  }
+  return server;
+}
+
+Server::~Server() { Stop(); }
+
+void Server::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  // The node first: calls still waiting on it are answered "etcdserver: server stopped" at
+  // once, so the client server's shutdown does not wait for their deadlines. Then the peer
+  // transport, which the node no longer uses.
+  if (node_ != nullptr) node_->Stop();
+  if (client_server_ != nullptr) {
+    client_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  if (transport_ != nullptr) transport_->Stop();
+  if (logger_ != nullptr) logger_->info("stopped");
+}
+
+}  // namespace raftkv::server

@@ -1,0 +1,58 @@
+// One raftkv-server process: the data directory, the raft log, the node driver, the peer
+// transport, and the etcd v3 API on the client URLs, put together from the flags.
+//
+// Start order: lock the data directory; read the founding membership from it, or (first start)
+// plan it from --initial-cluster and write it; open the log; create the node; listen for peers;
+// start the node; listen for clients. Stop reverses it.
+//
+// Thread-safety: Start/Stop from one thread (main). The parts run their own threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/data_dir.h"
+#include "server/etcd/client_api.h"
+#include "server/flags.h"
+#include "server/membership.h"
+#include "server/node.h"
+#include "spdlog/spdlog.h"
+#include "transport/grpc_transport.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace raftkv::server {
+
+class Server {
+ public:
+  // REQUIRES: ValidateFlags(flags).ok(). Errors say what to fix: a locked data directory,
+  // --initial-cluster-state existing without a data directory, an address already in use.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerFlags& flags,
+                                                       std::shared_ptr<spdlog::logger> logger);
+  ~Server();
+
+  // Stops serving clients, then the node, then the transport. Idempotent.
+  void Stop();
+
+  Node& node() { return *node_; }
+  uint64_t member_id() const { return membership_->local_id(); }
+
+ private:
+  Server(DataDir data_dir, std::shared_ptr<spdlog::logger> logger)
+      : data_dir_(std::move(data_dir)), logger_(std::move(logger)) {}
+
+  DataDir data_dir_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<transport::GrpcTransport> transport_;
+  std::unique_ptr<etcd::ClientApi> client_api_;
+  std::unique_ptr<grpc::Server> client_server_;
+  bool stopped_ = false;
+};
+
+}  // namespace raftkv::server
