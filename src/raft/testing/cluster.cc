@@ -198,9 +198,22 @@ std::vector<uint64_t> Cluster::AddNodes(int count) {
   uint64_t next = nodes_.empty() ? 1 : nodes_.rbegin()->first + 1;
   std::vector<uint64_t> ids;
   for (int i = 0; i < count; ++i) ids.push_back(next + i);
+  if (founders_.empty()) founders_ = ids;
   NodeSetup setup;
   setup.voters = ids;
   for (uint64_t id : ids) AddNode(id, setup);
+  return ids;
+}
+
+std::vector<uint64_t> Cluster::AddJoiningNodes(int count) {
+  uint64_t next = nodes_.empty() ? 1 : nodes_.rbegin()->first + 1;
+  std::vector<uint64_t> ids;
+  NodeSetup setup;
+  setup.voters = founders_;
+  for (int i = 0; i < count; ++i) {
+    ids.push_back(next + i);
+    AddNode(next + i, setup);
+  }
   return ids;
 }
 

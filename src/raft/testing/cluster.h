@@ -84,6 +84,11 @@ class Cluster {
   // Adds `count` founding members with the next free ids; all of them (and no one else) are
   // the voters of their initial configuration. Returns the new ids.
   std::vector<uint64_t> AddNodes(int count);
+  // Adds `count` nodes that are not members yet, to be added by a configuration change. Their
+  // storage holds the founders' initial configuration (what every member had at index 0), so
+  // replaying the leader's log, configuration changes included, yields the current
+  // configuration; a leader that compacted its log sends a snapshot instead.
+  std::vector<uint64_t> AddJoiningNodes(int count);
   // Adds one node with a preset state (paper Figures 7 and 8).
   void AddNode(uint64_t id, const NodeSetup& setup);
 
@@ -195,6 +200,8 @@ class Cluster {
   std::set<raftpb::MessageType> dropped_types_;
   std::function<void(const raftpb::Message&)> deliver_observer_;
   std::vector<std::string> events_;
+  // Voters of the first AddNodes call: the configuration at index 0.
+  std::vector<uint64_t> founders_;
   // Election Safety: the leader seen in each term.
   std::map<uint64_t, uint64_t> leader_of_term_;
   // State Machine Safety: (term, data) of the entry applied first at each index.

@@ -126,11 +126,7 @@ std::vector<std::string> Scenario::Execute(const std::vector<std::string>& args)
     if (!cluster_) cluster_ = std::make_unique<Cluster>(options);
     std::vector<uint64_t> ids;
     if (join) {
-      uint64_t next = cluster_->ids().empty() ? 1 : cluster_->ids().back() + 1;
-      for (uint64_t i = 0; i < n; ++i) {
-        cluster_->AddNode(next + i, NodeSetup{});
-        ids.push_back(next + i);
-      }
+      ids = cluster_->AddJoiningNodes(static_cast<int>(n));
     } else {
       ids = cluster_->AddNodes(static_cast<int>(n));
     }

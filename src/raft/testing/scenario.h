@@ -11,8 +11,8 @@
 //   add-nodes N [pre-vote] [check-quorum] [lease-read] [no-forwarding] [election=T]
 //             [heartbeat=H] [max-inflight=K] [max-bytes=B] [seed=S] [join]
 //                          add N nodes; the first add-nodes fixes the cluster options; the
-//                          nodes are the voters of their configuration, or with `join` start
-//                          empty, to be added by a configuration change
+//                          nodes are the voters of their configuration, or with `join` are
+//                          not members yet (see Cluster::AddJoiningNodes)
 //   campaign ID            start an election now
 //   tick ID [N]            N ticks of one node (default 1); messages stay in flight
 //   tick-all [N]           N ticks of every running node
@@ -30,6 +30,7 @@
 //   drop-type TYPE / allow-type TYPE   (TYPE as printed, e.g. MsgApp)
 //   crash ID, restart ID
 //   status ID, log ID, applied ID, raft-state, in-flight
+// Entries print as term/index [data]; "prev=" and "last=" are term/index too.
 //
 // Not thread-safe.
 #pragma once
