@@ -181,3 +181,101 @@ TEST(RawNodeTest, LeaderDoesNotCommitBeforeItsOwnEntryIsPersisted) {
 
 }  // namespace
 }  // namespace raftkv::raft
+
+namespace raftkv::raft {
+namespace {
+
+raftpb::Message AppendFrom(uint64_t from, uint64_t term, uint64_t prev_index, uint64_t prev_term,
+                           std::vector<std::pair<uint64_t, uint64_t>> entries, uint64_t commit) {
+  raftpb::Message m;
+  m.set_msg_type(raftpb::MSG_APPEND);
+  m.set_from(from);
+  m.set_to(1);
+  m.set_term(term);
+  m.set_index(prev_index);
+  m.set_log_term(prev_term);
+  m.set_commit(commit);
+  for (auto [index, t] : entries) {
+    raftpb::Entry* e = m.add_entries();
+    e->set_index(index);
+    e->set_term(t);
+  }
+  return m;
+}
+
+std::unique_ptr<RawNode> Follower(MemoryStorage* storage) {
+  EXPECT_TRUE(storage->Bootstrap(Voters({1, 2, 3})).ok());
+  Config c;
+  c.id = 1;
+  c.storage = storage;
+  auto node = RawNode::Create(c);
+  EXPECT_TRUE(node.ok());
+  return *std::move(node);
+}
+
+TEST(RawNodeReadyContractTest, EntriesOverwrittenBeforeAdvanceAreHandedOutAgain) {
+  MemoryStorage storage;
+  auto node = Follower(&storage);
+  ASSERT_TRUE(node->Step(AppendFrom(2, 1, 0, 0, {{1, 1}, {2, 1}}, 0)).ok());
+  Ready first = node->GetReady();
+  ASSERT_EQ(first.entries.size(), 2u);
+  // Before the application reports `first` persisted, a new leader overwrites index 2.
+  ASSERT_TRUE(node->Step(AppendFrom(3, 2, 1, 1, {{2, 2}}, 0)).ok());
+  ASSERT_TRUE(storage.Append(first.entries).ok());
+  node->Advance();
+  ASSERT_TRUE(node->HasReady());
+  Ready second = node->GetReady();
+  ASSERT_EQ(second.entries.size(), 1u);
+  EXPECT_EQ(second.entries[0].index(), 2u);
+  EXPECT_EQ(second.entries[0].term(), 2u);
+}
+
+TEST(RawNodeReadyContractTest, AppendResponseIsAPersistedMessage) {
+  MemoryStorage storage;
+  auto node = Follower(&storage);
+  ASSERT_TRUE(node->Step(AppendFrom(2, 1, 0, 0, {{1, 1}}, 0)).ok());
+  Ready rd = node->GetReady();
+  ASSERT_EQ(rd.persisted_messages.size(), 1u);
+  EXPECT_EQ(rd.persisted_messages[0].msg_type(), raftpb::MSG_APPEND_RESPONSE);
+  EXPECT_EQ(rd.persisted_messages[0].index(), 1u);
+  for (const auto& m : rd.messages) EXPECT_NE(m.msg_type(), raftpb::MSG_APPEND_RESPONSE);
+}
+
+TEST(RawNodeReadyContractTest, CommittedEntriesAreHandedOutOnce) {
+  MemoryStorage storage;
+  auto node = Follower(&storage);
+  ASSERT_TRUE(node->Step(AppendFrom(2, 1, 0, 0, {{1, 1}, {2, 1}}, 2)).ok());
+  Ready rd = node->GetReady();
+  EXPECT_EQ(rd.committed_entries.size(), 2u);
+  ASSERT_TRUE(storage.Append(rd.entries).ok());
+  node->Advance();
+  EXPECT_FALSE(node->HasReady());
+  EXPECT_EQ(node->GetStatus().applied, 2u);
+}
+
+TEST(RawNodeReadyContractTest, LeaderAppendsGoOutBeforeItsOwnPersistence) {
+  MemoryStorage storage;
+  ASSERT_TRUE(storage.Bootstrap(Voters({1, 2})).ok());
+  Config c;
+  c.id = 1;
+  c.storage = &storage;
+  auto node = *RawNode::Create(c);
+  ASSERT_TRUE(node->Campaign().ok());
+  Ready rd = node->GetReady();
+  if (rd.hard_state) storage.SetHardState(*rd.hard_state);
+  node->Advance();
+  raftpb::Message vote;
+  vote.set_msg_type(raftpb::MSG_REQUEST_VOTE_RESPONSE);
+  vote.set_from(2);
+  vote.set_to(1);
+  vote.set_term(1);
+  ASSERT_TRUE(node->Step(vote).ok());
+  rd = node->GetReady();
+  ASSERT_EQ(rd.entries.size(), 1u);
+  ASSERT_EQ(rd.messages.size(), 1u);
+  EXPECT_EQ(rd.messages[0].msg_type(), raftpb::MSG_APPEND);
+  EXPECT_EQ(rd.messages[0].entries_size(), 1);
+}
+
+}  // namespace
+}  // namespace raftkv::raft
