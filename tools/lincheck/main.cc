@@ -67,9 +67,9 @@ int Run(int argc, char** argv) {
   fmt::print("{}: {} format, {} model, {} operations in {} partition(s)\n", path,
              raftkv::lincheck::HistoryFormatName(file->format), model->Name(), file->history.size(),
              result.partitions);
-  fmt::print("verdict: {} ({:.3f} s, {} search nodes)\n",
-             raftkv::lincheck::VerdictName(result.verdict), absl::ToDoubleSeconds(result.elapsed),
-             result.nodes_expanded);
+  fmt::print("verdict: {} ({:.3f} ms, {} search nodes)\n",
+             raftkv::lincheck::VerdictName(result.verdict),
+             absl::ToDoubleMilliseconds(result.elapsed), result.nodes_expanded);
   switch (result.verdict) {
     case raftkv::lincheck::Verdict::kLinearizable:
       return kExitLinearizable;
