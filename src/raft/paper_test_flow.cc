@@ -125,6 +125,25 @@ TEST(PaperFlowTest, FollowerInReplicateStateGetsAtMostMaxInflightAppends) {
   EXPECT_EQ(c.AppliedData(1).size(), 10u);
 }
 
+TEST(PaperFlowTest, LeaderRetriesAfterLosingAFullWindowOfAppends_5_3) {
+  // §5.3: "the leader retries AppendEntries RPCs indefinitely". Appends lost while the window
+  // is full get no answer that would free it; the heartbeat exchange must unblock it.
+  ClusterOptions options;
+  options.max_inflight_msgs = 2;
+  Cluster c(options);
+  c.AddNodes(3);
+  ElectAndSettle(c);
+  for (const char* d : {"a", "b", "c"}) ASSERT_TRUE(c.Propose(1, d).ok());
+  EXPECT_EQ(c.Drop(OfTypeTo(MSG_APPEND, 3)), 2) << "the window of two is sent, then lost";
+  c.Stabilize();
+  for (int i = 0; i < 10; ++i) {
+    c.Tick(1);
+    c.Stabilize();
+  }
+  EXPECT_EQ(c.LogTerms(3), c.LogTerms(1));
+  EXPECT_EQ(c.AppliedData(3), (std::vector<std::string>{"a", "b", "c"}));
+}
+
 uint64_t EntriesBytes(const raftpb::Message& m) {
   uint64_t bytes = 0;
   for (const auto& e : m.entries()) bytes += e.ByteSizeLong();
