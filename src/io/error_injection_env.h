@@ -8,6 +8,7 @@
 // Thread-safe. Files opened through it must not outlive it.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -42,7 +43,7 @@ class ErrorInjectionEnv final : public Env {
   // Every operation of `op` from now on fails with error_number.
   void FailAll(EnvOp op, int error_number);
   // Shorthand for FailAll(EnvOp::kSync, EIO).
-  void FailSyncs() { FailAll(EnvOp::kSync, 5 /* EIO */); }
+  void FailSyncs() { FailAll(EnvOp::kSync, EIO); }
   void ClearFailures();
   // Operations of `op` that reached the wrapped Env or failed here, since construction.
   uint64_t count(EnvOp op) const;
