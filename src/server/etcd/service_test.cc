@@ -1,8 +1,12 @@
 // The etcd API services driven by a grpc++ client over loopback, against a single-member test
 // Backend.
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/etcd/test_backend.h"
@@ -299,6 +303,32 @@ TEST_F(EtcdServiceTest, MemberListListsEveryMember) {
   EXPECT_THAT(response.members(0).clienturls(),
               ::testing::ElementsAre("http://" + server_.address()));
   EXPECT_EQ(response.members(1).name(), "");  // not started yet
+}
+
+TEST_F(EtcdServiceTest, ConcurrentClientsEachGetTheirOwnRevision) {
+  constexpr int kThreads = 4;
+  constexpr int kPutsPerThread = 25;
+  std::vector<std::vector<int64_t>> revisions(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = etcdserverpb::KV::NewStub(server_.NewChannel());
+      for (int i = 0; i < kPutsPerThread; ++i) {
+        etcdserverpb::PutRequest request;
+        request.set_key(fmt::format("t{}/{}", t, i));
+        etcdserverpb::PutResponse response;
+        grpc::ClientContext context;
+        if (stub->Put(&context, request, &response).ok()) {
+          revisions[t].push_back(response.header().revision());
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::set<int64_t> distinct;
+  for (const auto& per_thread : revisions) distinct.insert(per_thread.begin(), per_thread.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kThreads * kPutsPerThread));
+  EXPECT_EQ(*distinct.rbegin(), 1 + kThreads * kPutsPerThread);
 }
 
 TEST_F(EtcdServiceTest, UnservedMethodOfAServedServiceIsUnimplemented) {
