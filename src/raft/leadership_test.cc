@@ -231,6 +231,26 @@ TEST(SnapshotTest, SnapshotNotNewerThanCommitIsIgnored_7) {
   EXPECT_EQ(c->storage(2).FirstIndex(), 1u);
 }
 
+// Regression (seed 24 of the safety property test): every append of a full replicate window
+// was lost, so no acknowledgement could ever free the window and the follower starved.
+TEST(FlowControlTest, LostReplicateWindowIsRecoveredByHeartbeats) {
+  ClusterOptions o;
+  o.max_inflight_msgs = 2;
+  auto c = LedCluster(o);
+  ASSERT_TRUE(c->Propose(1, "warm-up").ok());
+  c->Stabilize();
+  ASSERT_EQ(c->status(1).progress.at(3).state, ProgressState::kReplicate);
+  c->Isolate(3);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(c->Propose(1, "v" + std::to_string(i)).ok());
+    c->Stabilize();
+  }
+  c->Heal();
+  ASSERT_TRUE(c->status(1).progress.at(3).paused);
+  TickAndStabilize(*c, 3);
+  EXPECT_EQ(c->AppliedData(3), (std::vector<std::string>{"warm-up", "v0", "v1", "v2", "v3"}));
+}
+
 TEST(FlowControlTest, UncommittedSizeLimitDropsProposals) {
   // max_uncommitted_entries_size_bytes is not in ClusterOptions: build a node directly.
   MemoryStorage storage;

@@ -44,12 +44,14 @@ absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   r->SwitchToConfig(std::move(restored->config), std::move(restored->progress));
   const bool empty_hs = hs.term() == 0 && hs.vote() == 0 && hs.commit() == 0;
   if (!empty_hs) {
-    if (hs.commit() < r->log_.committed() || hs.commit() > r->log_.LastIndex()) {
+    if (hs.commit() > r->log_.LastIndex()) {
       return absl::DataLossError(fmt::format(
-          "hard state commit {} is outside the stored log [{}, {}]: the log was truncated or "
-          "lost",
-          hs.commit(), r->log_.committed(), r->log_.LastIndex()));
+          "hard state commit {} is beyond the last stored index {}: committed entries were "
+          "truncated or lost",
+          hs.commit(), r->log_.LastIndex()));
     }
+    // A commit below the snapshot index is harmless (a crash between writing a snapshot and
+    // the hard state that accompanied it): the snapshot itself proves its entries committed.
     r->LoadState(hs);
   }
   if (config.applied > 0) {

@@ -122,6 +122,8 @@ class Raft {
   void SendAppend(uint64_t to) { MaybeSendAppend(to, /*send_if_empty=*/true); }
   bool MaybeSendAppend(uint64_t to, bool send_if_empty);
   bool MaybeSendSnapshot(uint64_t to, tracker::Progress& pr);
+  // An append without entries at the follower's next-1, sent even when the window is full.
+  void SendEmptyAppend(uint64_t to);
   void SendHeartbeat(uint64_t to, const std::string& ctx);
   void SendTimeoutNow(uint64_t to);
   void BcastAppend();

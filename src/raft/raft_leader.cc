@@ -223,7 +223,12 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
 void Raft::LeaderHandleHeartbeatResponse(const raftpb::Message& m, tracker::Progress& pr) {
   pr.set_recent_active(true);
   pr.ResumeProbe();
-  if (pr.match() < log_.LastIndex() || pr.state() == ProgressState::kProbe) {
+  if (pr.state() == ProgressState::kReplicate && pr.inflights().Full()) {
+    // The whole window may have been lost in transit, in which case no acknowledgement will
+    // ever free it. An empty append at next-1 settles it either way: accepted, it frees the
+    // window up to there; rejected, it sends the follower back to probing.
+    SendEmptyAppend(m.from());
+  } else if (pr.match() < log_.LastIndex() || pr.state() == ProgressState::kProbe) {
     SendAppend(m.from());
   }
   if (read_only_.option() != ReadOnlyOption::kSafe || m.context().empty()) return;
@@ -352,6 +357,23 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   pr.SentEntries(last, n, bytes);
   Send(std::move(m));
   return true;
+}
+
+void Raft::SendEmptyAppend(uint64_t to) {
+  const tracker::Progress& pr = trk_.progress().at(to);
+  const uint64_t prev_index = pr.next() - 1;
+  auto prev_term = log_.Term(prev_index);
+  // If the entry is gone, the follower needs a snapshot, which its next rejection or probe
+  // will trigger through the normal path.
+  if (!prev_term.ok()) return;
+  raftpb::Message m;
+  m.set_to(to);
+  m.set_msg_type(raftpb::MSG_APPEND);
+  m.set_index(prev_index);
+  m.set_log_term(*prev_term);
+  m.set_commit(log_.committed());
+  // Carries no entries, so it takes no slot in the window.
+  Send(std::move(m));
 }
 
 bool Raft::MaybeSendSnapshot(uint64_t to, tracker::Progress& pr) {
