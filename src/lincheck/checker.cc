@@ -246,11 +246,12 @@ class PartitionSearch {
     next_[last] = -1;
   }
 
-  // A known-outcome candidate that the model accepts without changing the state (a read, a cas
-  // that did not swap) can be placed first without loss: any linearization from here that
+  // A read-only candidate (Model::IsReadOnly: a read, a cas that did not swap) that is possible
+  // in the current state can be placed first without loss: any linearization from here that
   // places it later can place it now instead, since its call precedes every pending return
-  // and moving an operation that changes nothing leaves every other step as it was. So when
-  // such a candidate exists it is the only move tried at this node.
+  // and an operation that never changes the state leaves every other step as it was. So when
+  // such a candidate exists it is the only move tried at this node. (Being a no-op in the
+  // current state is not enough: a put of the current value would change a later state.)
   //
   // Returns true with *forced = the candidate's call event and *next_state claimed, or with
   // *forced = -1 if there is none. Returns false if the candidate's node was already explored:
@@ -259,9 +260,9 @@ class PartitionSearch {
     *forced = -1;
     for (int e = next_[head_]; e >= 0 && events_[e].is_call; e = next_[e]) {
       const size_t op = events_[e].op;
-      if (unknown_[op]) continue;
+      if (unknown_[op] || !model_.IsReadOnly(history_[ops_[op]])) continue;
       if (!model_.Step(state, history_[ops_[op]], scratch)) continue;
-      if (!model_.StatesEqual(*scratch, state)) continue;
+      assert(model_.StatesEqual(*scratch, state) && "a read-only operation changed the state");
       SetOf(op).Flip(set_index_[op]);
       *next_state = Claim(scratch);
       if (*next_state == nullptr) {

@@ -36,6 +36,12 @@ ValueView View(const std::optional<std::string>& value) {
   return value.has_value() ? ValueView(*value) : std::nullopt;
 }
 
+// Reads and compare-and-sets that did not swap observe the value without changing it.
+bool ObservesOnly(const Operation& op) {
+  if (op.status != OpStatus::kOk) return false;
+  return op.kind == OpKind::kGet || (op.kind == OpKind::kCas && !op.swapped);
+}
+
 // The rules shared by both models for one key. They work on views of the encoded state so that
 // rejecting an operation, the most common outcome during a search, copies nothing.
 // `absent_is_empty` folds "" into "absent", so both spellings compare and encode the same way.
@@ -119,6 +125,8 @@ class RegisterModel final : public Model {
     return false;
   }
 
+  bool IsReadOnly(const Operation& op) const override { return ObservesOnly(op); }
+
   std::string DescribeState(const State& state) const override {
     return state.empty() ? "nil" : QuoteValue(state.substr(1));
   }
@@ -178,6 +186,8 @@ class KvModel final : public Model {
     next->append(state, entry_end, std::string::npos);
     return true;
   }
+
+  bool IsReadOnly(const Operation& op) const override { return ObservesOnly(op); }
 
   std::vector<Partition> PartitionHistory(const History& history) const override {
     if (!options_.partition_by_key) return Model::PartitionHistory(history);

@@ -40,6 +40,11 @@ class Model {
   // REQUIRES: op.status != kFailed.
   virtual bool Step(const State& state, const Operation& op, State* next) const = 0;
 
+  // True if `op` leaves the state unchanged in every state where it is possible (a read, a
+  // compare-and-set that did not swap). The checker places such operations greedily. The
+  // default, false, is always safe.
+  virtual bool IsReadOnly(const Operation& op) const { return false; }
+
   // Equality and hashing of states. The defaults compare and hash the canonical bytes; a model
   // only overrides them if its encoding is not canonical.
   virtual bool StatesEqual(const State& a, const State& b) const { return a == b; }
