@@ -82,5 +82,36 @@ TEST_F(RawNodeOnDurableStorageTest, CommittedEntriesSurviveAPowerLossAndAreReapp
   for (int i = 0; i < 20; ++i) EXPECT_EQ(applied_[i], "cmd" + std::to_string(i));
 }
 
+TEST_F(RawNodeOnDurableStorageTest, NodeRestartsFromASnapshotAfterCompaction) {
+  Start();
+  raftpb::ConfState cs;
+  cs.add_voters(1);
+  ASSERT_TRUE(storage_->Bootstrap(cs).ok());
+  Stop();
+  Start();
+  ASSERT_TRUE(node_->Campaign().ok());
+  Drive();
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(node_->Propose("cmd" + std::to_string(i)).ok());
+    Drive();
+  }
+  const uint64_t applied_index = storage_->hard_state().commit();
+  ASSERT_TRUE(storage_->CreateSnapshot(applied_index, &cs, "30 commands").ok());
+  ASSERT_TRUE(storage_->Compact(applied_index).ok());
+  Stop();
+  env_.Crash();
+
+  applied_.clear();
+  Start();
+  EXPECT_EQ(storage_->FirstIndex(), applied_index + 1);
+  ASSERT_TRUE(node_->Campaign().ok());
+  Drive();
+  ASSERT_TRUE(node_->Propose("after restart").ok());
+  Drive();
+  ASSERT_FALSE(applied_.empty());
+  EXPECT_EQ(applied_.back(), "after restart");
+  EXPECT_EQ(storage_->Snapshot()->data(), "30 commands");
+}
+
 }  // namespace
 }  // namespace raftkv::storage
