@@ -1,0 +1,126 @@
+// A whole simulated cluster: N nodes running the real consensus core, the network between
+// them, simulated clients, a fault API for scenarios and the nemesis, and the safety checker
+// watching every step.
+//
+// Everything — message fates, election timeouts, client choices — is drawn from one seeded
+// random source and one event queue, so a Cluster built with the same options and driven the
+// same way produces the same trace hash. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/rand.h"
+#include "sim/event_queue.h"
+#include "sim/network.h"
+#include "sim/safety_checker.h"
+#include "sim/sim_node.h"
+#include "sim/trace.h"
+#include "sim/workload.h"
+
+namespace raftkv::sim {
+
+struct ClusterOptions {
+  uint64_t seed = 1;
+  int nodes = 3;  // ids 1..nodes, all founding voters
+  NodeOptions node;
+  NetworkFaults network;
+  WorkloadOptions workload;
+  TimeUs tick_us = 10'000;
+  // Latency between clients and nodes (clients are never partitioned).
+  TimeUs client_latency_us = 1'000;
+};
+
+class Cluster final : public NodeHost, public ClientNetwork {
+ public:
+  explicit Cluster(const ClusterOptions& options);
+  ~Cluster() override;
+
+  const ClusterOptions& options() const { return options_; }
+  TimeUs now_us() const override { return queue_.now_us(); }
+  std::vector<uint64_t> node_ids() const override { return ids_; }
+  base::Rand& rand() { return rand_; }
+  Trace& trace() { return trace_; }
+  SafetyChecker& checker() { return checker_; }
+  Network& network() { return network_; }
+  Workload& workload() { return *workload_; }
+  EventQueue& queue() { return queue_; }
+  bool failed() const { return checker_.failed(); }
+
+  // --- Running. All stop early once a violation is found. ---
+  void RunFor(TimeUs duration_us);
+  // Runs until `done` holds (checked after every event) or `timeout_us` passes.
+  bool RunUntil(const std::function<bool()>& done, TimeUs timeout_us);
+
+  // --- Faults. ---
+  void Crash(uint64_t id);
+  void Restart(uint64_t id);
+  bool IsUp(uint64_t id) const { return nodes_.at(id)->up(); }
+  // Cuts `id` off from every other node, both ways.
+  void Isolate(uint64_t id);
+  // Only nodes in the same group can talk; replaces earlier cuts.
+  void Partition(const std::vector<std::vector<uint64_t>>& groups);
+  void CutOneWay(uint64_t from, uint64_t to);
+  void Heal();
+  void SetNetwork(const NetworkFaults& faults);
+  // A free-form line in the trace, for faults the scenario applies itself.
+  void Note(std::string text);
+
+  // --- Observation. ---
+  SimNode& node(uint64_t id) { return *nodes_.at(id); }
+  // The up node that leads in the highest term, or 0.
+  uint64_t Leader() const;
+  // Up nodes that consider themselves leader.
+  std::vector<uint64_t> Leaders() const;
+  // Number of up nodes that have applied the entry with this data, and its index (0 if none).
+  int AppliedCount(const std::string& data) const;
+  uint64_t AppliedIndex(const std::string& data) const;
+
+  // --- Driving the core directly (agreement scenarios). ---
+  // Proposes a put of `value` through node `id` if it leads; false if it refused. The value
+  // becomes the data of one entry, so AppliedCount(EntryFor(value)) follows it.
+  bool ProposeAt(uint64_t id, const std::string& value);
+  static std::string EntryFor(const std::string& value);
+  // Proposes `value` at whichever node leads, retrying until `expected` up nodes applied it or
+  // `timeout_us` passes (the test harness's "agree on one value"). Returns its index or 0.
+  uint64_t Agree(const std::string& value, int expected, TimeUs timeout_us);
+
+  // --- Ends of a run. ---
+  // Heals the network, makes it reliable, restarts crashed nodes, stops clients, and waits
+  // until all nodes in the latest configuration applied the same index. Reports a Liveness
+  // violation if they do not within `timeout_us`.
+  void Quiesce(TimeUs timeout_us);
+  // Runs the linearizability checker over the client history and the acknowledged-write check.
+  void CheckHistory();
+
+ private:
+  // NodeHost.
+  void SendRaftMessage(const raftpb::Message& message) override;
+  void ReplyToClient(uint64_t node, const ClientReply& reply) override;
+  // ClientNetwork.
+  void SendClientRequest(uint64_t node, const ClientRequest& request) override;
+  void OnApplied(uint64_t node, const raftpb::Entry& entry) override;
+
+  void Deliver(const raftpb::Message& message);
+  void Lost(const raftpb::Message& message, bool link_down);
+  void ScheduleTick(uint64_t id, TimeUs at_us);
+
+  ClusterOptions options_;
+  EventQueue queue_;
+  base::Rand rand_;
+  Trace trace_;
+  SafetyChecker checker_;
+  Network network_;
+  std::vector<uint64_t> ids_;
+  std::map<uint64_t, std::unique_ptr<SimNode>> nodes_;
+  std::unique_ptr<Workload> workload_;
+  uint64_t direct_seq_ = 0;
+  std::map<std::string, uint64_t> applied_index_;  // entry data -> index it was applied at
+};
+
+}  // namespace raftkv::sim

@@ -1,0 +1,103 @@
+#include "sim/runner.h"
+
+#include "fmt/format.h"
+#include "lincheck/checker.h"
+#include "lincheck/model.h"
+#include "sim/scenarios.h"
+
+namespace raftkv::sim {
+namespace {
+
+constexpr TimeUs kQuiesceTimeoutUs = 20'000'000;
+
+const Scenario* Find(const std::string& name) {
+  for (const Scenario& s : ScenarioTable()) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<Violation> CheckLinearizable(const lincheck::History& history) {
+  const auto model = lincheck::NewKvModel();
+  const lincheck::CheckResult result = lincheck::CheckHistory(*model, history);
+  if (result.verdict != lincheck::Verdict::kNotLinearizable || !result.failure.has_value()) {
+    return std::nullopt;
+  }
+  return Violation{kLinearizability, lincheck::FormatFailure(*model, history, *result.failure), {}};
+}
+
+std::vector<ScenarioInfo> Scenarios() {
+  std::vector<ScenarioInfo> out;
+  for (const Scenario& s : ScenarioTable()) out.push_back({s.name, s.description});
+  return out;
+}
+
+bool IsScenario(const std::string& name) { return Find(name) != nullptr; }
+
+std::string RunResult::ReplayCommand() const {
+  std::string command = fmt::format("raftkv-sim --scenario {} --seed {}", scenario, seed);
+  if (nodes != 0) command += fmt::format(" --nodes {}", nodes);
+  return command;
+}
+
+std::string RunResult::Describe() const {
+  if (ok) {
+    return fmt::format(
+        "seed {} ({}, {} nodes): ok, trace hash {:016x}, {} events, {:.1f} s "
+        "virtual, {} ops ({} ok, {} failed, {} unknown), {} leader terms, "
+        "commit {}",
+        seed, scenario, nodes, trace_hash, trace_events, static_cast<double>(virtual_time_us) / 1e6,
+        workload.invoked, workload.ok, workload.failed, workload.unknown, leader_terms,
+        committed_index);
+  }
+  return fmt::format(
+      "VIOLATION of {} — seed {} ({}, {} nodes) at {:.6f} s virtual\n"
+      "  {}\n"
+      "replay: {}\n"
+      "trace hash {:016x}; recent events involving nodes [{}]:\n{}",
+      violation->property, seed, scenario, nodes, static_cast<double>(virtual_time_us) / 1e6,
+      violation->detail, ReplayCommand(), trace_hash, fmt::join(violation->nodes, ","),
+      recent_events);
+}
+
+RunResult RunScenario(const std::string& name, uint64_t seed, const RunOverrides& overrides) {
+  RunResult result;
+  result.scenario = name;
+  result.seed = seed;
+  const Scenario* scenario = Find(name);
+  if (scenario == nullptr) {
+    result.ok = false;
+    result.violation = Violation{kScenario, fmt::format("no scenario named '{}'", name), {}};
+    return result;
+  }
+  ClusterOptions options;
+  options.seed = seed;
+  base::Rand choices(seed ^ 0x5eed5eed5eed5eedULL);
+  scenario->configure(options, choices, overrides);
+  result.nodes = options.nodes;
+
+  Cluster cluster(options);
+  cluster.trace().set_sink(overrides.trace_sink);
+  scenario->body(cluster, overrides);
+  if (!cluster.failed()) cluster.Quiesce(kQuiesceTimeoutUs);
+  if (!cluster.failed()) cluster.CheckHistory();
+
+  const SafetyChecker& checker = cluster.checker();
+  result.ok = !checker.failed();
+  result.violation = checker.violation();
+  result.trace_hash = cluster.trace().hash();
+  result.trace_events = cluster.trace().count();
+  result.virtual_time_us = cluster.now_us();
+  result.network = cluster.network().stats();
+  result.network.entry_sends.clear();
+  result.workload = cluster.workload().stats();
+  result.leader_terms = checker.leader_terms();
+  result.committed_index = checker.committed_index();
+  if (!result.ok) result.recent_events = cluster.trace().Render(result.violation->nodes, 80);
+  if (overrides.keep_history || !result.ok) result.history = cluster.workload().History();
+  return result;
+}
+
+}  // namespace raftkv::sim

@@ -1,0 +1,44 @@
+// The mixed-fault sweep: many seeds of the "mixed" scenario (every fault, every knob drawn
+// from the seed), split into shards so that ctest runs them in parallel. RAFTKV_SOAK=1 runs
+// the long sweep (100,000 seeds in all) instead.
+#include <cstdlib>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/runner.h"
+
+namespace raftkv::sim {
+namespace {
+
+constexpr uint64_t kShards = 4;
+constexpr uint64_t kSeedsPerShard = 250;
+constexpr uint64_t kSoakSeedsPerShard = 25'000;
+
+bool Soak() {
+  const char* soak = std::getenv("RAFTKV_SOAK");
+  return soak != nullptr && std::string(soak) == "1";
+}
+
+void RunShard(uint64_t shard) {
+  const uint64_t per_shard = Soak() ? kSoakSeedsPerShard : kSeedsPerShard;
+  const uint64_t first = 1 + shard * per_shard;
+  int violations = 0;
+  for (uint64_t seed = first; seed < first + per_shard; ++seed) {
+    const RunResult result = RunScenario("mixed", seed);
+    if (!result.ok) {
+      ++violations;
+      ADD_FAILURE() << result.Describe();
+    }
+  }
+  EXPECT_EQ(violations, 0) << "seeds " << first << ".." << first + per_shard - 1;
+}
+
+TEST(MixedFaultSweep, Shard0) { RunShard(0); }
+TEST(MixedFaultSweep, Shard1) { RunShard(1); }
+TEST(MixedFaultSweep, Shard2) { RunShard(2); }
+TEST(MixedFaultSweep, Shard3) { RunShard(3); }
+
+static_assert(kShards * kSeedsPerShard >= 1000, "CI runs at least 1,000 mixed-fault seeds");
+
+}  // namespace
+}  // namespace raftkv::sim
