@@ -7,6 +7,10 @@
 #include "storage/snapshot_file.h"
 
 namespace raftkv::storage {
+namespace {
+// Upper bound on one read of old entries from a segment.
+constexpr uint64_t kMaxDiskReadBytes = 1 << 20;
+}  // namespace
 
 DurableStorage::DurableStorage(io::Env* env, std::string dir, const DurableStorageOptions& options)
     : env_(env), dir_(std::move(dir)), options_(options) {}
@@ -129,12 +133,39 @@ absl::StatusOr<std::vector<raftpb::Entry>> DurableStorage::Entries(uint64_t lo, 
   }
   std::vector<raftpb::Entry> out;
   uint64_t total = 0;
-  for (uint64_t i = lo; i < hi; ++i) {
-    auto e = ReadEntry(i);
-    if (!e.ok()) return e.status();
-    total += e->ByteSizeLong();
-    if (!out.empty() && total > max_size_bytes) break;
-    out.push_back(std::move(*e));
+  auto add = [&](raftpb::Entry e) {
+    total += e.ByteSizeLong();
+    if (!out.empty() && total > max_size_bytes) return false;
+    out.push_back(std::move(e));
+    return true;
+  };
+  for (uint64_t i = lo; i < hi;) {
+    if (i >= cache_first_) {
+      if (!add(cache_[i - cache_first_])) break;
+      ++i;
+      continue;
+    }
+    // Older entries: read the run of adjacent records in one segment with one read.
+    const RecordLocation& first = index_[i - offset_ - 1].location;
+    uint64_t j = i + 1;
+    uint64_t bytes = first.size_bytes;
+    while (j < hi && j < cache_first_ && bytes < kMaxDiskReadBytes) {
+      const RecordLocation& next = index_[j - offset_ - 1].location;
+      if (next.seq != first.seq || next.offset != first.offset + bytes) break;
+      bytes += next.size_bytes;
+      ++j;
+    }
+    auto payloads = wal_->ReadPayloads(first.seq, first.offset, bytes);
+    if (!payloads.ok()) return payloads.status();
+    for (const std::string& payload : *payloads) {
+      raftpb::Entry e;
+      if (!e.ParseFromString(payload) || e.index() != i) {
+        return absl::DataLossError(
+            fmt::format("WAL record for entry {} (segment {}) holds something else", i, first.seq));
+      }
+      if (!add(std::move(e))) return out;
+      ++i;
+    }
   }
   return out;
 }

@@ -182,6 +182,18 @@ TEST_F(DurableStorageTest, OldEntriesAreReadBackFromDiskWhenTheCacheIsSmall) {
   }
 }
 
+TEST_F(DurableStorageTest, EntriesReadFromDiskStopAtTheSizeLimit) {
+  options_.entry_cache_bytes = 0;
+  Reopen();
+  ASSERT_TRUE(storage_->Save(std::nullopt, MakeEntries(1, 51, 1), true).ok());
+  const uint64_t one = MakeEntry(1, 1).ByteSizeLong();
+  auto got = storage_->Entries(1, 51, 3 * one);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[2].SerializeAsString(), MakeEntry(3, 1).SerializeAsString());
+  EXPECT_EQ(storage_->Entries(10, 51, 0)->size(), 1u);
+}
+
 TEST_F(DurableStorageTest, CompactDeletesWholeSegmentsBelowTheSnapshot) {
   ASSERT_TRUE(storage_->Save(std::nullopt, MakeEntries(1, 301, 1), true).ok());
   for (uint64_t i = 301; i <= 400; ++i) {

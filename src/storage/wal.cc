@@ -405,23 +405,36 @@ absl::Status Wal::RemoveSegmentsUpTo(uint64_t index) {
 }
 
 absl::StatusOr<std::string> Wal::ReadPayload(const RecordLocation& location) const {
-  auto it = readers_.find(location.seq);
+  auto payloads = ReadPayloads(location.seq, location.offset, location.size_bytes);
+  if (!payloads.ok()) return payloads.status();
+  return std::move(payloads->front());
+}
+
+absl::StatusOr<std::vector<std::string>> Wal::ReadPayloads(uint64_t seq, uint64_t offset,
+                                                           uint64_t bytes) const {
+  auto it = readers_.find(seq);
   if (it == readers_.end()) {
-    auto file = env_->OpenFile(SegmentPath(location.seq), io::OpenMode::kReadOnly);
+    auto file = env_->OpenFile(SegmentPath(seq), io::OpenMode::kReadOnly);
     if (!file.ok()) return file.status();
-    it = readers_.emplace(location.seq, std::move(*file)).first;
+    it = readers_.emplace(seq, std::move(*file)).first;
   }
-  std::string buf(location.size_bytes, '\0');
-  auto n = it->second->ReadAt(location.offset, buf.size(), buf.data());
+  std::string buf(bytes, '\0');
+  auto n = it->second->ReadAt(offset, buf.size(), buf.data());
   if (!n.ok()) return n.status();
-  DecodedRecord record;
-  const DecodeResult r = DecodeRecord(std::string_view(buf.data(), *n), &record);
-  if (r != DecodeResult::kOk) {
-    return absl::DataLossError(fmt::format("WAL segment {} is corrupt at offset {}: {}",
-                                           SegmentPath(location.seq), location.offset,
-                                           DecodeResultName(r)));
+  std::vector<std::string> payloads;
+  uint64_t pos = 0;
+  while (pos < bytes) {
+    DecodedRecord record;
+    const DecodeResult r =
+        DecodeRecord(std::string_view(buf.data() + pos, *n - std::min<uint64_t>(pos, *n)), &record);
+    if (r != DecodeResult::kOk) {
+      return absl::DataLossError(fmt::format("WAL segment {} is corrupt at offset {}: {}",
+                                             SegmentPath(seq), offset + pos, DecodeResultName(r)));
+    }
+    payloads.emplace_back(record.payload);
+    pos += record.size_bytes;
   }
-  return std::string(record.payload);
+  return payloads;
 }
 
 std::vector<uint64_t> Wal::segment_seqs() const {

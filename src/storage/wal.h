@@ -117,6 +117,10 @@ class Wal {
 
   // Reads back the payload of a record written earlier; DataLoss if it no longer checks out.
   absl::StatusOr<std::string> ReadPayload(const RecordLocation& location) const;
+  // Reads back the payloads of the adjacent records filling [offset, offset + bytes) of
+  // segment `seq`, with one read.
+  absl::StatusOr<std::vector<std::string>> ReadPayloads(uint64_t seq, uint64_t offset,
+                                                        uint64_t bytes) const;
 
   // The first error of the write path, or OK.
   absl::Status health() const { return failed_; }
