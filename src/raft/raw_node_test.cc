@@ -153,6 +153,31 @@ TEST(RawNodeTest, ResponseFromUnknownPeerIsRejected) {
   EXPECT_TRUE(IsStepPeerNotFound(s)) << s;
 }
 
+TEST(RawNodeTest, StatusOfLeaderListsEveryPeersProgress) {
+  Cluster c({1, 2, 3});
+  ASSERT_TRUE(c.node(1).Campaign().ok());
+  c.Stabilize();
+  const Status s = c.node(1).GetStatus();
+  EXPECT_EQ(s.id, 1u);
+  EXPECT_EQ(s.soft_state.leader, 1u);
+  EXPECT_EQ(s.hard_state.term(), 1u);
+  ASSERT_EQ(s.progress.size(), 3u);
+  EXPECT_EQ(s.progress.at(2).match, s.hard_state.commit());
+  EXPECT_EQ(s.progress.at(2).state, ProgressState::kReplicate);
+  EXPECT_EQ(s.conf_state.voters_size(), 3);
+}
+
+TEST(RawNodeTest, StatusOfFollowerHasNoProgress) {
+  Cluster c({1, 2, 3});
+  ASSERT_TRUE(c.node(1).Campaign().ok());
+  c.Stabilize();
+  const Status s = c.node(2).GetStatus();
+  EXPECT_EQ(s.soft_state.role, StateRole::kFollower);
+  EXPECT_EQ(s.soft_state.leader, 1u);
+  EXPECT_TRUE(s.progress.empty());
+  EXPECT_EQ(s.applied, s.hard_state.commit());
+}
+
 TEST(RawNodeTest, VoteResponsesWaitForPersistence) {
   Cluster c({1, 2, 3});
   ASSERT_TRUE(c.node(1).Campaign().ok());
