@@ -7,18 +7,22 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
 namespace raftkv::server {
 namespace {
 
+// Like mkdir -p: etcd creates missing parents of --data-dir too.
 absl::Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return absl::OkStatus();
-  const int err = errno;
-  std::string why = absl::StrCat("cannot create the data directory ", path, ": ",
-                                 std::strerror(err), "; check --data-dir");
-  return err == EACCES ? absl::PermissionDeniedError(why) : absl::InternalError(why);
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (!error) return absl::OkStatus();
+  std::string why = absl::StrCat("cannot create the data directory ", path, ": ", error.message(),
+                                 "; check --data-dir");
+  return error == std::errc::permission_denied ? absl::PermissionDeniedError(why)
+                                               : absl::InternalError(why);
 }
 
 }  // namespace

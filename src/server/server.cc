@@ -4,8 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "server/durable_log_store.h"
 #include "server/etcd/client_api.h"
-#include "server/log_store.h"
+#include "server/raft_logger.h"
 #include "server/url.h"
 
 namespace raftkv::server {
@@ -55,7 +56,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
 
   raftpb::ConfState founders;
   for (const peerpb::Member& m : cluster->members()) founders.add_voters(m.id());
-  std::unique_ptr<LogStore> log_store = std::make_unique<MemoryLogStore>(founders);
+  // The raft log lives beside the membership file; it is fsynced before any vote or
+  // acknowledgement that depends on it leaves this member.
+  server->raft_logger_ = std::make_unique<RaftLogger>(logger);
+  absl::StatusOr<std::unique_ptr<DurableLogStore>> log_store = DurableLogStore::Open(
+      server->data_dir_.member_dir() + "/raft", founders, server->raft_logger_.get());
+  if (!log_store.ok()) return log_store.status();
 
   NodeOptions options;
   options.name = flags.name;
@@ -67,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
   options.logger = logger;
   absl::StatusOr<std::unique_ptr<Node>> node =
-      Node::Create(options, server->membership_.get(), std::move(log_store));
+      Node::Create(options, server->membership_.get(), std::move(*log_store));
   if (!node.ok()) return node.status();
   server->node_ = std::move(*node);
 
@@ -77,12 +83,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   transport_options.logger = logger;
   server->transport_ =
       std::make_unique<transport::GrpcTransport>(transport_options, server->node_.get());
-  for (const std::string& url : *ParseUrlList(flags.listen_peer_urls)) {
-    absl::StatusOr<int> port = server->transport_->Start(ParseUrl(url)->ToString());
-    if (!port.ok()) return port.status();
-    log.info("listening for peers on {}", url);
-    break;  // one peer listener; etcd allows several, raftkv serves the first
-  }
+  // One peer listener: etcd allows several, raftkv serves the first URL.
+  const std::vector<std::string> peer_urls = *ParseUrlList(flags.listen_peer_urls);
+  absl::StatusOr<int> peer_port = server->transport_->Start(ParseUrl(peer_urls[0])->ToString());
+  if (!peer_port.ok()) return peer_port.status();
+  log.info("listening for peers on {}", peer_urls[0]);
   if (absl::Status s = AddPeers(*server->membership_, *server->transport_); !s.ok()) return s;
   server->node_->Start(server->transport_.get());
 

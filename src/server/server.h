@@ -47,6 +47,7 @@ class Server {
 
   DataDir data_dir_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<raft::Logger> raft_logger_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Node> node_;
   std::unique_ptr<transport::GrpcTransport> transport_;

@@ -1,0 +1,42 @@
+#include "server/durable_log_store.h"
+
+#include <utility>
+
+#include "io/env.h"
+
+namespace raftkv::server {
+
+absl::StatusOr<std::unique_ptr<DurableLogStore>> DurableLogStore::Open(
+    const std::string& dir, const raftpb::ConfState& founding, raft::Logger* logger) {
+  storage::DurableStorageOptions options;
+  options.wal.logger = logger;
+  absl::StatusOr<std::unique_ptr<storage::DurableStorage>> storage =
+      storage::DurableStorage::Open(io::Env::Default(), dir, options);
+  if (!storage.ok()) return storage.status();
+  raftpb::HardState hard_state;
+  raftpb::ConfState conf_state;
+  if (absl::Status s = (*storage)->InitialState(&hard_state, &conf_state); !s.ok()) return s;
+  if (conf_state.voters_size() == 0 && (*storage)->LastIndex() == 0) {
+    if (absl::Status s = (*storage)->Bootstrap(founding); !s.ok()) return s;
+  }
+  return std::unique_ptr<DurableLogStore>(new DurableLogStore(std::move(*storage)));
+}
+
+absl::Status DurableLogStore::Save(const raft::Ready& ready) {
+  if (ready.snapshot.has_value()) {
+    absl::Status s = storage_->ApplySnapshot(*ready.snapshot);
+    if (!s.ok() && !raft::IsSnapshotOutOfDate(s)) return s;
+  }
+  if (ready.entries.empty() && !ready.hard_state.has_value()) return absl::OkStatus();
+  // One write and, when the Ready requires it, one fdatasync for all of it.
+  return storage_->Save(ready.hard_state, ready.entries, ready.must_sync);
+}
+
+absl::Status DurableLogStore::CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                                             std::string data) {
+  return storage_->CreateSnapshot(index, &conf_state, std::move(data)).status();
+}
+
+absl::Status DurableLogStore::Compact(uint64_t index) { return storage_->Compact(index); }
+
+}  // namespace raftkv::server

@@ -1,0 +1,37 @@
+// The server's raft log on disk: storage::DurableStorage (segmented WAL + snapshot files) behind
+// the LogStore interface of the node driver.
+//
+// Thread-safety: not thread-safe; only the raft thread touches it (like every LogStore).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/log_store.h"
+#include "storage/durable_storage.h"
+
+namespace raftkv::server {
+
+class DurableLogStore final : public LogStore {
+ public:
+  // Opens (recovering) the log in `dir`. A log that holds nothing yet — a first start, or a
+  // crash before the first write — is bootstrapped with the founding configuration.
+  // `logger` (may be null) must outlive the store.
+  static absl::StatusOr<std::unique_ptr<DurableLogStore>> Open(const std::string& dir,
+                                                               const raftpb::ConfState& founding,
+                                                               raft::Logger* logger);
+
+  raft::Storage& storage() override { return *storage_; }
+  absl::Status Save(const raft::Ready& ready) override;
+  absl::Status CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                              std::string data) override;
+  absl::Status Compact(uint64_t index) override;
+
+ private:
+  explicit DurableLogStore(std::unique_ptr<storage::DurableStorage> storage)
+      : storage_(std::move(storage)) {}
+  std::unique_ptr<storage::DurableStorage> storage_;
+};
+
+}  // namespace raftkv::server

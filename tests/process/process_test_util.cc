@@ -1,0 +1,90 @@
+#include "process_test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace raftkv::process_test {
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+bool Eventually(const std::function<bool()>& done, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return done();
+}
+
+void ClusterTest::SetUp() {
+  if (::access("/usr/bin/etcdctl", X_OK) != 0) {
+    GTEST_SKIP() << "etcdctl is not installed (scripts/setup.sh installs etcd-client)";
+  }
+  char tmpl[] = "/tmp/raftkv-process-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  data_dir_ = tmpl;
+}
+
+void ClusterTest::TearDown() {
+  cluster_.reset();  // stops every member still running
+  if (!data_dir_.empty() && !HasFailure()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir_, ignored);
+  } else if (!data_dir_.empty()) {
+    std::printf("member logs kept in %s\n", data_dir_.c_str());
+  }
+}
+
+void ClusterTest::StartCluster(uint64_t snapshot_count) {
+  absl::StatusOr<std::vector<int>> ports = cli::PickFreePorts(2 * size_);
+  ASSERT_TRUE(ports.ok()) << ports.status();
+  cli::LocalClusterOptions options;
+  options.size = size_;
+  options.client_ports.assign(ports->begin(), ports->begin() + size_);
+  options.peer_ports.assign(ports->begin() + size_, ports->end());
+  options.data_dir = data_dir_;
+  options.server_path = RAFTKV_SERVER_PATH;
+  options.token = "process-test";
+  options.snapshot_count = snapshot_count;
+  cluster_ = std::make_unique<cli::LocalCluster>(options);
+  absl::Status started = cluster_->StartAll();
+  ASSERT_TRUE(started.ok()) << started;
+  WaitForLeader();
+}
+
+CommandResult ClusterTest::Etcdctl(const std::string& args, const std::string& endpoints) {
+  return RunCommand(absl::StrCat(
+      "ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=3s --command-timeout=10s",
+      " --endpoints=", endpoints.empty() ? cluster_->Endpoints() : endpoints, " ", args));
+}
+
+int ClusterTest::WaitForLeader(int ignore) {
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(30), ignore);
+  EXPECT_TRUE(leader.ok()) << leader.status();
+  return leader.value_or(-1);
+}
+
+std::string ClusterTest::LocalValue(int i, const std::string& key) {
+  cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(2));
+  absl::StatusOr<etcdserverpb::RangeResponse> r = client.Get(key, "", /*serializable=*/true);
+  if (!r.ok() || r->kvs_size() != 1) return "";
+  return r->kvs(0).value();
+}
+
+}  // namespace raftkv::process_test

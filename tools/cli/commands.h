@@ -1,0 +1,30 @@
+// The subcommands of the raftkv tool. Each returns the process exit code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace raftkv::cli {
+
+struct ClusterUpOptions {
+  int size = 3;
+  int base_port = 2379;
+  std::string data_dir = "raftkv-local";
+};
+int ClusterUp(const ClusterUpOptions& options);
+int ClusterDown(const std::string& data_dir);
+
+struct DemoOptions {
+  int base_port = 32379;
+  std::string data_dir;  // empty: a fresh temporary directory, removed afterwards
+  bool keep = false;
+};
+int Demo(const DemoOptions& options);
+
+int Put(const std::string& endpoints, const std::string& key, const std::string& value);
+int Get(const std::string& endpoints, const std::string& key, bool prefix, bool serializable);
+int Del(const std::string& endpoints, const std::string& key, bool prefix);
+int Status(const std::string& endpoints);
+int Members(const std::string& endpoints);
+
+}  // namespace raftkv::cli

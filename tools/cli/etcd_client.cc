@@ -1,0 +1,126 @@
+#include "etcd_client.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+
+namespace raftkv::cli {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& endpoint) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      !absl::StartsWith(s.error_message(), "etcdserver:")) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach a raftkv server at ", endpoint, " (", s.error_message(),
+                     "); start a cluster with `raftkv cluster up` or pass --endpoints"));
+  }
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(endpoint, " did not answer in time; is the cluster up and has a leader?"));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(endpoint, ": ", s.error_message()));
+}
+
+}  // namespace
+
+std::string StripScheme(const std::string& endpoint) {
+  for (const char* scheme : {"http://", "https://"}) {
+    if (absl::StartsWith(endpoint, scheme)) return endpoint.substr(std::string(scheme).size());
+  }
+  return endpoint;
+}
+
+std::string PrefixEnd(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty()) {
+    if (static_cast<unsigned char>(end.back()) < 0xFF) {
+      end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key
+}
+
+EtcdClient::EtcdClient(const std::string& endpoint, absl::Duration timeout)
+    : endpoint_(StripScheme(endpoint)),
+      timeout_(timeout),
+      channel_(grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials())),
+      kv_(etcdserverpb::KV::NewStub(channel_)),
+      maintenance_(etcdserverpb::Maintenance::NewStub(channel_)),
+      cluster_(etcdserverpb::Cluster::NewStub(channel_)) {}
+
+std::unique_ptr<grpc::ClientContext> EtcdClient::Context() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  return context;
+}
+
+absl::StatusOr<etcdserverpb::PutResponse> EtcdClient::Put(const std::string& key,
+                                                          const std::string& value, bool prev_kv) {
+  etcdserverpb::PutRequest request;
+  request.set_key(key);
+  request.set_value(value);
+  request.set_prev_kv(prev_kv);
+  etcdserverpb::PutResponse response;
+  if (absl::Status s = FromGrpc(kv_->Put(Context().get(), request, &response), endpoint_);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::RangeResponse> EtcdClient::Get(const std::string& key,
+                                                            const std::string& range_end,
+                                                            bool serializable, int64_t limit) {
+  etcdserverpb::RangeRequest request;
+  request.set_key(key);
+  request.set_range_end(range_end);
+  request.set_serializable(serializable);
+  request.set_limit(limit);
+  etcdserverpb::RangeResponse response;
+  if (absl::Status s = FromGrpc(kv_->Range(Context().get(), request, &response), endpoint_);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::DeleteRangeResponse> EtcdClient::Delete(const std::string& key,
+                                                                     const std::string& range_end) {
+  etcdserverpb::DeleteRangeRequest request;
+  request.set_key(key);
+  request.set_range_end(range_end);
+  etcdserverpb::DeleteRangeResponse response;
+  if (absl::Status s = FromGrpc(kv_->DeleteRange(Context().get(), request, &response), endpoint_);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::StatusResponse> EtcdClient::Status() {
+  etcdserverpb::StatusResponse response;
+  if (absl::Status s =
+          FromGrpc(maintenance_->Status(Context().get(), etcdserverpb::StatusRequest(), &response),
+                   endpoint_);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::MemberListResponse> EtcdClient::MemberList() {
+  etcdserverpb::MemberListResponse response;
+  if (absl::Status s = FromGrpc(
+          cluster_->MemberList(Context().get(), etcdserverpb::MemberListRequest(), &response),
+          endpoint_);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+}  // namespace raftkv::cli

@@ -1,0 +1,51 @@
+// A small etcd v3 client for the raftkv tool: one gRPC channel per endpoint, unary calls with a
+// deadline, errors turned into messages a person can act on.
+//
+// Thread-safety: thread-safe (gRPC stubs are).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+
+namespace raftkv::cli {
+
+// "http://127.0.0.1:2379" or "127.0.0.1:2379" → "127.0.0.1:2379".
+std::string StripScheme(const std::string& endpoint);
+
+class EtcdClient {
+ public:
+  explicit EtcdClient(const std::string& endpoint, absl::Duration timeout = absl::Seconds(5));
+
+  const std::string& endpoint() const { return endpoint_; }
+
+  absl::StatusOr<etcdserverpb::PutResponse> Put(const std::string& key, const std::string& value,
+                                                bool prev_kv = false);
+  absl::StatusOr<etcdserverpb::RangeResponse> Get(const std::string& key,
+                                                  const std::string& range_end = "",
+                                                  bool serializable = false, int64_t limit = 0);
+  absl::StatusOr<etcdserverpb::DeleteRangeResponse> Delete(const std::string& key,
+                                                           const std::string& range_end = "");
+  absl::StatusOr<etcdserverpb::StatusResponse> Status();
+  absl::StatusOr<etcdserverpb::MemberListResponse> MemberList();
+
+ private:
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+  std::string endpoint_;
+  absl::Duration timeout_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance_;
+  std::unique_ptr<etcdserverpb::Cluster::Stub> cluster_;
+};
+
+// The range_end that selects every key starting with `prefix` (etcd's --prefix).
+std::string PrefixEnd(const std::string& prefix);
+
+}  // namespace raftkv::cli

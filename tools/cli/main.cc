@@ -1,0 +1,71 @@
+// raftkv: start a local cluster, talk to any etcd v3 endpoint, or run the demo.
+//
+//   raftkv cluster up [--size 3] [--base-port 2379] [--data-dir raftkv-local]
+//   raftkv cluster down [--data-dir raftkv-local]
+//   raftkv put KEY VALUE | get KEY [--prefix] [--serializable] | del KEY [--prefix]
+//   raftkv status | members            (all take --endpoints host:port,...)
+//   raftkv demo [--base-port 32379] [--data-dir D] [--keep]
+#include <cstdio>
+
+#include "CLI/CLI.hpp"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace raftkv::cli;
+  CLI::App app{"raftkv: a replicated key-value store that speaks etcd's v3 API"};
+  app.require_subcommand(1);
+  std::string endpoints = "127.0.0.1:2379";
+
+  CLI::App* cluster = app.add_subcommand("cluster", "start or stop a local cluster");
+  cluster->require_subcommand(1);
+  ClusterUpOptions up;
+  CLI::App* up_cmd = cluster->add_subcommand("up", "start raftkv-server processes on 127.0.0.1");
+  up_cmd->add_option("--size", up.size, "members")->capture_default_str()->check(CLI::Range(1, 9));
+  up_cmd->add_option("--base-port", up.base_port, "first client port; then peer, client, ...")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 65000));
+  up_cmd->add_option("--data-dir", up.data_dir, "where members keep data and logs")
+      ->capture_default_str();
+  std::string down_dir = "raftkv-local";
+  CLI::App* down_cmd = cluster->add_subcommand("down", "stop a cluster started by `cluster up`");
+  down_cmd->add_option("--data-dir", down_dir)->capture_default_str();
+
+  std::string key, value;
+  bool prefix = false, serializable = false;
+  CLI::App* put = app.add_subcommand("put", "write KEY=VALUE");
+  put->add_option("key", key)->required();
+  put->add_option("value", value)->required();
+  CLI::App* get = app.add_subcommand("get", "read KEY (linearizable unless --serializable)");
+  get->add_option("key", key)->required();
+  get->add_flag("--prefix", prefix, "every key starting with KEY");
+  get->add_flag("--serializable", serializable, "answer from the member's own copy");
+  CLI::App* del = app.add_subcommand("del", "delete KEY");
+  del->add_option("key", key)->required();
+  del->add_flag("--prefix", prefix, "every key starting with KEY");
+  CLI::App* status = app.add_subcommand("status", "raft status of every endpoint");
+  CLI::App* members = app.add_subcommand("members", "the cluster's members");
+  for (CLI::App* sub : {put, get, del, status, members}) {
+    sub->add_option("--endpoints", endpoints, "comma-separated host:port list")
+        ->capture_default_str();
+  }
+
+  DemoOptions demo;
+  CLI::App* demo_cmd = app.add_subcommand(
+      "demo", "start a 3-member cluster, kill its leader, keep writing, bring the member back");
+  demo_cmd->add_option("--base-port", demo.base_port)->capture_default_str();
+  demo_cmd->add_option("--data-dir", demo.data_dir, "keep data and logs here");
+  demo_cmd->add_flag("--keep", demo.keep, "keep the temporary data directory");
+
+  // Line by line, so that progress shows up in order with the errors on stderr.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  CLI11_PARSE(app, argc, argv);
+  if (*up_cmd) return ClusterUp(up);
+  if (*down_cmd) return ClusterDown(down_dir);
+  if (*put) return Put(endpoints, key, value);
+  if (*get) return Get(endpoints, key, prefix, serializable);
+  if (*del) return Del(endpoints, key, prefix);
+  if (*status) return Status(endpoints);
+  if (*members) return Members(endpoints);
+  if (*demo_cmd) return Demo(demo);
+  return 2;
+}
