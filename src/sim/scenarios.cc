@@ -534,7 +534,7 @@ void CheckQuorumPartition(Cluster& c, const RunOverrides&) {
   AgreeOrReport(c, "end", c.options().nodes);
 }
 
-void MixedFaults(Cluster& c, const RunOverrides& ov) { RunNemesis(c, ov, NemesisOptions{}, 20); }
+void MixedFaults(Cluster& c, const RunOverrides& ov) { RunNemesis(c, ov, NemesisOptions{}, 15); }
 
 }  // namespace
 
