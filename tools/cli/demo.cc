@@ -160,7 +160,7 @@ int Demo(const DemoOptions& options) {
                 s.ok() ? "stopped cleanly (SIGTERM)" : std::string(s.message()).c_str());
     if (!s.ok()) ++failures;
   }
-  if (options.data_dir.empty() && !options.keep) {
+  if (options.data_dir.empty() && !options.keep && failures == 0) {
     std::error_code ignored;
     std::filesystem::remove_all(data_dir, ignored);
   } else {
