@@ -63,15 +63,15 @@ absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
     if (config.applied >= r->log_.applied()) r->log_.AppliedTo(config.applied);
   }
   r->BecomeFollower(r->term_, 0);
-  r->Logf(LogLevel::kInfo,
-          fmt::format("newRaft {} [peers: {}, term: {}, commit: {}, applied: {}, lastindex: {}, "
-                      "lastterm: {}]",
-                      r->id_, r->trk_.config().String(), r->term_, r->log_.committed(),
-                      r->log_.applied(), r->log_.LastIndex(), r->log_.LastTerm()));
+  r->Log(LogLevel::kInfo,
+         fmt::format("newRaft {} [peers: {}, term: {}, commit: {}, applied: {}, lastindex: {}, "
+                     "lastterm: {}]",
+                     r->id_, r->trk_.config().String(), r->term_, r->log_.committed(),
+                     r->log_.applied(), r->log_.LastIndex(), r->log_.LastTerm()));
   return r;
 }
 
-void Raft::Logf(LogLevel level, const std::string& message) const {
+void Raft::Log(LogLevel level, const std::string& message) const {
   logger_->Log(level, fmt::format("{:x} {}", id_, message));
 }
 
@@ -172,7 +172,7 @@ void Raft::BecomeFollower(uint64_t term, uint64_t lead) {
   Reset(term);
   lead_ = lead;
   state_ = StateRole::kFollower;
-  Logf(LogLevel::kInfo, fmt::format("became follower at term {}", term_));
+  Log(LogLevel::kInfo, fmt::format("became follower at term {}", term_));
 }
 
 void Raft::BecomeCandidate() {
@@ -180,7 +180,7 @@ void Raft::BecomeCandidate() {
   Reset(term_ + 1);
   vote_ = id_;
   state_ = StateRole::kCandidate;
-  Logf(LogLevel::kInfo, fmt::format("became candidate at term {}", term_));
+  Log(LogLevel::kInfo, fmt::format("became candidate at term {}", term_));
 }
 
 void Raft::BecomePreCandidate() {
@@ -190,7 +190,7 @@ void Raft::BecomePreCandidate() {
   trk_.ResetVotes();
   lead_ = 0;
   state_ = StateRole::kPreCandidate;
-  Logf(LogLevel::kInfo, fmt::format("became pre-candidate at term {}", term_));
+  Log(LogLevel::kInfo, fmt::format("became pre-candidate at term {}", term_));
 }
 
 void Raft::BecomeLeader() {
@@ -211,7 +211,7 @@ void Raft::BecomeLeader() {
   const bool appended = AppendEntry({empty});
   assert(appended && "an empty entry cannot be refused");
   (void)appended;
-  Logf(LogLevel::kInfo, fmt::format("became leader at term {}", term_));
+  Log(LogLevel::kInfo, fmt::format("became leader at term {}", term_));
 }
 
 void Raft::Tick() {
@@ -247,8 +247,8 @@ void Raft::TickHeartbeat() {
     // Thesis §3.10: a transfer that did not complete within an election timeout is
     // abandoned, and the leader accepts proposals again.
     if (state_ == StateRole::kLeader && lead_transferee_ != 0) {
-      Logf(LogLevel::kInfo,
-           fmt::format("aborting leadership transfer to {}: timed out", lead_transferee_));
+      Log(LogLevel::kInfo,
+          fmt::format("aborting leadership transfer to {}: timed out", lead_transferee_));
       AbortLeaderTransfer();
     }
   }
@@ -276,7 +276,7 @@ bool Raft::HasUnappliedConfChanges() const {
     auto page = log_.Slice(lo, hi, 1 << 20);
     if (!page.ok() || page->empty()) {
       // Cannot tell: err on the side of not campaigning.
-      Logf(LogLevel::kError, "scanning for unapplied configuration changes failed");
+      Log(LogLevel::kError, "scanning for unapplied configuration changes failed");
       return true;
     }
     for (const raftpb::Entry& e : *page) {
@@ -289,21 +289,21 @@ bool Raft::HasUnappliedConfChanges() const {
 
 void Raft::Hup(CampaignType t) {
   if (state_ == StateRole::kLeader) {
-    Logf(LogLevel::kDebug, "ignoring MsgHup because already leader");
+    Log(LogLevel::kDebug, "ignoring MsgHup because already leader");
     return;
   }
   if (!Promotable()) {
-    Logf(LogLevel::kWarn, "is unpromotable and can not campaign");
+    Log(LogLevel::kWarn, "is unpromotable and can not campaign");
     return;
   }
   // A configuration change that is committed but not applied could change who may vote:
   // campaigning under the old configuration could elect a leader the new one would not.
   if (HasUnappliedConfChanges()) {
-    Logf(LogLevel::kWarn,
-         "cannot campaign: there are committed but unapplied configuration changes");
+    Log(LogLevel::kWarn,
+        "cannot campaign: there are committed but unapplied configuration changes");
     return;
   }
-  Logf(LogLevel::kInfo, fmt::format("is starting a new election at term {}", term_));
+  Log(LogLevel::kInfo, fmt::format("is starting a new election at term {}", term_));
   Campaign(t);
 }
 
@@ -331,9 +331,9 @@ void Raft::Campaign(CampaignType t) {
   }
   for (uint64_t id : trk_.VoterNodes()) {
     if (id == id_) continue;
-    Logf(LogLevel::kInfo,
-         fmt::format("[logterm: {}, index: {}] sent {} request to {} at term {}", log_.LastTerm(),
-                     log_.LastIndex(), MessageTypeName(vote_msg), id, term_));
+    Log(LogLevel::kInfo,
+        fmt::format("[logterm: {}, index: {}] sent {} request to {} at term {}", log_.LastTerm(),
+                    log_.LastIndex(), MessageTypeName(vote_msg), id, term_));
     raftpb::Message m;
     m.set_to(id);
     m.set_term(term);
@@ -347,8 +347,8 @@ void Raft::Campaign(CampaignType t) {
 }
 
 quorum::VoteResult Raft::Poll(uint64_t id, raftpb::MessageType t, bool granted) {
-  Logf(LogLevel::kInfo, fmt::format("received {} {} from {} at term {}", MessageTypeName(t),
-                                    granted ? "" : "rejection", id, term_));
+  Log(LogLevel::kInfo, fmt::format("received {} {} from {} at term {}", MessageTypeName(t),
+                                   granted ? "" : "rejection", id, term_));
   trk_.RecordVote(id, granted);
   return trk_.TallyVotes(nullptr, nullptr);
 }
@@ -367,11 +367,11 @@ absl::Status Raft::Step(raftpb::Message m) {
       const bool force = m.context() == kCampaignTransfer;
       const bool in_lease = check_quorum_ && lead_ != 0 && election_elapsed_ < election_timeout_;
       if (!force && in_lease) {
-        Logf(LogLevel::kInfo,
-             fmt::format("[logterm: {}, index: {}, vote: {}] ignored {} from {} [logterm: {}, "
-                         "index: {}] at term {}: lease is not expired (remaining ticks: {})",
-                         log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(type), m.from(),
-                         m.log_term(), m.index(), term_, election_timeout_ - election_elapsed_));
+        Log(LogLevel::kInfo,
+            fmt::format("[logterm: {}, index: {}, vote: {}] ignored {} from {} [logterm: {}, "
+                        "index: {}] at term {}: lease is not expired (remaining ticks: {})",
+                        log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(type), m.from(),
+                        m.log_term(), m.index(), term_, election_timeout_ - election_elapsed_));
         return absl::OkStatus();
       }
     }
@@ -383,8 +383,8 @@ absl::Status Raft::Step(raftpb::Message m) {
     } else {
       // §5.1: a higher term means this node is out of date; it becomes a follower. Appends,
       // heartbeats and snapshots come from the leader of that term.
-      Logf(LogLevel::kInfo, fmt::format("received a {} message with higher term from {} [term: {}]",
-                                        MessageTypeName(type), m.from(), m.term()));
+      Log(LogLevel::kInfo, fmt::format("received a {} message with higher term from {} [term: {}]",
+                                       MessageTypeName(type), m.from(), m.term()));
       const bool from_leader = type == raftpb::MSG_APPEND || type == raftpb::MSG_HEARTBEAT ||
                                type == raftpb::MSG_SNAPSHOT;
       BecomeFollower(m.term(), from_leader ? m.from() : 0);
@@ -403,8 +403,8 @@ absl::Status Raft::Step(raftpb::Message m) {
       Send(std::move(resp));
     } else if (type == raftpb::MSG_REQUEST_PRE_VOTE) {
       // Rejecting with our term lets a pre-candidate behind us catch up on the term.
-      Logf(LogLevel::kInfo, fmt::format("rejected {} from {} at stale term {}",
-                                        MessageTypeName(type), m.from(), m.term()));
+      Log(LogLevel::kInfo, fmt::format("rejected {} from {} at stale term {}",
+                                       MessageTypeName(type), m.from(), m.term()));
       raftpb::Message resp;
       resp.set_to(m.from());
       resp.set_term(term_);
@@ -412,8 +412,8 @@ absl::Status Raft::Step(raftpb::Message m) {
       resp.set_reject(true);
       Send(std::move(resp));
     } else {
-      Logf(LogLevel::kDebug, fmt::format("ignored a {} message with lower term from {} [term: {}]",
-                                         MessageTypeName(type), m.from(), m.term()));
+      Log(LogLevel::kDebug, fmt::format("ignored a {} message with lower term from {} [term: {}]",
+                                        MessageTypeName(type), m.from(), m.term()));
     }
     return absl::OkStatus();
   }
@@ -450,11 +450,11 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
       vote_ == m.from() || (vote_ == 0 && lead_ == 0) || (pre && m.term() > term_);
   // §5.4.1: only for a candidate whose log is at least as up to date as ours.
   if (can_vote && log_.IsUpToDate(m.index(), m.log_term())) {
-    Logf(LogLevel::kInfo,
-         fmt::format("[logterm: {}, index: {}, vote: {}] cast {} for {} [logterm: {}, index: "
-                     "{}] at term {}",
-                     log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
-                     m.from(), m.log_term(), m.index(), term_));
+    Log(LogLevel::kInfo,
+        fmt::format("[logterm: {}, index: {}, vote: {}] cast {} for {} [logterm: {}, index: "
+                    "{}] at term {}",
+                    log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
+                    m.from(), m.log_term(), m.index(), term_));
     // The response carries the candidate's term, not ours: for a pre-vote ours is lower,
     // and the candidate must not mistake the answer for a stale one.
     raftpb::Message resp;
@@ -469,11 +469,11 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
     }
     Send(std::move(resp));
   } else {
-    Logf(LogLevel::kInfo,
-         fmt::format("[logterm: {}, index: {}, vote: {}] rejected {} from {} [logterm: {}, "
-                     "index: {}] at term {}",
-                     log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
-                     m.from(), m.log_term(), m.index(), term_));
+    Log(LogLevel::kInfo,
+        fmt::format("[logterm: {}, index: {}, vote: {}] rejected {} from {} [logterm: {}, "
+                    "index: {}] at term {}",
+                    log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
+                    m.from(), m.log_term(), m.index(), term_));
     raftpb::Message resp;
     resp.set_to(m.from());
     resp.set_term(term_);
@@ -497,7 +497,7 @@ raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChangeV2& cc) {
     result = changer.Simple(changes);
   }
   if (!result.ok()) {
-    Logf(LogLevel::kError, "ignoring invalid configuration change: " + result.status().ToString());
+    Log(LogLevel::kError, "ignoring invalid configuration change: " + result.status().ToString());
     return trk_.GetConfState();
   }
   return SwitchToConfig(std::move(result->config), std::move(result->progress));
@@ -506,7 +506,7 @@ raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChangeV2& cc) {
 raftpb::ConfState Raft::SwitchToConfig(tracker::TrackerConfig cfg, tracker::ProgressMap progress) {
   trk_.config() = std::move(cfg);
   trk_.progress() = std::move(progress);
-  Logf(LogLevel::kInfo, "switched to configuration " + trk_.config().String());
+  Log(LogLevel::kInfo, "switched to configuration " + trk_.config().String());
   raftpb::ConfState cs = trk_.GetConfState();
   auto self = trk_.progress().find(id_);
   const bool present = self != trk_.progress().end();
@@ -567,9 +567,9 @@ void Raft::OnApplied(uint64_t index, uint64_t applied_bytes) {
     raftpb::Entry* e = m.add_entries();
     e->set_entry_type(raftpb::ENTRY_CONF_CHANGE_V2);
     if (absl::Status s = Step(std::move(m)); !s.ok()) {
-      Logf(LogLevel::kDebug, "not leaving the joint configuration yet: " + s.ToString());
+      Log(LogLevel::kDebug, "not leaving the joint configuration yet: " + s.ToString());
     } else {
-      Logf(LogLevel::kInfo, "initiated automatic transition out of the joint configuration");
+      Log(LogLevel::kInfo, "initiated automatic transition out of the joint configuration");
     }
   }
 }

@@ -109,7 +109,7 @@ class Raft {
   raftpb::ConfState SwitchToConfig(tracker::TrackerConfig cfg, tracker::ProgressMap progress);
   void AbortLeaderTransfer() { lead_transferee_ = 0; }
   uint64_t PersistedIndex() const;
-  void Logf(LogLevel level, const std::string& message) const;
+  void Log(LogLevel level, const std::string& message) const;
 
   // --- raft_leader.cc ---
   absl::Status StepLeader(raftpb::Message& m);

@@ -30,8 +30,7 @@ absl::Status Raft::StepCandidate(raftpb::Message& m) {
       HandleSnapshot(m);
       break;
     case raftpb::MSG_TIMEOUT_NOW:
-      Logf(LogLevel::kDebug,
-           fmt::format("ignored MsgTimeoutNow from {}: not a follower", m.from()));
+      Log(LogLevel::kDebug, fmt::format("ignored MsgTimeoutNow from {}: not a follower", m.from()));
       break;
     default:
       if (m.msg_type() != my_vote_resp) break;

@@ -42,7 +42,7 @@ absl::Status Raft::StepFollower(raftpb::Message& m) {
       break;
     case raftpb::MSG_TRANSFER_LEADER:
       if (lead_ == 0) {
-        Logf(LogLevel::kInfo, "no leader at this term; dropping leader transfer message");
+        Log(LogLevel::kInfo, "no leader at this term; dropping leader transfer message");
         break;
       }
       m.set_to(lead_);
@@ -51,15 +51,15 @@ absl::Status Raft::StepFollower(raftpb::Message& m) {
     case raftpb::MSG_TIMEOUT_NOW:
       // Thesis §3.10: the leader hands over; campaign at once, skipping PreVote (the
       // leader's blessing is the proof that the election is welcome).
-      Logf(LogLevel::kInfo,
-           fmt::format("received MsgTimeoutNow from {} and starts an election to get "
-                       "leadership",
-                       m.from()));
+      Log(LogLevel::kInfo,
+          fmt::format("received MsgTimeoutNow from {} and starts an election to get "
+                      "leadership",
+                      m.from()));
       Hup(CampaignType::kTransfer);
       break;
     case raftpb::MSG_READ_INDEX:
       if (lead_ == 0) {
-        Logf(LogLevel::kInfo, "no leader at this term; dropping read index message");
+        Log(LogLevel::kInfo, "no leader at this term; dropping read index message");
         break;
       }
       m.set_to(lead_);
@@ -67,8 +67,8 @@ absl::Status Raft::StepFollower(raftpb::Message& m) {
       break;
     case raftpb::MSG_READ_INDEX_RESPONSE:
       if (m.entries_size() != 1) {
-        Logf(LogLevel::kError, fmt::format("invalid MsgReadIndexResp from {}: {} entries", m.from(),
-                                           m.entries_size()));
+        Log(LogLevel::kError, fmt::format("invalid MsgReadIndexResp from {}: {} entries", m.from(),
+                                          m.entries_size()));
         break;
       }
       read_states_.push_back(ReadState{m.index(), m.entries(0).data()});
@@ -100,10 +100,10 @@ void Raft::HandleAppendEntries(const raftpb::Message& m) {
   // below the probed index whose term is <= the probed term (all later ones must differ).
   const uint64_t hint_index = std::min(m.index(), log_.LastIndex());
   const auto [index, term] = log_.FindConflictByTerm(hint_index, m.log_term());
-  Logf(LogLevel::kDebug,
-       fmt::format("[logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {}",
-                   log_.ZeroTermOnOutOfBounds(m.index()), m.index(), m.log_term(), m.index(),
-                   m.from()));
+  Log(LogLevel::kDebug,
+      fmt::format("[logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {}",
+                  log_.ZeroTermOnOutOfBounds(m.index()), m.index(), m.log_term(), m.index(),
+                  m.from()));
   resp.set_index(m.index());
   resp.set_reject(true);
   resp.set_reject_hint(index);
@@ -115,9 +115,9 @@ void Raft::HandleHeartbeat(const raftpb::Message& m) {
   // The leader capped the commit at what we are known to hold, so it is within our log;
   // a larger one would mean acknowledged entries were lost here.
   if (m.commit() > log_.LastIndex()) {
-    Logf(LogLevel::kError,
-         fmt::format("heartbeat commit {} is beyond the last index {}: was the log lost?",
-                     m.commit(), log_.LastIndex()));
+    Log(LogLevel::kError,
+        fmt::format("heartbeat commit {} is beyond the last index {}: was the log lost?",
+                    m.commit(), log_.LastIndex()));
   } else {
     log_.CommitTo(m.commit());
   }
@@ -135,12 +135,12 @@ void Raft::HandleSnapshot(const raftpb::Message& m) {
   resp.set_to(m.from());
   resp.set_msg_type(raftpb::MSG_APPEND_RESPONSE);
   if (Restore(m.snapshot())) {
-    Logf(LogLevel::kInfo, fmt::format("[commit: {}] restored snapshot [index: {}, term: {}]",
-                                      log_.committed(), index, term));
+    Log(LogLevel::kInfo, fmt::format("[commit: {}] restored snapshot [index: {}, term: {}]",
+                                     log_.committed(), index, term));
     resp.set_index(log_.LastIndex());
   } else {
-    Logf(LogLevel::kInfo, fmt::format("[commit: {}] ignored snapshot [index: {}, term: {}]",
-                                      log_.committed(), index, term));
+    Log(LogLevel::kInfo, fmt::format("[commit: {}] ignored snapshot [index: {}, term: {}]",
+                                     log_.committed(), index, term));
     resp.set_index(log_.committed());
   }
   Send(std::move(resp));
@@ -152,7 +152,7 @@ bool Raft::Restore(const raftpb::Snapshot& s) {
   if (meta.index() <= log_.committed()) return false;
   if (state_ != StateRole::kFollower) {
     // Only a leader of our term sends snapshots, and its messages make us a follower first.
-    Logf(LogLevel::kWarn, "attempted to restore a snapshot as a non-follower; stepping down");
+    Log(LogLevel::kWarn, "attempted to restore a snapshot as a non-follower; stepping down");
     BecomeFollower(term_ + 1, 0);
     return false;
   }
@@ -165,10 +165,10 @@ bool Raft::Restore(const raftpb::Snapshot& s) {
   if (!found) {
     // A snapshot of a configuration without us: applying it could leave us unable to do
     // anything useful; the application should remove this node instead.
-    Logf(LogLevel::kWarn,
-         fmt::format("attempted to restore snapshot but it is not in the ConfState; "
-                     "ignoring snapshot [index: {}]",
-                     meta.index()));
+    Log(LogLevel::kWarn,
+        fmt::format("attempted to restore snapshot but it is not in the ConfState; "
+                    "ignoring snapshot [index: {}]",
+                    meta.index()));
     return false;
   }
   // Our log already holds the snapshot's last entry: then it holds everything before it too
@@ -180,8 +180,8 @@ bool Raft::Restore(const raftpb::Snapshot& s) {
   auto restored =
       confchange::Restore(cs, trk_.max_inflight(), trk_.max_inflight_bytes(), meta.index());
   if (!restored.ok()) {
-    Logf(LogLevel::kError,
-         "snapshot carries an invalid configuration: " + restored.status().ToString());
+    Log(LogLevel::kError,
+        "snapshot carries an invalid configuration: " + restored.status().ToString());
     return false;
   }
   log_.Restore(s);

@@ -21,7 +21,7 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
       // Thesis §6.2: a leader that has not heard from a quorum in an election timeout may
       // have been replaced; it steps down so clients look for the real leader.
       if (!trk_.QuorumActive()) {
-        Logf(LogLevel::kWarn, "stepped down to follower since quorum is not active");
+        Log(LogLevel::kWarn, "stepped down to follower since quorum is not active");
         BecomeFollower(term_, 0);
       }
       for (auto& [id, pr] : trk_.progress()) {
@@ -53,7 +53,7 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
 
   auto it = trk_.progress().find(m.from());
   if (it == trk_.progress().end()) {
-    Logf(LogLevel::kDebug, fmt::format("no progress available for {}", m.from()));
+    Log(LogLevel::kDebug, fmt::format("no progress available for {}", m.from()));
     return absl::OkStatus();
   }
   tracker::Progress& pr = it->second;
@@ -69,12 +69,12 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
       if (m.reject()) {
         // The snapshot did not arrive: forget it, so probing restarts from match.
         pr.AbortSnapshot();
-        Logf(LogLevel::kDebug,
-             fmt::format("snapshot failed, resumed sending replication messages to {}", m.from()));
+        Log(LogLevel::kDebug,
+            fmt::format("snapshot failed, resumed sending replication messages to {}", m.from()));
       } else {
-        Logf(LogLevel::kDebug,
-             fmt::format("snapshot succeeded, resumed sending replication messages to {}",
-                         m.from()));
+        Log(LogLevel::kDebug,
+            fmt::format("snapshot succeeded, resumed sending replication messages to {}",
+                        m.from()));
       }
       pr.BecomeProbe();
       // Wait for the follower's append response (or the next heartbeat) before probing:
@@ -84,8 +84,8 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
     case raftpb::MSG_UNREACHABLE:
       // Optimistic pipelining assumed delivery; fall back to probing.
       if (pr.state() == ProgressState::kReplicate) pr.BecomeProbe();
-      Logf(LogLevel::kDebug,
-           fmt::format("failed to send message to {} because it is unreachable", m.from()));
+      Log(LogLevel::kDebug,
+          fmt::format("failed to send message to {} because it is unreachable", m.from()));
       break;
     case raftpb::MSG_TRANSFER_LEADER:
       LeaderHandleTransfer(m, pr);
@@ -156,10 +156,10 @@ absl::Status Raft::LeaderPropose(raftpb::Message& m) {
 void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progress& pr) {
   pr.set_recent_active(true);
   if (m.reject()) {
-    Logf(LogLevel::kDebug,
-         fmt::format("received MsgAppResp(rejected, hint: (index {}, term {})) from {} for "
-                     "index {}",
-                     m.reject_hint(), m.reject_hint_term(), m.from(), m.index()));
+    Log(LogLevel::kDebug,
+        fmt::format("received MsgAppResp(rejected, hint: (index {}, term {})) from {} for "
+                    "index {}",
+                    m.reject_hint(), m.reject_hint_term(), m.from(), m.index()));
     // Fast backtracking: the follower's hint is its (index, term) at or below the probed
     // index with term <= the probed entry's term. Every entry of ours after the last one with
     // term <= that term cannot match either, so the next probe goes straight there —
@@ -169,8 +169,7 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
       next_probe = log_.FindConflictByTerm(m.reject_hint(), m.reject_hint_term()).first;
     }
     if (pr.MaybeDecrTo(m.index(), next_probe)) {
-      Logf(LogLevel::kDebug,
-           fmt::format("decreased progress of {} to [{}]", m.from(), pr.String()));
+      Log(LogLevel::kDebug, fmt::format("decreased progress of {} to [{}]", m.from(), pr.String()));
       if (pr.state() == ProgressState::kReplicate) pr.BecomeProbe();
       SendAppend(m.from());
     }
@@ -190,10 +189,10 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
       // The follower caught up past the snapshot (or our log still covers its position):
       // replicate from there.
       if (pr.match() + 1 >= log_.FirstIndex()) {
-        Logf(LogLevel::kDebug,
-             fmt::format("recovered from needing snapshot, resumed sending replication "
-                         "messages to {} [{}]",
-                         m.from(), pr.String()));
+        Log(LogLevel::kDebug,
+            fmt::format("recovered from needing snapshot, resumed sending replication "
+                        "messages to {} [{}]",
+                        m.from(), pr.String()));
         pr.BecomeProbe();
         pr.BecomeReplicate();
       }
@@ -214,8 +213,7 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
   }
   // Thesis §3.10: once the transfer target is up to date, tell it to campaign now.
   if (m.from() == lead_transferee_ && pr.match() == log_.LastIndex()) {
-    Logf(LogLevel::kInfo,
-         fmt::format("sent MsgTimeoutNow to {} after its log caught up", m.from()));
+    Log(LogLevel::kInfo, fmt::format("sent MsgTimeoutNow to {} after its log caught up", m.from()));
     SendTimeoutNow(m.from());
   }
 }
@@ -246,23 +244,22 @@ void Raft::LeaderHandleHeartbeatResponse(const raftpb::Message& m, tracker::Prog
 void Raft::LeaderHandleTransfer(const raftpb::Message& m, tracker::Progress& pr) {
   const uint64_t transferee = m.from();
   if (pr.is_learner()) {
-    Logf(LogLevel::kDebug,
-         fmt::format("ignored transferring leadership to learner {}", transferee));
+    Log(LogLevel::kDebug, fmt::format("ignored transferring leadership to learner {}", transferee));
     return;
   }
   if (lead_transferee_ != 0) {
     if (lead_transferee_ == transferee) {
-      Logf(LogLevel::kInfo,
-           fmt::format("transfer of leadership to {} already in progress", transferee));
+      Log(LogLevel::kInfo,
+          fmt::format("transfer of leadership to {} already in progress", transferee));
       return;
     }
     AbortLeaderTransfer();
   }
   if (transferee == id_) {
-    Logf(LogLevel::kDebug, "is already leader; ignored transferring leadership to itself");
+    Log(LogLevel::kDebug, "is already leader; ignored transferring leadership to itself");
     return;
   }
-  Logf(LogLevel::kInfo, fmt::format("starts to transfer leadership to {}", transferee));
+  Log(LogLevel::kInfo, fmt::format("starts to transfer leadership to {}", transferee));
   // The transfer must finish within an election timeout (counted from now) or is aborted.
   election_elapsed_ = 0;
   lead_transferee_ = transferee;
@@ -297,9 +294,9 @@ bool Raft::AppendEntry(std::vector<raftpb::Entry> entries) {
     e.set_index(++index);
   }
   if (!IncreaseUncommittedSize(entries)) {
-    Logf(LogLevel::kWarn,
-         "appending new entries to log would exceed uncommitted entry size "
-         "limit; dropping proposal");
+    Log(LogLevel::kWarn,
+        "appending new entries to log would exceed uncommitted entry size "
+        "limit; dropping proposal");
     return false;
   }
   log_.Append(entries);
@@ -328,8 +325,8 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   if (!prev_term.ok()) {
     // The entries the follower needs were compacted away: send a snapshot instead (§7).
     if (IsCompacted(prev_term.status())) return MaybeSendSnapshot(to, pr);
-    Logf(LogLevel::kError, fmt::format("cannot read term {} for {}: {}", prev_index, to,
-                                       prev_term.status().ToString()));
+    Log(LogLevel::kError, fmt::format("cannot read term {} for {}: {}", prev_index, to,
+                                      prev_term.status().ToString()));
     return false;
   }
   std::vector<raftpb::Entry> entries;
@@ -337,8 +334,8 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   auto got = log_.Entries(pr.next(), max_msg_size_bytes_);
   if (!got.ok()) {
     if (IsCompacted(got.status())) return MaybeSendSnapshot(to, pr);
-    Logf(LogLevel::kError,
-         fmt::format("cannot read entries for {}: {}", to, got.status().ToString()));
+    Log(LogLevel::kError,
+        fmt::format("cannot read entries for {}: {}", to, got.status().ToString()));
     return false;
   }
   entries = *std::move(got);
@@ -378,31 +375,31 @@ void Raft::SendEmptyAppend(uint64_t to) {
 
 bool Raft::MaybeSendSnapshot(uint64_t to, tracker::Progress& pr) {
   if (!pr.recent_active()) {
-    Logf(LogLevel::kDebug,
-         fmt::format("ignore sending snapshot to {} since it is not recently active", to));
+    Log(LogLevel::kDebug,
+        fmt::format("ignore sending snapshot to {} since it is not recently active", to));
     return false;
   }
   auto snapshot = log_.Snapshot();
   if (!snapshot.ok()) {
     if (IsSnapshotTemporarilyUnavailable(snapshot.status())) {
-      Logf(LogLevel::kDebug, fmt::format("failed to send snapshot to {}: temporarily "
-                                         "unavailable",
-                                         to));
+      Log(LogLevel::kDebug, fmt::format("failed to send snapshot to {}: temporarily "
+                                        "unavailable",
+                                        to));
     } else {
-      Logf(LogLevel::kError,
-           fmt::format("failed to read snapshot for {}: {}", to, snapshot.status().ToString()));
+      Log(LogLevel::kError,
+          fmt::format("failed to read snapshot for {}: {}", to, snapshot.status().ToString()));
     }
     return false;
   }
   if (snapshot->metadata().index() == 0) {
-    Logf(LogLevel::kError, fmt::format("need a non-empty snapshot for {}", to));
+    Log(LogLevel::kError, fmt::format("need a non-empty snapshot for {}", to));
     return false;
   }
   const uint64_t index = snapshot->metadata().index();
-  Logf(LogLevel::kDebug,
-       fmt::format("[firstindex: {}, commit: {}] sent snapshot[index: {}, term: {}] to {} [{}]",
-                   log_.FirstIndex(), log_.committed(), index, snapshot->metadata().term(), to,
-                   pr.String()));
+  Log(LogLevel::kDebug,
+      fmt::format("[firstindex: {}, commit: {}] sent snapshot[index: {}, term: {}] to {} [{}]",
+                  log_.FirstIndex(), log_.committed(), index, snapshot->metadata().term(), to,
+                  pr.String()));
   pr.BecomeSnapshot(index);
   raftpb::Message m;
   m.set_to(to);
