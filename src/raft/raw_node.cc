@@ -63,6 +63,15 @@ absl::Status RawNode::Propose(std::string data) {
   return raft_->Step(std::move(m));
 }
 
+absl::Status RawNode::ProposeBatch(std::vector<std::string> data) {
+  if (data.empty()) return absl::InvalidArgumentError("ProposeBatch needs at least one entry");
+  raftpb::Message m;
+  m.set_msg_type(raftpb::MSG_PROPOSE);
+  m.set_from(raft_->id());
+  for (std::string& d : data) m.add_entries()->set_data(std::move(d));
+  return raft_->Step(std::move(m));
+}
+
 absl::Status RawNode::ProposeConfChange(const raftpb::ConfChange& change) {
   raftpb::Message m;
   m.set_msg_type(raftpb::MSG_PROPOSE);

@@ -126,6 +126,38 @@ TEST(RawNodeTest, FollowerForwardsProposalToLeader) {
   EXPECT_EQ(c.applied(1)[1].data(), "via follower");
 }
 
+TEST(RawNodeTest, ProposeBatchSendsOneAppendPerFollower) {
+  Cluster c({1, 2, 3});
+  ASSERT_TRUE(c.node(1).Campaign().ok());
+  c.Stabilize();
+  ASSERT_TRUE(c.node(1).ProposeBatch({"a", "b", "c"}).ok());
+  Ready rd = c.node(1).GetReady();
+  ASSERT_EQ(rd.entries.size(), 3u);
+  ASSERT_EQ(rd.messages.size(), 2u);
+  for (const auto& m : rd.messages) {
+    EXPECT_EQ(m.msg_type(), raftpb::MSG_APPEND);
+    EXPECT_EQ(m.entries_size(), 3);
+  }
+}
+
+TEST(RawNodeTest, ProposeBatchCommitsEveryEntryInOrder) {
+  Cluster c({1, 2, 3});
+  ASSERT_TRUE(c.node(1).Campaign().ok());
+  c.Stabilize();
+  ASSERT_TRUE(c.node(2).ProposeBatch({"a", "b"}).ok());  // forwarded whole
+  c.Stabilize();
+  for (uint64_t id : {1, 2, 3}) {
+    ASSERT_EQ(c.applied(id).size(), 3u) << "node " << id;
+    EXPECT_EQ(c.applied(id)[1].data(), "a");
+    EXPECT_EQ(c.applied(id)[2].data(), "b");
+  }
+}
+
+TEST(RawNodeTest, EmptyProposeBatchIsInvalid) {
+  Cluster c({1});
+  EXPECT_EQ(c.node(1).ProposeBatch({}).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RawNodeTest, ProposalWithoutLeaderIsDropped) {
   Cluster c({1, 2, 3});
   const absl::Status s = c.node(2).Propose("x");
