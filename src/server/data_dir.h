@@ -4,7 +4,7 @@
 // Layout (etcd-like):
 //   <data-dir>/raftkv.lock      held with flock(2) while the server runs
 //   <data-dir>/member/cluster   the founding membership (membership.h)
-//   <data-dir>/member/...       the raft log and snapshots (storage)
+//   <data-dir>/member/raft/     the raft log: WAL segments and snapshot files (storage)
 //
 // Thread-safety: not thread-safe; owned by the server's main thread.
 #pragma once
