@@ -12,7 +12,8 @@
 //     holding that name returned OK.
 //
 // Thread-safety: an Env may be used from several threads at once. A File may be used by one
-// thread at a time (ReadAt may run concurrently with other ReadAt calls).
+// thread at a time, except that ReadAt may run concurrently with other ReadAt calls, and Sync or
+// DataSync with one other thread's writes (WalCommitter syncs group n while writing group n+1).
 #pragma once
 
 #include <cstddef>

@@ -17,7 +17,9 @@
 // have dropped the dirty pages, so a later "successful" fsync would prove nothing. Reopening
 // the directory (after fixing the cause) recovers everything that was acknowledged.
 //
-// Thread-compatible: one thread at a time (WalCommitter serializes concurrent writers).
+// Thread-compatible: one thread at a time (WalCommitter serializes concurrent writers). The one
+// exception is the File returned by active_file(), which another thread may DataSync while
+// this one writes (see WalCommitter).
 #pragma once
 
 #include <cstdint>
@@ -122,6 +124,14 @@ class Wal {
   absl::StatusOr<std::vector<std::string>> ReadPayloads(uint64_t seq, uint64_t offset,
                                                         uint64_t bytes) const;
 
+  // The active segment, for a caller that syncs it from another thread while the writing
+  // thread goes on (WalCommitter's pipeline). Bytes written before this call are durable once
+  // a DataSync of the returned file, started after this call, returns OK — or once a later
+  // segment roll has synced the file. Shared so that a roll cannot close it under that sync.
+  std::shared_ptr<io::File> active_file() const { return active_; }
+  // Makes the Wal permanently failed with `s` (for a sync done outside it, see active_file()).
+  void MarkFailed(const absl::Status& s) { (void)Fail(s); }
+
   // The first error of the write path, or OK.
   absl::Status health() const { return failed_; }
   uint64_t sync_count() const { return syncs_; }
@@ -148,7 +158,7 @@ class Wal {
   const WalOptions options_;
   std::unique_ptr<io::FileLock> lock_;
   std::vector<Segment> segments_;  // oldest first; back() is active
-  std::unique_ptr<io::File> active_;
+  std::shared_ptr<io::File> active_;
   uint64_t offset_ = 0;      // next write position in the active segment
   uint64_t header_end_ = 0;  // offset just past the active segment's header record
   SegmentHeader state_;      // what the next segment header will record
