@@ -89,7 +89,7 @@ class GatedEnv final : public io::Env {
         const uint64_t mine = env_->counts_.syncs_started++;
         env_->mu_.Await(absl::Condition(
             +[](std::pair<Counts*, uint64_t>* a) { return a->first->syncs_released > a->second; },
-            new_pair(&env_->counts_, mine)));
+            SyncArg(&env_->counts_, mine)));
       }
       return base_->DataSync();
     }
@@ -99,7 +99,7 @@ class GatedEnv final : public io::Env {
     absl::Status Close() override { return base_->Close(); }
 
    private:
-    std::pair<Counts*, uint64_t>* new_pair(Counts* c, uint64_t n) {
+    std::pair<Counts*, uint64_t>* SyncArg(Counts* c, uint64_t n) {
       pair_ = {c, n};
       return &pair_;
     }
