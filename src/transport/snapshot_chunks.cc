@@ -1,35 +1,12 @@
 #include "transport/snapshot_chunks.h"
 
-#include <array>
 #include <cassert>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/crc32c.h"
 
 namespace raftkv::transport {
-namespace {
-
-constexpr uint32_t kCastagnoliReversed = 0x82F63B78u;
-
-std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kCastagnoliReversed : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
-}  // namespace
-
-uint32_t Crc32c(std::string_view data, uint32_t crc) {
-  static const std::array<uint32_t, 256> kTable = MakeCrcTable();
-  crc = ~crc;
-  for (unsigned char b : data) crc = kTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
-
 std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,
                                                  uint64_t cluster_id, size_t chunk_size_bytes) {
   assert(message.msg_type() == raftpb::MSG_SNAPSHOT);
@@ -53,7 +30,7 @@ std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,
     offset += n;
     if (offset == data.size()) {
       chunk.set_last(true);
-      chunk.set_crc32c(Crc32c(data));
+      chunk.set_crc32c(base::crc32c::Value(data));
     }
     chunks.push_back(std::move(chunk));
   } while (offset < data.size());
@@ -86,7 +63,7 @@ absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot ended after ", data_.size(), " of ", total_size_bytes_, " bytes"));
   }
-  if (Crc32c(data_) != chunk.crc32c()) {
+  if (base::crc32c::Value(data_) != chunk.crc32c()) {
     return absl::DataLossError("snapshot checksum mismatch: the transfer was corrupted");
   }
   complete_ = true;

@@ -20,9 +20,6 @@
 
 namespace raftkv::transport {
 
-// CRC-32C (Castagnoli), extending `crc` with `data`.
-uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
-
 // Chunks of at most `chunk_size_bytes` data each; always at least one chunk.
 // REQUIRES: message is a MsgSnapshot, chunk_size_bytes > 0.
 std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,

@@ -23,15 +23,6 @@ std::string Pattern(size_t n) {
   return s;
 }
 
-TEST(Crc32cTest, MatchesTheStandardCheckValue) {
-  // The CRC-32C of "123456789" is 0xE3069283 (RFC 3720, appendix B.4).
-  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
-}
-
-TEST(Crc32cTest, CanBeExtendedPieceByPiece) {
-  EXPECT_EQ(Crc32c("6789", Crc32c("12345")), Crc32c("123456789"));
-}
-
 TEST(SnapshotChunksTest, SplitsDataIntoBoundedChunksWithTheHeaderFirst) {
   raftpb::Message m = SnapshotMessage(Pattern(2500));
   std::vector<peerpb::SnapshotChunk> chunks = SplitSnapshot(m, 99, 1000);
