@@ -244,6 +244,33 @@ TEST(SnapshotRestoreTest, FollowerIgnoresSnapshotNotNewerThanCommit_7) {
   EXPECT_EQ(c.LogTerms(1), (std::vector<uint64_t>{1, 1, 1}));
 }
 
+TEST(SnapshotRestoreTest, FollowerIgnoresSnapshotOlderThanItsOwn_7) {
+  // The follower has compacted its log past index 2; a delayed snapshot at index 2 is older
+  // than everything it knows about, and must neither roll its log back nor lower its commit.
+  Cluster c;
+  NodeSetup setup;
+  setup.voters = {1, 2, 3};
+  setup.log_terms = {1, 1, 1, 1, 1};
+  setup.term = 1;
+  setup.commit = 5;
+  c.AddNode(1, setup);
+  raftpb::ConfState cs;
+  for (uint64_t v : {1, 2, 3}) cs.add_voters(v);
+  ASSERT_TRUE(c.storage(1).CreateSnapshot(4, &cs, "").ok());
+  ASSERT_TRUE(c.storage(1).Compact(4).ok());
+  raftpb::Message m = MakeMessage(MSG_SNAPSHOT, 2, 1, 1);
+  m.mutable_snapshot()->mutable_metadata()->set_index(2);
+  m.mutable_snapshot()->mutable_metadata()->set_term(1);
+  *m.mutable_snapshot()->mutable_metadata()->mutable_conf_state() = cs;
+  ASSERT_TRUE(c.Step(m).ok());
+  EXPECT_EQ(c.hard_state(1).commit(), 5u);
+  EXPECT_EQ(c.storage(1).FirstIndex(), 5u) << "no restore";
+  EXPECT_EQ(c.storage(1).LastIndex(), 5u);
+  auto resp = c.Pending(OfTypeTo(raftpb::MSG_APPEND_RESPONSE, 2));
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_EQ(resp[0].index(), 5u) << "the answer tells the leader what is committed here";
+}
+
 TEST(SnapshotRestoreTest, FollowerRestoresNewerSnapshotDiscardingConflictingLog_7) {
   Cluster c;
   NodeSetup setup;
