@@ -39,27 +39,29 @@ bool IsScenario(const std::string& name) { return Find(name) != nullptr; }
 std::string RunResult::ReplayCommand() const {
   std::string command = fmt::format("raftkv-sim --scenario {} --seed {}", scenario, seed);
   if (nodes != 0) command += fmt::format(" --nodes {}", nodes);
+  if (storage == StorageKind::kDurable) command += " --storage durable";
   return command;
 }
 
 std::string RunResult::Describe() const {
   if (ok) {
     return fmt::format(
-        "seed {} ({}, {} nodes): ok, trace hash {:016x}, {} events, {:.1f} s "
+        "seed {} ({}, {} nodes{}): ok, trace hash {:016x}, {} events, {:.1f} s "
         "virtual, {} ops ({} ok, {} failed, {} unknown), {} leader terms, "
         "commit {}",
-        seed, scenario, nodes, trace_hash, trace_events, static_cast<double>(virtual_time_us) / 1e6,
-        workload.invoked, workload.ok, workload.failed, workload.unknown, leader_terms,
-        committed_index);
+        seed, scenario, nodes, storage == StorageKind::kDurable ? ", durable" : "", trace_hash,
+        trace_events, static_cast<double>(virtual_time_us) / 1e6, workload.invoked, workload.ok,
+        workload.failed, workload.unknown, leader_terms, committed_index);
   }
   return fmt::format(
-      "VIOLATION of {} — seed {} ({}, {} nodes) at {:.6f} s virtual\n"
+      "VIOLATION of {} — seed {} ({}, {} nodes{}) at {:.6f} s virtual\n"
       "  {}\n"
       "replay: {}\n"
       "trace hash {:016x}; recent events involving nodes [{}]:\n{}",
-      violation->property, seed, scenario, nodes, static_cast<double>(virtual_time_us) / 1e6,
-      violation->detail, ReplayCommand(), trace_hash, fmt::join(violation->nodes, ","),
-      recent_events);
+      violation->property, seed, scenario, nodes,
+      storage == StorageKind::kDurable ? ", durable" : "",
+      static_cast<double>(virtual_time_us) / 1e6, violation->detail, ReplayCommand(), trace_hash,
+      fmt::join(violation->nodes, ","), recent_events);
 }
 
 RunResult RunScenario(const std::string& name, uint64_t seed, const RunOverrides& overrides) {
@@ -76,7 +78,9 @@ RunResult RunScenario(const std::string& name, uint64_t seed, const RunOverrides
   options.seed = seed;
   base::Rand choices(seed ^ 0x5eed5eed5eed5eedULL);
   scenario->configure(options, choices, overrides);
+  options.node.storage = overrides.storage;
   result.nodes = options.nodes;
+  result.storage = overrides.storage;
 
   Cluster cluster(options);
   cluster.trace().set_sink(overrides.trace_sink);

@@ -20,6 +20,8 @@ namespace raftkv::sim {
 struct RunOverrides {
   int nodes = 0;  // 0: the scenario's choice (for "mixed", drawn from the seed: 3, 5 or 7)
   int steps = 0;  // nemesis steps for randomized scenarios; 0: the scenario's default
+  // Where nodes keep their log; kDurable runs the real WAL and its recovery under crashes.
+  StorageKind storage = StorageKind::kMemory;
   bool keep_history = false;        // keep the client history in the result
   std::FILE* trace_sink = nullptr;  // print every trace event here as it happens
 };
@@ -28,6 +30,7 @@ struct RunResult {
   std::string scenario;
   uint64_t seed = 0;
   int nodes = 0;
+  StorageKind storage = StorageKind::kMemory;
   bool ok = true;
   std::optional<Violation> violation;
   uint64_t trace_hash = 0;

@@ -119,6 +119,9 @@ void SafetyChecker::ObservePersistSnapshot(uint64_t node,
   }
   state.log = LogMirror{index, metadata.term(), *chain, {}};
   if (state.persisted_commit < index) state.persisted_commit = index;
+  // A snapshot is durable once persisted, in every storage mode.
+  state.synced_commit = std::max(state.synced_commit, index);
+  state.highest_commit = std::max(state.highest_commit, index);
 }
 
 void SafetyChecker::ObservePersistEntries(uint64_t node, uint64_t term,
@@ -164,15 +167,16 @@ void SafetyChecker::ObservePersistEntries(uint64_t node, uint64_t term,
                      "ended at {})",
                      node, term, changed_from, old_last),
          {node});
-  } else if (changed_from <= state.persisted_commit) {
+  } else if (changed_from <= state.highest_commit) {
     Fail(kStateMachineSafety,
          fmt::format("node {} replaced its entries from index {} although its commit index is {}",
-                     node, changed_from, state.persisted_commit),
+                     node, changed_from, state.highest_commit),
          {node});
   }
 }
 
-void SafetyChecker::ObservePersistHardState(uint64_t node, const raftpb::HardState& hs) {
+void SafetyChecker::ObservePersistHardState(uint64_t node, const raftpb::HardState& hs,
+                                            bool synced) {
   NodeState& state = nodes_[node];
   if (hs.commit() < state.persisted_commit) {
     Fail(kCommitMonotonic,
@@ -209,6 +213,8 @@ void SafetyChecker::ObservePersistHardState(uint64_t node, const raftpb::HardSta
     }
   }
   state.persisted_commit = hs.commit();
+  state.highest_commit = std::max(state.highest_commit, hs.commit());
+  if (synced) state.synced_commit = hs.commit();
   uint64_t& highest = commit_terms_[hs.term()];
   highest = std::max(highest, std::min<uint64_t>(hs.commit(), committed_.size()));
 }
@@ -286,15 +292,26 @@ void SafetyChecker::ObserveApplySnapshot(uint64_t node, const raftpb::SnapshotMe
   }
 }
 
+void SafetyChecker::ObserveSync(uint64_t node) {
+  NodeState& state = nodes_[node];
+  state.synced_commit = state.persisted_commit;
+}
+
 void SafetyChecker::ObserveRestart(uint64_t node, uint64_t recovered_commit,
                                    uint64_t restored_applied, uint64_t state_digest) {
   NodeState& state = nodes_[node];
-  if (recovered_commit < state.persisted_commit) {
+  // Only the synced commit index must survive. Raft does not need the rest: the commit index is
+  // recomputed from the leader's messages, and the entries it covered were synced when they
+  // were appended (and acknowledged), so nothing committed is lost with it. With storage that
+  // syncs every write, synced_commit == persisted_commit and this is the strict check.
+  if (recovered_commit < state.synced_commit) {
     Fail(kCommitMonotonic,
-         fmt::format("node {} restarted with commit index {} below its persisted {}", node,
-                     recovered_commit, state.persisted_commit),
+         fmt::format("node {} restarted with commit index {} below its synced {}", node,
+                     recovered_commit, state.synced_commit),
          {node});
   }
+  // From here on the node's commit index must not decrease below what it recovered.
+  state.persisted_commit = std::min(state.persisted_commit, recovered_commit);
   // Its state machine starts again from its latest snapshot (or from nothing), which must
   // hold the same state as every replica that applied up to that index.
   state.applied = restored_applied;

@@ -60,7 +60,14 @@ class SafetyChecker {
 
   // The node made a hard state durable. Its commit index never decreases, is covered by its
   // log, and every entry it covers agrees with what any other node committed there.
-  void ObservePersistHardState(uint64_t node, const raftpb::HardState& hard_state);
+  // `synced` false: the hard state was written without a sync (a commit-only change, which a
+  // storage may write lazily) and a crash may lose it until the node's next sync.
+  void ObservePersistHardState(uint64_t node, const raftpb::HardState& hard_state,
+                               bool synced = true);
+
+  // Everything the node persisted so far is now synced and survives a crash. The restart
+  // check below compares with the commit index as of the node's last sync.
+  void ObserveSync(uint64_t node);
 
   // After the node's first Ready as leader of `term` is persisted. Leader Completeness
   // (§5.4.1): its log holds every entry that was committed in an earlier term.
@@ -73,8 +80,8 @@ class SafetyChecker {
                             uint64_t state_digest);
 
   // A restarted node reports the commit index it recovered, which must not be below the commit
-  // index it had persisted before crashing, and the index and digest of the state machine it
-  // restored from its own snapshot (0 and the empty state's digest if it had none).
+  // index it had synced before crashing (see ObserveSync), and the index and digest of the state
+  // machine it restored from its own snapshot (0 and the empty state's digest if it had none).
   void ObserveRestart(uint64_t node, uint64_t recovered_commit, uint64_t restored_applied,
                       uint64_t state_digest);
 
@@ -121,7 +128,14 @@ class SafetyChecker {
   };
   struct NodeState {
     LogMirror log;
+    // Commit index of the node's latest persisted hard state; lowered on a restart that lost
+    // an unsynced commit-only update.
     uint64_t persisted_commit = 0;
+    // persisted_commit as of the node's last sync: what a crash can never lose.
+    uint64_t synced_commit = 0;
+    // Highest commit index the node ever persisted. Never lowered: entries up to it are
+    // committed, and no node may ever replace them, whatever a crash made it forget.
+    uint64_t highest_commit = 0;
     uint64_t applied = 0;
   };
   struct Ack {

@@ -107,6 +107,44 @@ TEST(SafetyChecker, RestartBelowPersistedCommitViolatesMonotonicity) {
   EXPECT_EQ(PropertyOf(c), kCommitMonotonic);
 }
 
+TEST(SafetyChecker, RestartMayLoseAnUnsyncedCommitIndex) {
+  SafetyChecker c;
+  c.ObservePersistEntries(1, 1, false, {E(1, 1), E(2, 1)});
+  c.ObservePersistHardState(1, Hs(1, 1));
+  c.ObservePersistHardState(1, Hs(1, 2), /*synced=*/false);
+  c.ObserveRestart(1, 1, 0, 0);
+  EXPECT_FALSE(c.failed());
+}
+
+TEST(SafetyChecker, RestartBelowSyncedCommitViolatesMonotonicity) {
+  SafetyChecker c;
+  c.ObservePersistEntries(1, 1, false, {E(1, 1), E(2, 1)});
+  c.ObservePersistHardState(1, Hs(1, 2), /*synced=*/false);
+  c.ObserveSync(1);
+  c.ObserveRestart(1, 1, 0, 0);
+  EXPECT_EQ(PropertyOf(c), kCommitMonotonic);
+}
+
+TEST(SafetyChecker, CommitBelowRecoveredAfterRestartViolatesMonotonicity) {
+  SafetyChecker c;
+  c.ObservePersistEntries(1, 1, false, {E(1, 1), E(2, 1), E(3, 1)});
+  c.ObservePersistHardState(1, Hs(1, 1));
+  c.ObservePersistHardState(1, Hs(1, 3), /*synced=*/false);
+  c.ObserveRestart(1, 2, 0, 0);
+  c.ObservePersistHardState(1, Hs(1, 1));
+  EXPECT_EQ(PropertyOf(c), kCommitMonotonic);
+}
+
+TEST(SafetyChecker, ReplacingAnEntryCommittedBeforeALossyRestartViolatesSafety) {
+  SafetyChecker c;
+  c.ObservePersistEntries(1, 1, false, {E(1, 1), E(2, 1)});
+  c.ObservePersistHardState(1, Hs(1, 1));
+  c.ObservePersistHardState(1, Hs(1, 2), /*synced=*/false);
+  c.ObserveRestart(1, 1, 0, 0);
+  c.ObservePersistEntries(1, 2, false, {E(2, 2)});
+  EXPECT_EQ(PropertyOf(c), kStateMachineSafety);
+}
+
 TEST(SafetyChecker, LeaderWithoutACommittedEntryViolatesLeaderCompleteness) {
   SafetyChecker c;
   c.ObservePersistEntries(1, 1, false, {E(1, 1), E(2, 1)});

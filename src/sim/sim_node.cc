@@ -8,19 +8,38 @@ namespace raftkv::sim {
 
 SimNode::SimNode(uint64_t id, uint64_t seed, const NodeOptions& options, NodeHost* host,
                  SafetyChecker* checker, Trace* trace)
-    : id_(id),
-      seed_(seed),
-      options_(options),
-      host_(host),
-      checker_(checker),
-      trace_(trace),
-      storage_(std::make_unique<raft::MemoryStorage>()) {}
+    : id_(id), seed_(seed), options_(options), host_(host), checker_(checker), trace_(trace) {
+  if (durable()) {
+    // The disk's own random source (torn writes) is derived from the node's seed, so a run
+    // stays a function of the run seed.
+    disk_ = std::make_unique<io::FaultInjectionEnv>(seed_ ^ 0xd15cd15cd15cd15cULL);
+  } else {
+    memory_ = std::make_unique<raft::MemoryStorage>();
+    storage_ = memory_.get();
+  }
+}
+
+absl::Status SimNode::OpenDurable() {
+  storage::DurableStorageOptions options;
+  options.wal.segment_bytes = options_.wal_segment_bytes;
+  auto opened = storage::DurableStorage::Open(disk_.get(), "/data", options);
+  if (!opened.ok()) return opened.status();
+  durable_ = std::move(*opened);
+  storage_ = durable_.get();
+  return absl::OkStatus();
+}
 
 absl::Status SimNode::Bootstrap(const raftpb::ConfState& conf_state) {
-  return storage_->Bootstrap(conf_state);
+  if (!durable()) return memory_->Bootstrap(conf_state);
+  if (absl::Status s = OpenDurable(); !s.ok()) return s;
+  return durable_->Bootstrap(conf_state);
 }
 
 absl::Status SimNode::Start() {
+  if (durable() && durable_ == nullptr) {
+    // The real recovery code: torn tails cut off, half-finished snapshots cleaned up.
+    if (absl::Status s = OpenDurable(); !s.ok()) return s;
+  }
   raftpb::HardState hard_state;
   raftpb::ConfState conf_state;
   if (absl::Status s = storage_->InitialState(&hard_state, &conf_state); !s.ok()) return s;
@@ -43,7 +62,7 @@ absl::Status SimNode::Start() {
   config.id = id_;
   config.election_ticks = options_.election_ticks;
   config.heartbeat_ticks = options_.heartbeat_ticks;
-  config.storage = storage_.get();
+  config.storage = storage_;
   config.applied = applied_;
   config.max_size_per_msg_bytes = options_.max_size_per_msg_bytes;
   config.max_inflight_msgs = options_.max_inflight_msgs;
@@ -70,6 +89,13 @@ void SimNode::Crash() {
   raw_.reset();
   state_machine_.reset();
   FailPendingRequests();
+  if (durable()) {
+    // The process dies (its file handles go stale), then the power: unsynced bytes and names
+    // vanish and the last write may be torn.
+    storage_ = nullptr;
+    durable_.reset();
+    disk_->Crash(/*tear_last_write=*/true);
+  }
 }
 
 void SimNode::FailPendingRequests() {
@@ -180,40 +206,12 @@ void SimNode::HandleReady(raft::Ready ready) {
   // 1. Messages that do not wait for persistence (the leader's appends, thesis §10.2.1).
   for (const raftpb::Message& m : ready.messages) host_->SendRaftMessage(m);
 
-  // 2. Persist: snapshot, entries, hard state. The node's "disk" is its MemoryStorage.
-  if (ready.snapshot.has_value() && ready.snapshot->metadata().index() > 0) {
-    const auto& snapshot = *ready.snapshot;
-    if (storage_->ApplySnapshot(snapshot).ok()) {
-      checker_->ObservePersistSnapshot(id_, snapshot.metadata());
-    }
-    trace_->Add(TraceEvent{.at_us = now,
-                           .kind = TraceKind::kSnapshot,
-                           .a = id_,
-                           .b = snapshot.metadata().index(),
-                           .c = snapshot.metadata().term()});
-  }
-  if (!ready.entries.empty()) {
-    absl::Status s = storage_->Append(ready.entries);
-    if (!s.ok()) {
-      checker_->Report(kLogMatching,
-                       fmt::format("node {} could not append entries from index {}: {}", id_,
-                                   ready.entries.front().index(), s.ToString()),
-                       {id_});
-    }
-    checker_->ObservePersistEntries(id_, hard_state_.term(), leader_since_previous, ready.entries);
-  }
-  if (ready.hard_state.has_value()) {
-    storage_->SetHardState(*ready.hard_state);
-    checker_->ObservePersistHardState(id_, *ready.hard_state);
-  }
-  if (!ready.entries.empty() || ready.hard_state.has_value()) {
-    trace_->Add(TraceEvent{.at_us = now,
-                           .kind = TraceKind::kPersist,
-                           .a = id_,
-                           .b = hard_state_.term(),
-                           .c = hard_state_.commit(),
-                           .d = ready.entries.empty() ? 0 : ready.entries.front().index(),
-                           .e = ready.entries.empty() ? 0 : ready.entries.back().index()});
+  // 2. Persist: snapshot, entries, hard state.
+  if (!Persist(ready, leader_since_previous)) {
+    // A real server stops when its disk fails (the run already reports the failure); nothing
+    // from this Ready may leave the node, and the RawNode must not be asked for more.
+    Crash();
+    return;
   }
   if (became_leader) checker_->ObserveLeaderLog(id_, hard_state_.term());
 
@@ -245,6 +243,81 @@ void SimNode::HandleReady(raft::Ready ready) {
 
   leader_at_previous_ready_ = is_leader;
   raw_->Advance();
+}
+
+bool SimNode::Persist(const raft::Ready& ready, bool leader_since_previous) {
+  const TimeUs now = host_->now_us();
+  auto storage_failed = [&](const char* what, const absl::Status& s) {
+    checker_->Report(kLogMatching,
+                     fmt::format("node {} could not persist {}: {}", id_, what, s.ToString()),
+                     {id_});
+  };
+  if (ready.snapshot.has_value() && ready.snapshot->metadata().index() > 0) {
+    const auto& snapshot = *ready.snapshot;
+    absl::Status s =
+        durable() ? durable_->ApplySnapshot(snapshot) : memory_->ApplySnapshot(snapshot);
+    if (s.ok()) {
+      checker_->ObservePersistSnapshot(id_, snapshot.metadata());
+    } else if (durable() && !raft::IsSnapshotOutOfDate(s)) {
+      storage_failed("a snapshot", s);
+      return false;
+    }
+    trace_->Add(TraceEvent{.at_us = now,
+                           .kind = TraceKind::kSnapshot,
+                           .a = id_,
+                           .b = snapshot.metadata().index(),
+                           .c = snapshot.metadata().term()});
+  }
+  if (durable()) {
+    if (!ready.entries.empty() || ready.hard_state.has_value()) {
+      absl::Status s = durable_->Save(ready.hard_state, ready.entries, ready.must_sync);
+      if (!s.ok()) {
+        storage_failed("entries and hard state", s);
+        return false;
+      }
+    }
+  } else {
+    if (!ready.entries.empty()) {
+      absl::Status s = memory_->Append(ready.entries);
+      if (!s.ok()) {
+        checker_->Report(kLogMatching,
+                         fmt::format("node {} could not append entries from index {}: {}", id_,
+                                     ready.entries.front().index(), s.ToString()),
+                         {id_});
+      }
+    }
+    if (ready.hard_state.has_value()) memory_->SetHardState(*ready.hard_state);
+  }
+  if (!ready.entries.empty()) {
+    checker_->ObservePersistEntries(id_, hard_state_.term(), leader_since_previous, ready.entries);
+  }
+  // MemoryStorage loses nothing; DurableStorage may lose a commit-only hard state written
+  // without a sync until the next synced Save, which makes every earlier write durable.
+  const bool synced = !durable() || ready.must_sync;
+  if (ready.hard_state.has_value()) {
+    checker_->ObservePersistHardState(id_, *ready.hard_state, synced);
+  }
+  if (synced) checker_->ObserveSync(id_);
+  if (!ready.entries.empty() || ready.hard_state.has_value()) {
+    trace_->Add(TraceEvent{.at_us = now,
+                           .kind = TraceKind::kPersist,
+                           .a = id_,
+                           .b = hard_state_.term(),
+                           .c = hard_state_.commit(),
+                           .d = ready.entries.empty() ? 0 : ready.entries.front().index(),
+                           .e = ready.entries.empty() ? 0 : ready.entries.back().index()});
+  }
+  return true;
+}
+
+absl::StatusOr<raftpb::Snapshot> SimNode::CreateSnapshot(uint64_t index, std::string data) {
+  if (durable()) return durable_->CreateSnapshot(index, &conf_state_, std::move(data));
+  return memory_->CreateSnapshot(index, &conf_state_, std::move(data));
+}
+
+absl::Status SimNode::Compact(uint64_t index) {
+  if (durable()) return durable_->Compact(index);
+  return memory_->Compact(index);
 }
 
 void SimNode::ApplyEntry(const raftpb::Entry& entry) {
@@ -320,13 +393,13 @@ void SimNode::MaybeSnapshot() {
       applied_ < last_snapshot_index_ + options_.snapshot_interval_entries) {
     return;
   }
-  auto snapshot = storage_->CreateSnapshot(applied_, &conf_state_, state_machine_->Serialize());
+  auto snapshot = CreateSnapshot(applied_, state_machine_->Serialize());
   if (!snapshot.ok()) return;  // a newer snapshot arrived meanwhile
   last_snapshot_index_ = applied_;
   ++snapshots_taken_;
   if (applied_ > options_.compaction_keep_entries) {
     const uint64_t compact_index = applied_ - options_.compaction_keep_entries;
-    if (compact_index > storage_->FirstIndex()) (void)storage_->Compact(compact_index);
+    if (compact_index > storage_->FirstIndex()) (void)Compact(compact_index);
   }
 }
 

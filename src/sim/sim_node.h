@@ -1,10 +1,13 @@
-// One simulated server: the real consensus core (RawNode) over a MemoryStorage that stands
-// for its disk, the key-value state machine, and the glue a real server has between them —
-// the Ready loop, proposal and read-index waiting, snapshots and compaction.
+// One simulated server: the real consensus core (RawNode) over storage that stands for its
+// disk, the key-value state machine, and the glue a real server has between them — the Ready
+// loop, proposal and read-index waiting, snapshots and compaction.
 //
-// A crash destroys everything but the storage, which holds exactly what completed Ready
-// handling persisted; a restart rebuilds the RawNode from it and the state machine from its
-// snapshot, as a real server does after a power cut. The node reports everything it persists
+// The storage is either a MemoryStorage (a crash keeps exactly what completed Ready handling
+// persisted) or the real DurableStorage on the node's own in-memory FaultInjectionEnv (a crash
+// destroys the storage object, drops every unsynced byte and name with a torn last write, and
+// the restart runs the real recovery code). A crash destroys everything else; a restart
+// rebuilds the RawNode from the storage and the state machine from its snapshot, as a real
+// server does after a power cut. The node reports everything it persists
 // and applies to the SafetyChecker. Not thread-safe: the simulator drives it from one thread.
 #pragma once
 
@@ -16,16 +19,26 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "io/fault_injection_env.h"
 #include "raftkv/raft/config.h"
 #include "raftkv/raft/memory_storage.h"
 #include "raftkv/raft/raw_node.h"
 #include "sim/kv_state_machine.h"
 #include "sim/safety_checker.h"
 #include "sim/trace.h"
+#include "storage/durable_storage.h"
 
 namespace raftkv::sim {
 
+enum class StorageKind {
+  kMemory,   // raft::MemoryStorage; every persisted write survives a crash
+  kDurable,  // storage::DurableStorage over a FaultInjectionEnv; only synced writes survive
+};
+
 struct NodeOptions {
+  StorageKind storage = StorageKind::kMemory;
+  // kDurable: WAL segment size, small so that runs roll segments and delete compacted ones.
+  uint64_t wal_segment_bytes = 64 << 10;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
   bool pre_vote = false;
@@ -105,7 +118,8 @@ class SimNode {
   uint64_t term() const { return hard_state_.term(); }
   uint64_t commit() const { return hard_state_.commit(); }
   uint64_t applied() const { return applied_; }
-  uint64_t last_index() const { return storage_->LastIndex(); }
+  uint64_t last_index() const { return storage_ != nullptr ? storage_->LastIndex() : 0; }
+  bool durable() const { return options_.storage == StorageKind::kDurable; }
   const raftpb::ConfState& conf_state() const { return conf_state_; }
   const KvStateMachine& state_machine() const { return *state_machine_; }
   uint64_t snapshots_taken() const { return snapshots_taken_; }
@@ -118,6 +132,11 @@ class SimNode {
   void ServeReads();
   void MaybeSnapshot();
   void FailPendingRequests();
+  // Persists what a Ready asks for; false if the storage failed (reported to the checker).
+  bool Persist(const raft::Ready& ready, bool leader_since_previous);
+  absl::Status OpenDurable();
+  absl::StatusOr<raftpb::Snapshot> CreateSnapshot(uint64_t index, std::string data);
+  absl::Status Compact(uint64_t index);
 
   const uint64_t id_;
   const uint64_t seed_;
@@ -127,8 +146,12 @@ class SimNode {
   Trace* trace_;
   raft::DiscardLogger logger_;
 
-  // Survives crashes: the node's disk.
-  std::unique_ptr<raft::MemoryStorage> storage_;
+  // Survives crashes: the node's disk. Memory mode keeps memory_; durable mode keeps disk_ and
+  // reopens durable_ on it at every start. storage_ points at whichever is in use.
+  std::unique_ptr<raft::MemoryStorage> memory_;
+  std::unique_ptr<io::FaultInjectionEnv> disk_;
+  std::unique_ptr<storage::DurableStorage> durable_;
+  raft::Storage* storage_ = nullptr;
   uint64_t restarts_ = 0;
 
   // Lost on crash.

@@ -1,7 +1,9 @@
 // raftkv-sim: runs deterministic cluster simulations.
 //
-//   raftkv-sim --seed S [--scenario NAME] [--nodes N] [--steps K] [--history FILE]
-//   raftkv-sim --seeds N [--first-seed S] [--scenario NAME] [--keep-going]
+//   raftkv-sim --seed S [--scenario NAME] [--nodes N] [--steps K] [--storage memory|durable]
+//              [--history FILE]
+//   raftkv-sim --seeds N [--first-seed S] [--scenario NAME] [--storage memory|durable]
+//              [--keep-going]
 //   raftkv-sim --list
 //
 // One seed determines a whole run; replaying it prints the same trace hash. A violation prints
@@ -31,6 +33,7 @@ int Run(int argc, char** argv) {
   bool quiet = false;
   bool trace = false;
   std::string history_path;
+  std::string storage = "memory";
   auto* seed_option = app.add_option("--seed", seed, "Run this one seed and print its trace hash");
   app.add_option("--seeds", seeds, "Sweep this many seeds")->excludes(seed_option);
   app.add_option("--first-seed", first_seed, "First seed of a sweep")->capture_default_str();
@@ -39,6 +42,10 @@ int Run(int argc, char** argv) {
       ->check(CLI::IsMember({3, 5, 7}));
   app.add_option("--steps", steps, "Fault steps of randomized scenarios; default: theirs")
       ->check(CLI::PositiveNumber);
+  app.add_option("--storage", storage,
+                 "Node storage: memory, or durable (the real WAL on a crashable in-memory disk)")
+      ->check(CLI::IsMember({"memory", "durable"}))
+      ->capture_default_str();
   app.add_option("--history", history_path, "With --seed: write the client history here");
   app.add_flag("--list", list, "List the scenarios");
   app.add_flag("--trace", trace, "With --seed: print every event as it happens");
@@ -60,7 +67,11 @@ int Run(int argc, char** argv) {
     fmt::print(stderr, "raftkv-sim: no scenario named '{}' (try --list)\n", scenario);
     return 2;
   }
-  raftkv::sim::RunOverrides overrides{.nodes = nodes, .steps = steps};
+  raftkv::sim::RunOverrides overrides{.nodes = nodes,
+                                      .steps = steps,
+                                      .storage = storage == "durable"
+                                                     ? raftkv::sim::StorageKind::kDurable
+                                                     : raftkv::sim::StorageKind::kMemory};
 
   if (seeds == 0) {
     if (seed_option->count() == 0) {
