@@ -357,12 +357,18 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
 }
 
 void Raft::SendEmptyAppend(uint64_t to) {
-  const tracker::Progress& pr = trk_.progress().at(to);
+  tracker::Progress& pr = trk_.progress().at(to);
   const uint64_t prev_index = pr.next() - 1;
   auto prev_term = log_.Term(prev_index);
-  // If the entry is gone, the follower needs a snapshot, which its next rejection or probe
-  // will trigger through the normal path.
-  if (!prev_term.ok()) return;
+  if (!prev_term.ok()) {
+    // The entry before the window was compacted since the window was sent, so no append can
+    // settle the window. Nothing else would ever be sent to this follower (its window stays
+    // full), so give up on the window and probe from its match: that path finds the entries
+    // compacted and sends a snapshot (§7).
+    pr.BecomeProbe();
+    MaybeSendAppend(to, /*send_if_empty=*/true);
+    return;
+  }
   raftpb::Message m;
   m.set_to(to);
   m.set_msg_type(raftpb::MSG_APPEND);
