@@ -7,6 +7,7 @@
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "raft/util.h"
 
 namespace raftkv::raft::testing {
 
@@ -60,48 +61,8 @@ std::string Printable(const std::string& data) {
 }  // namespace
 
 std::string MessageTypeName(raftpb::MessageType type) {
-  switch (type) {
-    case raftpb::MSG_HUP:
-      return "MsgHup";
-    case raftpb::MSG_BEAT:
-      return "MsgBeat";
-    case raftpb::MSG_PROPOSE:
-      return "MsgProp";
-    case raftpb::MSG_APPEND:
-      return "MsgApp";
-    case raftpb::MSG_APPEND_RESPONSE:
-      return "MsgAppResp";
-    case raftpb::MSG_REQUEST_VOTE:
-      return "MsgVote";
-    case raftpb::MSG_REQUEST_VOTE_RESPONSE:
-      return "MsgVoteResp";
-    case raftpb::MSG_SNAPSHOT:
-      return "MsgSnap";
-    case raftpb::MSG_HEARTBEAT:
-      return "MsgHeartbeat";
-    case raftpb::MSG_HEARTBEAT_RESPONSE:
-      return "MsgHeartbeatResp";
-    case raftpb::MSG_UNREACHABLE:
-      return "MsgUnreachable";
-    case raftpb::MSG_SNAP_STATUS:
-      return "MsgSnapStatus";
-    case raftpb::MSG_CHECK_QUORUM:
-      return "MsgCheckQuorum";
-    case raftpb::MSG_TRANSFER_LEADER:
-      return "MsgTransferLeader";
-    case raftpb::MSG_TIMEOUT_NOW:
-      return "MsgTimeoutNow";
-    case raftpb::MSG_READ_INDEX:
-      return "MsgReadIndex";
-    case raftpb::MSG_READ_INDEX_RESPONSE:
-      return "MsgReadIndexResp";
-    case raftpb::MSG_REQUEST_PRE_VOTE:
-      return "MsgPreVote";
-    case raftpb::MSG_REQUEST_PRE_VOTE_RESPONSE:
-      return "MsgPreVoteResp";
-    default:
-      return fmt::format("MsgType({})", static_cast<int>(type));
-  }
+  // The core's names, so test output reads like the core's own logs.
+  return raft::MessageTypeName(type);
 }
 
 std::string DescribeEntry(const raftpb::Entry& e) {
