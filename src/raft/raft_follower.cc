@@ -157,20 +157,10 @@ bool Raft::Restore(const raftpb::Snapshot& s) {
     return false;
   }
   const auto& cs = meta.conf_state();
-  const bool found =
-      std::find(cs.voters().begin(), cs.voters().end(), id_) != cs.voters().end() ||
-      std::find(cs.learners().begin(), cs.learners().end(), id_) != cs.learners().end() ||
-      std::find(cs.voters_outgoing().begin(), cs.voters_outgoing().end(), id_) !=
-          cs.voters_outgoing().end();
-  if (!found) {
-    // A snapshot of a configuration without us: applying it could leave us unable to do
-    // anything useful; the application should remove this node instead.
-    Log(LogLevel::kWarn,
-        fmt::format("attempted to restore snapshot but it is not in the ConfState; "
-                    "ignoring snapshot [index: {}]",
-                    meta.index()));
-    return false;
-  }
+  // The snapshot's configuration may not contain this node: a member added after the
+  // leader's last snapshot is caught up from a snapshot older than its own addition. It
+  // restores anyway, as a non-member it cannot campaign, and it learns its membership from the
+  // configuration entries that follow the snapshot in the leader's log (thesis §4.2.1).
   // Our log already holds the snapshot's last entry: then it holds everything before it too
   // (Log Matching), so just commit up to it and keep the entries after it.
   if (log_.MatchTerm(meta.index(), meta.term())) {
