@@ -7,8 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset asan >/dev/null
 cmake --build --preset asan
-if [[ "${RAFTKV_SOAK:-}" == "1" ]]; then
-  ctest --preset asan "$@"
-else
-  ctest --preset asan -LE soak "$@"
-fi
+ctest --preset asan "$@"
