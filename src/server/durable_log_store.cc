@@ -7,7 +7,7 @@
 namespace raftkv::server {
 
 absl::StatusOr<std::unique_ptr<DurableLogStore>> DurableLogStore::Open(
-    const std::string& dir, const raftpb::ConfState& founding, raft::Logger* logger) {
+    const std::string& dir, const std::vector<peerpb::Member>& founders, raft::Logger* logger) {
   storage::DurableStorageOptions options;
   options.wal.logger = logger;
   absl::StatusOr<std::unique_ptr<storage::DurableStorage>> storage =
@@ -16,8 +16,12 @@ absl::StatusOr<std::unique_ptr<DurableLogStore>> DurableLogStore::Open(
   raftpb::HardState hard_state;
   raftpb::ConfState conf_state;
   if (absl::Status s = (*storage)->InitialState(&hard_state, &conf_state); !s.ok()) return s;
-  if (conf_state.voters_size() == 0 && (*storage)->LastIndex() == 0) {
-    if (absl::Status s = (*storage)->Bootstrap(founding); !s.ok()) return s;
+  if (conf_state.voters_size() == 0 && (*storage)->LastIndex() == 0 && !founders.empty()) {
+    FoundingLog log = MakeFoundingLog(founders);
+    if (absl::Status s = (*storage)->Save(log.hard_state, log.entries, /*must_sync=*/true);
+        !s.ok()) {
+      return s;
+    }
   }
   return std::unique_ptr<DurableLogStore>(new DurableLogStore(std::move(*storage)));
 }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/log_store.h"
@@ -16,11 +17,11 @@ namespace raftkv::server {
 class DurableLogStore final : public LogStore {
  public:
   // Opens (recovering) the log in `dir`. A log that holds nothing yet — a first start, or a
-  // crash before the first write — is bootstrapped with the founding configuration.
+  // crash before the first write — starts with the founders' entries (MakeFoundingLog); with no
+  // founders (a member joining a running cluster) it stays empty until the leader fills it.
   // `logger` (may be null) must outlive the store.
-  static absl::StatusOr<std::unique_ptr<DurableLogStore>> Open(const std::string& dir,
-                                                               const raftpb::ConfState& founding,
-                                                               raft::Logger* logger);
+  static absl::StatusOr<std::unique_ptr<DurableLogStore>> Open(
+      const std::string& dir, const std::vector<peerpb::Member>& founders, raft::Logger* logger);
 
   raft::Storage& storage() override { return *storage_; }
   absl::Status Save(const raft::Ready& ready) override;

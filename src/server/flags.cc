@@ -15,7 +15,21 @@
 namespace raftkv::server {
 namespace {
 
-// name → peer URLs, in the order given.
+absl::Status CheckUrls(const char* flag, const std::string& value) {
+  absl::StatusOr<std::vector<std::string>> urls = ParseUrlList(value);
+  if (!urls.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", urls.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
 absl::StatusOr<std::map<std::string, std::vector<std::string>>> ParseInitialCluster(
     const std::string& value) {
   std::map<std::string, std::vector<std::string>> members;
@@ -40,21 +54,6 @@ absl::StatusOr<std::map<std::string, std::vector<std::string>>> ParseInitialClus
   }
   return members;
 }
-
-absl::Status CheckUrls(const char* flag, const std::string& value) {
-  absl::StatusOr<std::vector<std::string>> urls = ParseUrlList(value);
-  if (!urls.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", urls.status().message()));
-  }
-  return absl::OkStatus();
-}
-
-std::vector<std::string> Sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
-}  // namespace
 
 void ApplyDerivedDefaults(ServerFlags* flags) {
   if (flags->data_dir.empty()) flags->data_dir = flags->name + ".etcd";

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +43,10 @@ void ApplyDerivedDefaults(ServerFlags* flags);
 // (--election-timeout >= 5 * --heartbeat-interval, as etcd), the cluster state, the log level,
 // and that --name is in --initial-cluster with the URLs of --initial-advertise-peer-urls.
 absl::Status ValidateFlags(const ServerFlags& flags);
+
+// --initial-cluster as name → peer URLs. InvalidArgument for a malformed entry or URL.
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> ParseInitialCluster(
+    const std::string& value);
 
 // The founding membership described by --initial-cluster, --initial-cluster-token and --name:
 // member ids from each member's peer URLs and the token, the cluster id from the member ids.

@@ -5,10 +5,33 @@
 
 namespace raftkv::server {
 
-MemoryLogStore::MemoryLogStore(const raftpb::ConfState& founding) {
-  absl::Status s = storage_.Bootstrap(founding);
+FoundingLog MakeFoundingLog(const std::vector<peerpb::Member>& founders) {
+  FoundingLog log;
+  for (const peerpb::Member& founder : founders) {
+    raftpb::ConfChange change;
+    change.set_change_type(raftpb::CONF_CHANGE_ADD_NODE);
+    change.set_node_id(founder.id());
+    change.set_context(founder.SerializeAsString());
+    raftpb::Entry& entry = log.entries.emplace_back();
+    entry.set_entry_type(raftpb::ENTRY_CONF_CHANGE);
+    entry.set_term(1);
+    entry.set_index(log.entries.size());
+    entry.set_data(change.SerializeAsString());
+  }
+  if (!founders.empty()) {
+    log.hard_state.set_term(1);
+    log.hard_state.set_commit(log.entries.size());
+  }
+  return log;
+}
+
+MemoryLogStore::MemoryLogStore(const std::vector<peerpb::Member>& founders) {
+  FoundingLog log = MakeFoundingLog(founders);
+  if (log.entries.empty()) return;
+  absl::Status s = storage_.Append(log.entries);
   assert(s.ok());
   (void)s;
+  storage_.SetHardState(log.hard_state);
 }
 
 absl::Status MemoryLogStore::Save(const raft::Ready& ready) {

@@ -10,13 +10,25 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "raftkv/peerpb/peer.pb.h"
 #include "raftkv/raft/memory_storage.h"
 #include "raftkv/raft/ready.h"
 #include "raftkv/raft/storage.h"
 
 namespace raftkv::server {
+
+// The log a founding member starts with, as etcd writes it: one committed configuration change
+// per founder at indexes 1..n of term 1, each carrying the member in its context, and a hard
+// state committing them. Keeping the founders in the log (rather than only in a snapshot) lets
+// a member added later learn the whole configuration by replaying the log from its start.
+struct FoundingLog {
+  std::vector<raftpb::Entry> entries;
+  raftpb::HardState hard_state;
+};
+FoundingLog MakeFoundingLog(const std::vector<peerpb::Member>& founders);
 
 class LogStore {
  public:
@@ -40,8 +52,9 @@ class LogStore {
 
 class MemoryLogStore final : public LogStore {
  public:
-  // A fresh log holding only the founding configuration.
-  explicit MemoryLogStore(const raftpb::ConfState& founding);
+  // A fresh log holding the founders' entries (MakeFoundingLog); with no founders, an empty log
+  // for a member joining a running cluster.
+  explicit MemoryLogStore(const std::vector<peerpb::Member>& founders);
 
   raft::Storage& storage() override { return storage_; }
   absl::Status Save(const raft::Ready& ready) override;

@@ -109,6 +109,37 @@ bool Membership::Contains(uint64_t id) const {
   return members_.contains(id);
 }
 
+std::optional<peerpb::Member> Membership::Find(uint64_t id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(id);
+  if (it == members_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<peerpb::Member> Membership::FindByPeerUrl(
+    const std::vector<std::string>& peer_urls) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, m] : members_) {
+    for (const std::string& url : m.peer_urls()) {
+      if (std::find(peer_urls.begin(), peer_urls.end(), url) != peer_urls.end()) return m;
+    }
+  }
+  return std::nullopt;
+}
+
+void Membership::Add(const peerpb::Member& member) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = members_.try_emplace(member.id(), member);
+  if (inserted) return;
+  *it->second.mutable_peer_urls() = member.peer_urls();
+  it->second.set_is_learner(member.is_learner());
+}
+
+void Membership::Remove(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  members_.erase(id);
+}
+
 void Membership::UpdateAttributes(const peerpb::Member& attributes) {
   absl::MutexLock lock(&mu_);
   auto it = members_.find(attributes.id());

@@ -8,14 +8,18 @@
 // need to be stable and well spread, not cryptographic.)
 //
 // The founding membership is written to <data-dir>/member/cluster when a data directory is
-// created; a restart reads it back and ignores the --initial-cluster flags, as etcd does. Client
-// URLs are learnt at run time: each member replicates a MemberAttributes entry when it starts.
+// created; a restart reads it back and ignores the --initial-cluster flags, as etcd does. From
+// then on the raft log is the source of truth: the founders are the first entries of the log
+// (one membership change each), later changes are entries too, and snapshots carry the member
+// list. Client URLs are learnt at run time: each member replicates a MemberAttributes entry
+// when it starts.
 //
 // Thread-safety: Membership is thread-safe; the free functions are pure.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +48,16 @@ class Membership {
 
   std::vector<peerpb::Member> List() const;
   bool Contains(uint64_t id) const;
+  std::optional<peerpb::Member> Find(uint64_t id) const;
+  // The member, if any, that already uses one of `peer_urls`.
+  std::optional<peerpb::Member> FindByPeerUrl(const std::vector<std::string>& peer_urls) const;
+
+  // Applies a committed membership change. Add inserts the member or, for one already known
+  // (a replayed entry, a learner's promotion), takes its peer URLs and learner flag and keeps
+  // the name and client URLs it announced. Remove forgets it. Both are idempotent, because a
+  // restart replays the entries after the last snapshot.
+  void Add(const peerpb::Member& member);
+  void Remove(uint64_t id);
   // Applies a MemberAttributes entry: the member's name and client URLs. Ignores unknown ids.
   void UpdateAttributes(const peerpb::Member& attributes);
   // Replaces everything with what a snapshot carried.

@@ -21,6 +21,16 @@ Node::Node(NodeOptions options, Membership* membership, std::unique_ptr<LogStore
   next_request_id_ = ((membership_->local_id() & 0xFFFF) << 48) | ((now_ms & 0xFFFFFFFFFF) << 8);
 }
 
+etcd::MemberInfo ToMemberInfo(const peerpb::Member& m) {
+  etcd::MemberInfo info;
+  info.id = m.id();
+  info.name = m.name();
+  info.peer_urls.assign(m.peer_urls().begin(), m.peer_urls().end());
+  info.client_urls.assign(m.client_urls().begin(), m.client_urls().end());
+  info.is_learner = m.is_learner();
+  return info;
+}
+
 absl::Status AddPeers(const Membership& membership, transport::Transport& transport) {
   for (const peerpb::Member& m : membership.List()) {
     if (m.id() == membership.local_id() || m.peer_urls().empty()) continue;
@@ -192,12 +202,8 @@ etcd::NodeInfo Node::Info() {
     info.db_size_bytes = store_.size_bytes();
   }
   for (const peerpb::Member& m : membership_->List()) {
-    etcd::MemberInfo member;
-    member.id = m.id();
-    member.name = m.name();
-    member.peer_urls.assign(m.peer_urls().begin(), m.peer_urls().end());
-    member.client_urls.assign(m.client_urls().begin(), m.client_urls().end());
-    info.members.push_back(std::move(member));
+    if (m.id() == info.member_id) info.is_learner = m.is_learner();
+    info.members.push_back(ToMemberInfo(m));
   }
   return info;
 }

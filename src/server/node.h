@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,7 +60,13 @@ struct NodeOptions {
   uint64_t max_apply_backlog = 5000;
   uint64_t random_seed = 0;
   std::shared_ptr<spdlog::logger> logger;
+  // Called once, from the apply thread, when this member applies its own removal from the
+  // cluster; the server then shuts down as etcd does. Must not block.
+  std::function<void()> on_removed;
 };
+
+// The API layer's picture of a member.
+etcd::MemberInfo ToMemberInfo(const peerpb::Member& member);
 
 // Makes every other member of `membership` a peer of `transport`. InvalidArgument for a member
 // whose peer URL does not parse.
@@ -84,6 +91,12 @@ class Node final : public etcd::Backend, public transport::Receiver {
   absl::Status WaitLinearizable(absl::Time deadline) override;
   void Read(absl::FunctionRef<void(const kv::Store&)> fn) override;
   etcd::NodeInfo Info() override;
+  absl::StatusOr<etcd::MemberInfo> AddMember(const std::vector<std::string>& peer_urls,
+                                             bool is_learner, absl::Time deadline) override;
+  absl::Status RemoveMember(uint64_t id, absl::Time deadline) override;
+  absl::Status PromoteMember(uint64_t id, absl::Time deadline) override;
+  absl::Status UpdateMember(uint64_t id, const std::vector<std::string>& peer_urls,
+                            absl::Time deadline) override;
 
   // transport::Receiver
   void Receive(std::vector<raftpb::Message> messages) override;
@@ -100,19 +113,26 @@ class Node final : public etcd::Backend, public transport::Receiver {
     raftpb::ConfState conf_state;
     std::string data;
   };
+  // A membership change waiting for the raft thread to propose it (on the leader only).
+  struct MembershipProposal {
+    raftpb::ConfChange change;  // its id is the waiter's request id
+    // A promotion: refused unless the learner's log has caught up with the leader's.
+    bool require_learner_caught_up = false;
+  };
   // Work for the raft thread, queued by other threads.
   struct Inbox {
     std::vector<raftpb::Message> messages;
     // Request id and encoded peerpb::Proposal.
     std::vector<std::pair<uint64_t, std::string>> proposals;
     std::vector<StatusPromise> reads;
+    std::vector<MembershipProposal> membership_changes;
     std::vector<uint64_t> unreachable;
     std::vector<std::pair<uint64_t, bool>> snapshot_reports;
     // A store snapshot taken by the apply thread.
     std::optional<StateAtIndex> snapshot;
     bool empty() const {
-      return messages.empty() && proposals.empty() && reads.empty() && unreachable.empty() &&
-             snapshot_reports.empty() && !snapshot.has_value();
+      return messages.empty() && proposals.empty() && reads.empty() && membership_changes.empty() &&
+             unreachable.empty() && snapshot_reports.empty() && !snapshot.has_value();
     }
   };
   // Work for the apply thread, in log order.
@@ -132,6 +152,17 @@ class Node final : public etcd::Backend, public transport::Receiver {
   uint64_t NextRequestId();
   // The error a call that could not complete before its deadline reports.
   absl::Status DeadlineError() const;
+  bool IsLeader() const { return leader_id_.load() == membership_->local_id(); }
+
+  // node_membership.cc: membership changes, from the gRPC threads to the apply thread.
+  // Queues `proposal` for the raft thread and waits until this member applied it.
+  absl::Status ChangeMembership(MembershipProposal proposal, absl::Time deadline);
+  // Raft thread: proposes a queued change, or answers its waiter with the reason it cannot.
+  void ProposeMembershipChange(MembershipProposal proposal);
+  // Raft thread: the transport follows a committed change (peers added, moved, removed).
+  void FollowMembershipChange(const raftpb::ConfChange& change);
+  // Apply thread: the member list follows an applied change; the waiter is answered.
+  void ApplyMembershipChange(const raftpb::ConfChange& change);
 
   // node_raft.cc: the raft thread.
   void RunRaft();
@@ -189,6 +220,7 @@ class Node final : public etcd::Backend, public transport::Receiver {
   std::atomic<uint64_t> applied_index_{0};
   std::atomic<bool> attributes_published_{false};
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> removed_{false};  // this member applied its own removal
   std::atomic<uint64_t> next_request_id_{0};
 
   std::thread raft_thread_;

@@ -65,6 +65,10 @@ void Node::ApplyEntry(const raftpb::Entry& entry) {
     write_waiters_.Complete(proposal.request_id(), std::move(result));
     return;
   }
+  if (entry.entry_type() == raftpb::ENTRY_CONF_CHANGE) {
+    raftpb::ConfChange change;
+    if (change.ParseFromString(entry.data())) ApplyMembershipChange(change);
+  }
   if (ours && proposal.has_member_attributes()) {
     membership_->UpdateAttributes(proposal.member_attributes());
     if (proposal.member_attributes().id() == membership_->local_id()) {

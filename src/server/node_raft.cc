@@ -67,6 +67,9 @@ void Node::ProcessInbox(Inbox inbox) {
           id, leader_id_.load() == 0 ? etcd::NoLeaderError() : etcd::LeaderChangedError());
     }
   }
+  for (MembershipProposal& change : inbox.membership_changes) {
+    ProposeMembershipChange(std::move(change));
+  }
   if (!inbox.reads.empty()) IssueReads(std::move(inbox.reads));
   if (inbox.snapshot.has_value()) TakeSnapshot(std::move(*inbox.snapshot));
 }
@@ -161,7 +164,10 @@ void Node::HandleReady(raft::Ready ready) {
   for (const raftpb::Entry& e : ready.committed_entries) {
     if (e.entry_type() == raftpb::ENTRY_CONF_CHANGE) {
       raftpb::ConfChange cc;
-      if (cc.ParseFromString(e.data())) conf_state_ = raw_node_->ApplyConfChange(cc);
+      if (cc.ParseFromString(e.data())) {
+        conf_state_ = raw_node_->ApplyConfChange(cc);
+        FollowMembershipChange(cc);
+      }
     } else if (e.entry_type() == raftpb::ENTRY_CONF_CHANGE_V2) {
       raftpb::ConfChangeV2 cc;
       if (cc.ParseFromString(e.data())) conf_state_ = raw_node_->ApplyConfChange(cc);

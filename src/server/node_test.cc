@@ -79,8 +79,8 @@ class Cluster {
     peerpb::ClusterFile file = founding_;
     file.set_member_id(m.id);
     m.membership = std::make_unique<Membership>(file);
-    raftpb::ConfState founders;
-    for (const auto& fm : founding_.members()) founders.add_voters(fm.id());
+    const std::vector<peerpb::Member> founders(founding_.members().begin(),
+                                               founding_.members().end());
     NodeOptions options = options_;
     options.name = absl::StrCat("n", m.id);
     options.client_urls = {absl::StrCat("http://127.0.0.1:", 30000 + m.id)};

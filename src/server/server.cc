@@ -1,8 +1,12 @@
 #include "server/server.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
 #include "server/durable_log_store.h"
 #include "server/etcd/client_api.h"
@@ -11,6 +15,63 @@
 
 namespace raftkv::server {
 namespace {
+
+// A member added at run time (`etcdctl member add`) starting for the first time: asks the
+// other members listed in --initial-cluster for the cluster, and finds itself in it by its
+// --initial-advertise-peer-urls.
+absl::StatusOr<peerpb::ClusterFile> JoinCluster(const ServerFlags& flags, spdlog::logger& log) {
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> listed =
+      ParseInitialCluster(flags.initial_cluster);
+  if (!listed.ok()) return listed.status();
+  const std::vector<std::string> own_urls = *ParseUrlList(flags.initial_advertise_peer_urls);
+  std::optional<peerpb::MembersResponse> cluster;
+  std::vector<std::string> tried;
+  for (const auto& [name, urls] : *listed) {
+    if (name == flags.name) continue;
+    for (const std::string& url : urls) {
+      absl::StatusOr<HostPort> address = ParseUrl(url);
+      if (!address.ok()) continue;
+      absl::StatusOr<peerpb::MembersResponse> answer =
+          transport::FetchMembers(address->ToString(), absl::Seconds(3));
+      if (answer.ok()) {
+        cluster = std::move(*answer);
+        break;
+      }
+      log.warn("{}", std::string(answer.status().message()));
+      tried.push_back(url);
+    }
+    if (cluster.has_value()) break;
+  }
+  if (!cluster.has_value()) {
+    return absl::UnavailableError(absl::StrCat(
+        "--initial-cluster-state existing: no other member of --initial-cluster answered (tried ",
+        tried.empty() ? "none: list the running members too" : absl::StrJoin(tried, ", "),
+        "); start this member once the cluster is up, or use --initial-cluster-state new to "
+        "found a new cluster"));
+  }
+  peerpb::ClusterFile file;
+  file.set_cluster_id(cluster->cluster_id());
+  file.set_joined(true);
+  for (const peerpb::Member& m : cluster->members()) {
+    *file.add_members() = m;
+    for (const std::string& url : m.peer_urls()) {
+      if (std::find(own_urls.begin(), own_urls.end(), url) == own_urls.end()) continue;
+      if (!m.name().empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "member ", absl::Hex(m.id()), " with peer URL ", url, " already started as '", m.name(),
+            "'; restart it with its own --data-dir instead of joining again"));
+      }
+      file.set_member_id(m.id());
+    }
+  }
+  if (file.member_id() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cluster ", absl::Hex(cluster->cluster_id()), " has no member with peer URL ",
+        flags.initial_advertise_peer_urls, "; add it first (etcdctl member add ", flags.name,
+        " --peer-urls=", flags.initial_advertise_peer_urls, "), then start it"));
+  }
+  return file;
+}
 
 // The founding membership: read back on a restart (the --initial-cluster flags are then
 // ignored, as etcd ignores them), planned from the flags and written on the first start.
@@ -27,11 +88,12 @@ absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
   }
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
   if (flags.initial_cluster_state == "existing") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--initial-cluster-state existing, but ", data_dir.path(),
-        " holds no member data; raftkv cannot add members at run time yet, so a member is "
-        "started with --initial-cluster-state new together with the founding members, or "
-        "restarted with its own data directory"));
+    absl::StatusOr<peerpb::ClusterFile> joined = JoinCluster(flags, log);
+    if (!joined.ok()) return joined.status();
+    if (absl::Status s = WriteClusterFile(data_dir.cluster_file(), *joined); !s.ok()) return s;
+    log.info("joining cluster {:x} as member {:x} ({} members) in {}", joined->cluster_id(),
+             joined->member_id(), joined->members_size(), data_dir.path());
+    return joined;
   }
   absl::StatusOr<peerpb::ClusterFile> planned = PlanCluster(flags);
   if (!planned.ok()) return planned.status();
@@ -44,7 +106,8 @@ absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
-                                                      std::shared_ptr<spdlog::logger> logger) {
+                                                      std::shared_ptr<spdlog::logger> logger,
+                                                      std::function<void()> on_removed) {
   absl::StatusOr<DataDir> data_dir = DataDir::Open(flags.data_dir);
   if (!data_dir.ok()) return data_dir.status();
   std::unique_ptr<Server> server(new Server(std::move(*data_dir), logger));
@@ -54,8 +117,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   if (!cluster.ok()) return cluster.status();
   server->membership_ = std::make_unique<Membership>(*cluster);
 
-  raftpb::ConfState founders;
-  for (const peerpb::Member& m : cluster->members()) founders.add_voters(m.id());
+  // A founder's log starts with the founding configuration; a member that joined a running
+  // cluster starts empty and receives the configuration with the leader's log.
+  std::vector<peerpb::Member> founders;
+  if (!cluster->joined()) founders.assign(cluster->members().begin(), cluster->members().end());
   // The raft log lives beside the membership file; it is fsynced before any vote or
   // acknowledgement that depends on it leaves this member.
   server->raft_logger_ = std::make_unique<RaftLogger>(logger);
@@ -72,6 +137,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   options.snapshot_count = flags.snapshot_count;
   options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
   options.logger = logger;
+  options.on_removed = std::move(on_removed);
   absl::StatusOr<std::unique_ptr<Node>> node =
       Node::Create(options, server->membership_.get(), std::move(*log_store));
   if (!node.ok()) return node.status();
@@ -81,6 +147,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   transport_options.cluster_id = cluster->cluster_id();
   transport_options.local_id = cluster->member_id();
   transport_options.logger = logger;
+  transport_options.members = [membership = server->membership_.get()] {
+    return membership->List();
+  };
   server->transport_ =
       std::make_unique<transport::GrpcTransport>(transport_options, server->node_.get());
   // One peer listener: etcd allows several, raftkv serves the first URL.

@@ -1,13 +1,15 @@
 // One raftkv-server process: the data directory, the raft log, the node driver, the peer
 // transport, and the etcd v3 API on the client URLs, put together from the flags.
 //
-// Start order: lock the data directory; read the founding membership from it, or (first start)
-// plan it from --initial-cluster and write it; open the log; create the node; listen for peers;
+// Start order: lock the data directory; read the membership file from it, or (first start)
+// plan it from --initial-cluster — or, with --initial-cluster-state existing, fetch it from the
+// running members — and write it; open the log; create the node; listen for peers;
 // start the node; listen for clients. Stop reverses it.
 //
 // Thread-safety: Start/Stop from one thread (main). The parts run their own threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +32,12 @@ namespace raftkv::server {
 class Server {
  public:
   // REQUIRES: ValidateFlags(flags).ok(). Errors say what to fix: a locked data directory,
-  // --initial-cluster-state existing without a data directory, an address already in use.
+  // --initial-cluster-state existing for a member the cluster does not know or cannot be
+  // reached, an address already in use. `on_removed` (may be empty) is called once, from a
+  // server thread, when this member is removed from the cluster; it must not block.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerFlags& flags,
-                                                       std::shared_ptr<spdlog::logger> logger);
+                                                       std::shared_ptr<spdlog::logger> logger,
+                                                       std::function<void()> on_removed = {});
   ~Server();
 
   // Stops serving clients, then the node, then the transport. Idempotent.

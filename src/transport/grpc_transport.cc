@@ -79,6 +79,15 @@ class PeerService final : public peerpb::Peer::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Members(grpc::ServerContext*, const peerpb::MembersRequest*,
+                       peerpb::MembersResponse* response) override {
+    const auto& members = transport_->options().members;
+    if (!members) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "membership not served");
+    response->set_cluster_id(transport_->options().cluster_id);
+    for (peerpb::Member& m : members()) *response->add_members() = std::move(m);
+    return grpc::Status::OK;
+  }
+
  private:
   grpc::Status Check(grpc::ServerContext* context, uint64_t cluster_id, uint64_t from,
                      uint64_t to) {
@@ -91,6 +100,23 @@ class PeerService final : public peerpb::Peer::Service {
 
   GrpcTransport* const transport_;
 };
+
+absl::StatusOr<peerpb::MembersResponse> FetchMembers(const std::string& address,
+                                                     absl::Duration timeout) {
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  std::unique_ptr<peerpb::Peer::Stub> stub = peerpb::Peer::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  peerpb::MembersRequest request;
+  peerpb::MembersResponse response;
+  grpc::Status s = stub->Members(&context, request, &response);
+  if (!s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot fetch the membership from ", address, ": ", s.error_message()));
+  }
+  return response;
+}
 
 GrpcTransport::GrpcTransport(GrpcTransportOptions options, Receiver* receiver)
     : options_(std::move(options)), receiver_(receiver) {
@@ -143,6 +169,12 @@ void GrpcTransport::Send(std::vector<raftpb::Message> messages) {
 
 void GrpcTransport::AddPeer(uint64_t id, const std::string& address) {
   if (id == options_.local_id) return;
+  {
+    // Replaying the log on a restart announces known peers again; their streams stay up.
+    absl::MutexLock lock(&mu_);
+    auto it = peers_.find(id);
+    if (it != peers_.end() && it->second->address() == address) return;
+  }
   auto sender = std::make_shared<PeerSender>(id, address, options_, receiver_);
   std::shared_ptr<PeerSender> replaced;
   {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "raftkv/peerpb/peer.pb.h"
 #include "spdlog/spdlog.h"
 #include "transport/transport.h"
 
@@ -49,7 +51,14 @@ struct GrpcTransportOptions {
   absl::Duration snapshot_timeout = absl::Minutes(5);
   // Null means spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
+  // Answers Peer.Members (the current members, for a member joining at run time); unset, the
+  // call answers UNAVAILABLE. Called from gRPC threads.
+  std::function<std::vector<peerpb::Member>()> members;
 };
+
+// Asks the member listening for peers at `address` (host:port) for the cluster id and members.
+absl::StatusOr<peerpb::MembersResponse> FetchMembers(const std::string& address,
+                                                     absl::Duration timeout);
 
 class GrpcTransport final : public Transport {
  public:

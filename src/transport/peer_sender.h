@@ -37,6 +37,7 @@ class PeerSender {
   // flight is reported as failed, and raft will retry it).
   void SendSnapshot(raftpb::Message message);
   void Stop();
+  const std::string& address() const { return address_; }
 
  private:
   void Run();

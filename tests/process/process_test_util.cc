@@ -52,12 +52,14 @@ void ClusterTest::TearDown() {
 }
 
 void ClusterTest::StartCluster(uint64_t snapshot_count) {
-  absl::StatusOr<std::vector<int>> ports = cli::PickFreePorts(2 * size_);
+  const int total = size_ + spares_;
+  absl::StatusOr<std::vector<int>> ports = cli::PickFreePorts(2 * total);
   ASSERT_TRUE(ports.ok()) << ports.status();
   cli::LocalClusterOptions options;
-  options.size = size_;
-  options.client_ports.assign(ports->begin(), ports->begin() + size_);
-  options.peer_ports.assign(ports->begin() + size_, ports->end());
+  options.size = total;
+  options.founders = spares_ > 0 ? size_ : 0;
+  options.client_ports.assign(ports->begin(), ports->begin() + total);
+  options.peer_ports.assign(ports->begin() + total, ports->end());
   options.data_dir = data_dir_;
   options.server_path = RAFTKV_SERVER_PATH;
   options.token = "process-test";

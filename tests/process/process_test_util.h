@@ -43,6 +43,8 @@ class ClusterTest : public ::testing::Test {
   std::string data_dir_;
   std::unique_ptr<cli::LocalCluster> cluster_;
   int size_ = 3;
+  // Spare members after the founders, added at run time by a test.
+  int spares_ = 0;
 };
 
 }  // namespace raftkv::process_test

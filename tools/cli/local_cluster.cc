@@ -87,13 +87,19 @@ std::string LocalCluster::log_path(int i) const {
 }
 std::string LocalCluster::Endpoints() const {
   std::vector<std::string> all;
-  for (int i = 0; i < size(); ++i) all.push_back(endpoint(i));
+  for (int i = 0; i < size(); ++i) {
+    if (is_founder(i) || running(i)) all.push_back(endpoint(i));
+  }
   return absl::StrJoin(all, ",");
 }
 
 std::vector<std::string> LocalCluster::ServerArgs(int i) const {
+  // A founder lists the founders; a spare lists everyone up to itself, so that it can reach the
+  // running members to join.
   std::vector<std::string> initial;
-  for (int j = 0; j < size(); ++j) initial.push_back(name(j) + "=" + peer_url(j));
+  for (int j = 0; j < size(); ++j) {
+    if (is_founder(j) || (!is_founder(i) && j <= i)) initial.push_back(name(j) + "=" + peer_url(j));
+  }
   std::vector<std::string> args = {
       options_.server_path,
       "--name=" + name(i),
@@ -103,7 +109,7 @@ std::vector<std::string> LocalCluster::ServerArgs(int i) const {
       "--listen-peer-urls=" + peer_url(i),
       "--initial-advertise-peer-urls=" + peer_url(i),
       "--initial-cluster=" + absl::StrJoin(initial, ","),
-      "--initial-cluster-state=new",
+      std::string("--initial-cluster-state=") + (is_founder(i) ? "new" : "existing"),
       "--initial-cluster-token=" + options_.token,
       absl::StrCat("--heartbeat-interval=", options_.heartbeat_interval_ms),
       absl::StrCat("--election-timeout=", options_.election_timeout_ms),
@@ -156,9 +162,17 @@ absl::Status LocalCluster::Start(int i) {
 
 absl::Status LocalCluster::StartAll() {
   for (int i = 0; i < size(); ++i) {
+    if (!is_founder(i)) continue;
     if (absl::Status s = Start(i); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+bool LocalCluster::Exited(int i) {
+  if (!running(i)) return false;
+  if (::waitpid(pids_[i], nullptr, WNOHANG) != pids_[i]) return false;
+  pids_[i] = 0;
+  return true;
 }
 
 void LocalCluster::Kill(int i) {

@@ -19,6 +19,10 @@ namespace raftkv::cli {
 
 struct LocalClusterOptions {
   int size = 3;
+  // Members 0..founders-1 found the cluster; the others are spares, to be added at run time
+  // (`etcdctl member add`) and then started with --initial-cluster-state existing. 0: all
+  // members are founders.
+  int founders = 0;
   // Member i listens for clients on base_port + 2i and for peers on base_port + 2i + 1
   // (2379/2380 for the first member, as etcd's defaults), unless ports are given below.
   int base_port = 2379;
@@ -54,14 +58,19 @@ class LocalCluster {
   std::string peer_url(int i) const;
   std::string member_data_dir(int i) const;
   std::string log_path(int i) const;
-  std::string Endpoints() const;  // comma-separated, for --endpoints
+  // The founders' and running spares' endpoints, comma-separated, for --endpoints.
+  std::string Endpoints() const;
   // The command line member i runs with.
   std::vector<std::string> ServerArgs(int i) const;
 
   // Starts member i in the background (its output appended to log_path(i)). The data
   // directory is kept between starts, so a restart recovers the member's state.
   absl::Status Start(int i);
+  // Starts the founders (every member when there are no spares).
   absl::Status StartAll();
+  bool is_founder(int i) const { return options_.founders == 0 || i < options_.founders; }
+  // True once member i, started by this object, has exited on its own (it is then reaped).
+  bool Exited(int i);
   // SIGKILL: no chance to clean up, like a crash.
   void Kill(int i);
   // SIGTERM, then SIGKILL after `grace`. OK if the member exited cleanly with status 0.

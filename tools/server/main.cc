@@ -5,6 +5,7 @@
 // start (data directory locked, address in use, unreadable data).
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -90,7 +91,10 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<spdlog::logger> logger = MakeLogger(flags);
   absl::StatusOr<std::unique_ptr<raftkv::server::Server>> server =
-      raftkv::server::Server::Start(flags, logger);
+      raftkv::server::Server::Start(flags, logger, [] {
+        // A removed member stops, as etcd's does; the signal wakes the sigwait below.
+        kill(getpid(), SIGTERM);
+      });
   if (!server.ok()) {
     logger->critical("cannot start: {}", std::string(server.status().message()));
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;

@@ -14,4 +14,40 @@ absl::Status RequestTooLargeError() {
 }
 absl::Status NotLeaderError() { return absl::FailedPreconditionError("etcdserver: not leader"); }
 
+absl::Status MemberNotFoundError() { return absl::NotFoundError("etcdserver: member not found"); }
+absl::Status InvalidMemberUrlsError() {
+  return absl::InvalidArgumentError("etcdserver: given member URLs are invalid");
+}
+absl::Status PeerUrlExistsError() {
+  return absl::FailedPreconditionError("etcdserver: Peer URLs already exists");
+}
+absl::Status NotEnoughStartedError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: re-configuration failed due to not enough started members");
+}
+absl::Status MemberNotLearnerError() {
+  return absl::FailedPreconditionError("etcdserver: can only promote a learner member");
+}
+absl::Status LearnerNotReadyError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: can only promote a learner member which is in sync with leader");
+}
+absl::Status ChangeInProgressError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: another membership change is being applied; retry when it is done");
+}
+
+absl::StatusOr<MemberInfo> Backend::AddMember(const std::vector<std::string>&, bool, absl::Time) {
+  return absl::UnimplementedError("membership changes are not served by this backend");
+}
+absl::Status Backend::RemoveMember(uint64_t, absl::Time) {
+  return absl::UnimplementedError("membership changes are not served by this backend");
+}
+absl::Status Backend::PromoteMember(uint64_t, absl::Time) {
+  return absl::UnimplementedError("membership changes are not served by this backend");
+}
+absl::Status Backend::UpdateMember(uint64_t, const std::vector<std::string>&, absl::Time) {
+  return absl::UnimplementedError("membership changes are not served by this backend");
+}
+
 }  // namespace raftkv::server::etcd

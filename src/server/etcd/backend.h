@@ -78,6 +78,20 @@ class Backend {
 
   virtual NodeInfo Info() = 0;
 
+  // Membership changes (etcd's Cluster service), each replicated as one raft configuration
+  // change and answered once this member has applied it. They run on the leader, which knows
+  // the newest membership and every member's progress: elsewhere they return NotLeaderError()
+  // and the service forwards the call to the leader. The default answers UNIMPLEMENTED.
+  //
+  // AddMember returns the new member (its id; no name or client URLs until it starts).
+  virtual absl::StatusOr<MemberInfo> AddMember(const std::vector<std::string>& peer_urls,
+                                               bool is_learner, absl::Time deadline);
+  virtual absl::Status RemoveMember(uint64_t id, absl::Time deadline);
+  // Makes a learner a voter, once its log has caught up with the leader's.
+  virtual absl::Status PromoteMember(uint64_t id, absl::Time deadline);
+  virtual absl::Status UpdateMember(uint64_t id, const std::vector<std::string>& peer_urls,
+                                    absl::Time deadline);
+
   // The fields every response header needs. Called on every request, so a node should override
   // it with something cheaper than Info() (which copies the member list).
   virtual HeaderInfo Header() {
@@ -97,6 +111,17 @@ absl::Status TooManyRequestsError();  // RESOURCE_EXHAUSTED "etcdserver: too man
 absl::Status StoppedError();          // UNAVAILABLE "etcdserver: server stopped"
 absl::Status RequestTooLargeError();  // INVALID_ARGUMENT "etcdserver: request is too large"
 absl::Status NotLeaderError();        // FAILED_PRECONDITION "etcdserver: not leader"
+
+// Membership errors, also etcd's.
+absl::Status MemberNotFoundError();     // NOT_FOUND "etcdserver: member not found"
+absl::Status InvalidMemberUrlsError();  // INVALID_ARGUMENT "...given member URLs are invalid"
+absl::Status PeerUrlExistsError();      // FAILED_PRECONDITION "...Peer URLs already exists"
+absl::Status NotEnoughStartedError();   // FAILED_PRECONDITION "...not enough started members"
+absl::Status MemberNotLearnerError();   // FAILED_PRECONDITION "...can only promote a learner..."
+absl::Status LearnerNotReadyError();    // FAILED_PRECONDITION "...which is in sync with leader"
+// A second change while one is still being applied (raft makes one change at a time, thesis
+// §4.1). etcd has no dedicated error for this; the message says what to do.
+absl::Status ChangeInProgressError();  // FAILED_PRECONDITION
 
 // The largest client request accepted (etcd's default --max-request-bytes).
 inline constexpr int64_t kMaxRequestBytes = 1536 * 1024;

@@ -32,13 +32,7 @@ KvService::KvService(Backend* backend, absl::Duration request_timeout)
     : backend_(backend), request_timeout_(request_timeout) {}
 
 absl::Time KvService::Deadline(const ::grpc::ServerContext* context) const {
-  absl::Time deadline = absl::Now() + request_timeout_;
-  const auto client_deadline = context->deadline();
-  // gRPC reports "no deadline" as the largest time point, which absl cannot represent.
-  if (client_deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
-    deadline = std::min(deadline, absl::FromChrono(client_deadline));
-  }
-  return deadline;
+  return CallDeadline(context, request_timeout_);
 }
 
 void KvService::FillHeader(etcdserverpb::ResponseHeader* header) {

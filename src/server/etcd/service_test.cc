@@ -332,6 +332,15 @@ TEST_F(EtcdServiceTest, ConcurrentClientsEachGetTheirOwnRevision) {
 }
 
 TEST_F(EtcdServiceTest, UnservedMethodOfAServedServiceIsUnimplemented) {
+  auto maintenance = etcdserverpb::Maintenance::NewStub(server_.NewChannel());
+  etcdserverpb::DefragmentRequest request;
+  etcdserverpb::DefragmentResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(maintenance->Defragment(&context, request, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(EtcdServiceTest, MembershipChangeOfABackendWithoutOneIsUnimplemented) {
   etcdserverpb::MemberAddRequest request;
   request.add_peerurls("http://127.0.0.1:2400");
   etcdserverpb::MemberAddResponse response;
