@@ -251,6 +251,48 @@ TEST(FlowControlTest, LostReplicateWindowIsRecoveredByHeartbeats) {
   EXPECT_EQ(c->AppliedData(3), (std::vector<std::string>{"warm-up", "v0", "v1", "v2", "v3"}));
 }
 
+// As above, but while the window was lost the leader committed more entries without the
+// follower and compacted its log past the whole window, so no append can settle the window
+// any more. The leader must give up on it, probe, find the entries compacted, and send a
+// snapshot (§7). Regression (simulator seed 66): the leader sent nothing at all, and the
+// follower's window stayed full forever.
+TEST(FlowControlTest, LostReplicateWindowBehindCompactionIsRecoveredBySnapshot_7) {
+  ClusterOptions o;
+  o.max_inflight_msgs = 2;
+  auto c = LedCluster(o);
+  ASSERT_TRUE(c->Propose(1, "warm-up").ok());
+  c->Stabilize();
+  ASSERT_EQ(c->status(1).progress.at(3).state, ProgressState::kReplicate);
+  c->Isolate(3);
+  // v0 and v1 fill node 3's window and are lost; v2 and v3 are not even sent to it.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(c->Propose(1, "v" + std::to_string(i)).ok());
+    c->Stabilize();
+  }
+  ASSERT_TRUE(c->status(1).progress.at(3).paused);
+  const uint64_t window_end = c->status(1).progress.at(3).next - 1;
+  const uint64_t applied = c->applied_index(1);
+  ASSERT_GT(applied, window_end);
+  const raftpb::ConfState cs = c->conf_state(1);
+  ASSERT_TRUE(c->storage(1).CreateSnapshot(applied, &cs, "state").ok());
+  ASSERT_TRUE(c->storage(1).Compact(applied).ok());
+
+  int snapshots_to_3 = 0;
+  c->SetDeliverObserver([&](const raftpb::Message& m) {
+    if (m.msg_type() == raftpb::MSG_SNAPSHOT && m.to() == 3) ++snapshots_to_3;
+  });
+  c->Heal();
+  TickAndStabilize(*c, 3);
+  EXPECT_EQ(snapshots_to_3, 1);
+  EXPECT_EQ(c->storage(3).FirstIndex(), applied + 1);
+  EXPECT_EQ(c->status(1).progress.at(3).match, applied);
+  // Replication resumes after the snapshot.
+  ASSERT_TRUE(c->Propose(1, "after").ok());
+  c->Stabilize();
+  EXPECT_EQ(c->AppliedData(3), (std::vector<std::string>{"warm-up", "after"}));
+  EXPECT_EQ(c->status(1).progress.at(3).state, ProgressState::kReplicate);
+}
+
 TEST(FlowControlTest, UncommittedSizeLimitDropsProposals) {
   // max_uncommitted_entries_size_bytes is not in ClusterOptions: build a node directly.
   MemoryStorage storage;

@@ -290,5 +290,98 @@ TEST(SnapshotRestoreTest, FollowerRestoresNewerSnapshotDiscardingConflictingLog_
   EXPECT_EQ(c.hard_state(1).commit(), 5u);
 }
 
+// A member added after the leader's last snapshot can only be caught up from that snapshot,
+// whose configuration predates the addition and so does not list the new member. The new
+// member restores it anyway, learns its own membership from the configuration entry that
+// follows the snapshot in the leader's log, and from then on counts toward the quorum.
+// Regression: the member used to ignore such a snapshot, answering each one at its commit
+// index, so the leader resent it forever and the member never caught up.
+TEST(SnapshotRestoreTest, NewMemberRestoresSnapshotThatPredatesItsAddition_4_2_1) {
+  Cluster c;
+  c.AddNodes(3);
+  Elect(c, 1);
+  for (const char* d : {"a", "b", "c"}) ASSERT_TRUE(c.Propose(1, d).ok());
+  c.Stabilize();
+  // The leader snapshots at index 4, while the configuration is still (1 2 3), and compacts.
+  ASSERT_EQ(c.applied_index(1), 4u);
+  raftpb::ConfState before_add = c.conf_state(1);
+  ASSERT_TRUE(c.storage(1).CreateSnapshot(4, &before_add, "state@4").ok());
+  ASSERT_TRUE(c.storage(1).Compact(4).ok());
+
+  std::vector<raftpb::Message> snapshots_to_4;
+  c.SetDeliverObserver([&](const raftpb::Message& m) {
+    if (m.msg_type() == MSG_SNAPSHOT && m.to() == 4) snapshots_to_4.push_back(m);
+  });
+  c.AddJoiningNodes(1);
+  ASSERT_TRUE(c.ProposeConfChange(1, Change({{raftpb::CONF_CHANGE_ADD_NODE, 4}})).ok());
+  ASSERT_TRUE(c.Propose(1, "d").ok());
+  c.Stabilize();
+
+  // Node 4 was sent the snapshot at index 4, which does not list it ...
+  ASSERT_EQ(snapshots_to_4.size(), 1u);
+  const raftpb::SnapshotMetadata& meta = snapshots_to_4[0].snapshot().metadata();
+  EXPECT_EQ(meta.index(), 4u);
+  EXPECT_EQ(
+      std::set<uint64_t>(meta.conf_state().voters().begin(), meta.conf_state().voters().end()),
+      (std::set<uint64_t>{1, 2, 3}));
+  // ... restored it, and then received the entries after it: its own addition (5) and "d" (6).
+  EXPECT_EQ(c.storage(4).FirstIndex(), 5u);
+  EXPECT_EQ(c.LogTerms(4), c.LogTerms(1));
+  EXPECT_EQ(c.applied_index(4), 6u);
+  EXPECT_EQ(c.AppliedData(4), (std::vector<std::string>{"d"}));
+  const raftpb::ConfState cs = c.conf_state(4);
+  EXPECT_EQ(std::set<uint64_t>(cs.voters().begin(), cs.voters().end()),
+            (std::set<uint64_t>{1, 2, 3, 4}))
+      << "the new member learned its membership from the entry after the snapshot";
+  EXPECT_EQ(c.status(1).progress[4].state, ProgressState::kReplicate);
+  EXPECT_EQ(c.status(1).progress[4].match, 6u);
+
+  // A quorum of (1 2 3 4) is 3: with node 2 cut off, nothing commits without node 4's vote.
+  c.Isolate(2);
+  ASSERT_TRUE(c.Propose(1, "e").ok());
+  c.Stabilize();
+  EXPECT_EQ(c.AppliedData(1), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(c.AppliedData(4), (std::vector<std::string>{"d", "e"}));
+}
+
+// The same rule for a member that was removed and is added back: the leader's snapshot was
+// taken while it was out, so the snapshot's configuration does not list it, and its old log
+// ends before the snapshot. It restores the snapshot, drops its old log, and catches up.
+// Regression: simulator seed 161 re-added a removed voter this way.
+TEST(SnapshotRestoreTest, ReAddedMemberRestoresSnapshotTakenWhileItWasOut_4_2_1) {
+  Cluster c;
+  c.AddNodes(3);
+  Elect(c, 1);
+  ASSERT_TRUE(c.ProposeConfChange(1, Change({{raftpb::CONF_CHANGE_REMOVE_NODE, 3}})).ok());
+  c.Stabilize();
+  ASSERT_EQ(c.status(1).conf_state.voters_size(), 2);
+  const uint64_t old_last = c.storage(3).LastIndex();
+  for (const char* d : {"a", "b"}) ASSERT_TRUE(c.Propose(1, d).ok());
+  c.Stabilize();
+  // The leader snapshots while the configuration is (1 2), past node 3's last entry.
+  const uint64_t snap = c.applied_index(1);
+  ASSERT_GT(snap, old_last);
+  raftpb::ConfState without_3 = c.conf_state(1);
+  ASSERT_TRUE(c.storage(1).CreateSnapshot(snap, &without_3, "state").ok());
+  ASSERT_TRUE(c.storage(1).Compact(snap).ok());
+
+  ASSERT_TRUE(c.ProposeConfChange(1, Change({{raftpb::CONF_CHANGE_ADD_NODE, 3}})).ok());
+  c.Stabilize();
+  c.Tick(1);
+  c.Stabilize();
+
+  EXPECT_EQ(c.storage(3).FirstIndex(), snap + 1) << "node 3 restored the snapshot";
+  EXPECT_EQ(c.LogTerms(3), c.LogTerms(1));
+  const raftpb::ConfState cs = c.conf_state(3);
+  EXPECT_EQ(std::set<uint64_t>(cs.voters().begin(), cs.voters().end()),
+            (std::set<uint64_t>{1, 2, 3}));
+  // A quorum of (1 2 3) is 2: with node 2 cut off, node 3's vote commits.
+  c.Isolate(2);
+  ASSERT_TRUE(c.Propose(1, "c").ok());
+  c.Stabilize();
+  EXPECT_EQ(c.AppliedData(1), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(c.AppliedData(3), (std::vector<std::string>{"c"}));
+}
+
 }  // namespace
 }  // namespace raftkv::raft::testing
