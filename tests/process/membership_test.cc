@@ -159,6 +159,27 @@ TEST_F(MembershipTest, RefusedChangesGiveEtcdsErrorsAndChangeNothing) {
   EXPECT_EQ(Etcdctl("member list", cluster_->endpoint(0)).output, before);
 }
 
+TEST_F(MembershipTest, AddingVotersThatNeverStartStopsBeforeTheQuorumIsAtRisk) {
+  spares_ = 3;
+  StartCluster();
+  // Three started voters stay a quorum of four and of five voters, but not of six (etcd's
+  // strict reconfiguration check).
+  for (int i = 3; i < 5; ++i) {
+    CommandResult add = Etcdctl(
+        absl::StrCat("member add ", cluster_->name(i), " --peer-urls=", cluster_->peer_url(i)));
+    ASSERT_EQ(add.exit_code, 0) << add.output;
+  }
+  CommandResult sixth = Etcdctl(
+      absl::StrCat("member add ", cluster_->name(5), " --peer-urls=", cluster_->peer_url(5)));
+  EXPECT_NE(sixth.exit_code, 0);
+  EXPECT_THAT(sixth.output, HasSubstr("not enough started members"));
+  // A learner does not vote, so it can always be added.
+  CommandResult learner = Etcdctl(absl::StrCat("member add ", cluster_->name(5),
+                                               " --learner --peer-urls=", cluster_->peer_url(5)));
+  EXPECT_EQ(learner.exit_code, 0) << learner.output;
+  ASSERT_TRUE(PutVia(0, "still-writable", "1"));
+}
+
 TEST_F(MembershipTest, AMemberNotAddedFirstCannotJoin) {
   spares_ = 1;
   StartCluster();
