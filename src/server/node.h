@@ -97,6 +97,7 @@ class Node final : public etcd::Backend, public transport::Receiver {
   absl::Status PromoteMember(uint64_t id, absl::Time deadline) override;
   absl::Status UpdateMember(uint64_t id, const std::vector<std::string>& peer_urls,
                             absl::Time deadline) override;
+  absl::Status MoveLeader(uint64_t target, absl::Time deadline) override;
 
   // transport::Receiver
   void Receive(std::vector<raftpb::Message> messages) override;
@@ -126,13 +127,15 @@ class Node final : public etcd::Backend, public transport::Receiver {
     std::vector<std::pair<uint64_t, std::string>> proposals;
     std::vector<StatusPromise> reads;
     std::vector<MembershipProposal> membership_changes;
+    uint64_t transfer_leader_to = 0;  // 0: none
     std::vector<uint64_t> unreachable;
     std::vector<std::pair<uint64_t, bool>> snapshot_reports;
     // A store snapshot taken by the apply thread.
     std::optional<StateAtIndex> snapshot;
     bool empty() const {
       return messages.empty() && proposals.empty() && reads.empty() && membership_changes.empty() &&
-             unreachable.empty() && snapshot_reports.empty() && !snapshot.has_value();
+             transfer_leader_to == 0 && unreachable.empty() && snapshot_reports.empty() &&
+             !snapshot.has_value();
     }
   };
   // Work for the apply thread, in log order.

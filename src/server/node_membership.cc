@@ -134,6 +134,28 @@ absl::Status Node::UpdateMember(uint64_t id, const std::vector<std::string>& pee
   return ChangeMembership(std::move(proposal), deadline);
 }
 
+absl::Status Node::MoveLeader(uint64_t target, absl::Time deadline) {
+  if (stopped_.load()) return etcd::StoppedError();
+  if (!IsLeader()) return etcd::NotLeaderError();
+  std::optional<peerpb::Member> member = membership_->Find(target);
+  if (!member.has_value() || member->is_learner()) return etcd::BadLeaderTransfereeError();
+  if (target == membership_->local_id()) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&inbox_mu_);
+    if (stopping_) return etcd::StoppedError();
+    inbox_.transfer_leader_to = target;
+  }
+  // The transfer ends with the target's election (a MsgTimeoutNow, §3.10); the soft state then
+  // names it. A transfer that does not finish within an election timeout is abandoned by the
+  // core, and the caller sees a timeout.
+  while (absl::Now() < deadline) {
+    if (leader_id_.load() == target) return absl::OkStatus();
+    if (stopped_.load()) return etcd::StoppedError();
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return etcd::TimeoutError();
+}
+
 absl::Status Node::ChangeMembership(MembershipProposal proposal, absl::Time deadline) {
   const uint64_t id = NextRequestId();
   proposal.change.set_id(id);

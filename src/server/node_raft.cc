@@ -70,6 +70,7 @@ void Node::ProcessInbox(Inbox inbox) {
   for (MembershipProposal& change : inbox.membership_changes) {
     ProposeMembershipChange(std::move(change));
   }
+  if (inbox.transfer_leader_to != 0) raw_node_->TransferLeader(inbox.transfer_leader_to);
   if (!inbox.reads.empty()) IssueReads(std::move(inbox.reads));
   if (inbox.snapshot.has_value()) TakeSnapshot(std::move(*inbox.snapshot));
 }

@@ -180,6 +180,23 @@ TEST_F(MembershipTest, AddingVotersThatNeverStartStopsBeforeTheQuorumIsAtRisk) {
   ASSERT_TRUE(PutVia(0, "still-writable", "1"));
 }
 
+TEST_F(MembershipTest, MoveLeaderHandsLeadershipToTheNamedMember) {
+  StartCluster();
+  const int leader = WaitForLeader();
+  const int target = (leader + 2) % 3;
+  const std::string target_id = IdOf(target);
+  ASSERT_FALSE(target_id.empty());
+  // etcdctl finds the leader among the endpoints and asks it.
+  CommandResult move = Etcdctl("move-leader " + target_id);
+  ASSERT_EQ(move.exit_code, 0) << move.output;
+  EXPECT_THAT(move.output, HasSubstr("Leadership transferred from"));
+  EXPECT_EQ(WaitForLeader(), target);
+  ASSERT_TRUE(PutVia(target, "after-move", "1"));
+  // Only the leader may transfer leadership, as in etcd.
+  CommandResult from_follower = Etcdctl("move-leader " + IdOf(leader), cluster_->endpoint(leader));
+  EXPECT_NE(from_follower.exit_code, 0);
+}
+
 TEST_F(MembershipTest, AMemberNotAddedFirstCannotJoin) {
   spares_ = 1;
   StartCluster();

@@ -32,6 +32,9 @@ absl::Status LearnerNotReadyError() {
   return absl::FailedPreconditionError(
       "etcdserver: can only promote a learner member which is in sync with leader");
 }
+absl::Status BadLeaderTransfereeError() {
+  return absl::FailedPreconditionError("etcdserver: bad leader transferee");
+}
 absl::Status ChangeInProgressError() {
   return absl::FailedPreconditionError(
       "etcdserver: another membership change is being applied; retry when it is done");
@@ -45,6 +48,9 @@ absl::Status Backend::RemoveMember(uint64_t, absl::Time) {
 }
 absl::Status Backend::PromoteMember(uint64_t, absl::Time) {
   return absl::UnimplementedError("membership changes are not served by this backend");
+}
+absl::Status Backend::MoveLeader(uint64_t, absl::Time) {
+  return absl::UnimplementedError("leadership transfer is not served by this backend");
 }
 absl::Status Backend::UpdateMember(uint64_t, const std::vector<std::string>&, absl::Time) {
   return absl::UnimplementedError("membership changes are not served by this backend");

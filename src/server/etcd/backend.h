@@ -92,6 +92,10 @@ class Backend {
   virtual absl::Status UpdateMember(uint64_t id, const std::vector<std::string>& peer_urls,
                                     absl::Time deadline);
 
+  // Hands leadership to the voter `target` (thesis §3.10) and waits until it leads. Only the
+  // leader can do this (etcd's MoveLeader); elsewhere NotLeaderError(). Default: UNIMPLEMENTED.
+  virtual absl::Status MoveLeader(uint64_t target, absl::Time deadline);
+
   // The fields every response header needs. Called on every request, so a node should override
   // it with something cheaper than Info() (which copies the member list).
   virtual HeaderInfo Header() {
@@ -113,12 +117,13 @@ absl::Status RequestTooLargeError();  // INVALID_ARGUMENT "etcdserver: request i
 absl::Status NotLeaderError();        // FAILED_PRECONDITION "etcdserver: not leader"
 
 // Membership errors, also etcd's.
-absl::Status MemberNotFoundError();     // NOT_FOUND "etcdserver: member not found"
-absl::Status InvalidMemberUrlsError();  // INVALID_ARGUMENT "...given member URLs are invalid"
-absl::Status PeerUrlExistsError();      // FAILED_PRECONDITION "...Peer URLs already exists"
-absl::Status NotEnoughStartedError();   // FAILED_PRECONDITION "...not enough started members"
-absl::Status MemberNotLearnerError();   // FAILED_PRECONDITION "...can only promote a learner..."
-absl::Status LearnerNotReadyError();    // FAILED_PRECONDITION "...which is in sync with leader"
+absl::Status MemberNotFoundError();       // NOT_FOUND "etcdserver: member not found"
+absl::Status InvalidMemberUrlsError();    // INVALID_ARGUMENT "...given member URLs are invalid"
+absl::Status PeerUrlExistsError();        // FAILED_PRECONDITION "...Peer URLs already exists"
+absl::Status NotEnoughStartedError();     // FAILED_PRECONDITION "...not enough started members"
+absl::Status MemberNotLearnerError();     // FAILED_PRECONDITION "...can only promote a learner..."
+absl::Status LearnerNotReadyError();      // FAILED_PRECONDITION "...which is in sync with leader"
+absl::Status BadLeaderTransfereeError();  // FAILED_PRECONDITION "etcdserver: bad leader transferee"
 // A second change while one is still being applied (raft makes one change at a time, thesis
 // §4.1). etcd has no dedicated error for this; the message says what to do.
 absl::Status ChangeInProgressError();  // FAILED_PRECONDITION

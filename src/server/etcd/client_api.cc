@@ -15,7 +15,8 @@ constexpr int kGrpcOverheadBytes = 512 * 1024;
 
 ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
     : kv_(std::make_unique<KvService>(backend, options.request_timeout)),
-      maintenance_(std::make_unique<MaintenanceService>(backend, options.version)),
+      maintenance_(
+          std::make_unique<MaintenanceService>(backend, options.version, options.request_timeout)),
       cluster_(std::make_unique<ClusterService>(backend, options.request_timeout)) {}
 
 ClientApi::~ClientApi() = default;

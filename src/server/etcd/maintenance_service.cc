@@ -7,8 +7,9 @@
 
 namespace raftkv::server::etcd {
 
-MaintenanceService::MaintenanceService(Backend* backend, std::string version)
-    : backend_(backend), version_(std::move(version)) {}
+MaintenanceService::MaintenanceService(Backend* backend, std::string version,
+                                       absl::Duration request_timeout)
+    : backend_(backend), version_(std::move(version)), request_timeout_(request_timeout) {}
 
 void MaintenanceService::FillHeader(etcdserverpb::ResponseHeader* header) {
   const HeaderInfo info = backend_->Header();
@@ -65,6 +66,16 @@ void MaintenanceService::FillHeader(etcdserverpb::ResponseHeader* header) {
   response->mutable_header()->set_revision(revision);
   response->set_hash(result->hash);
   response->set_compact_revision(result->compact_revision);
+  return ::grpc::Status::OK;
+}
+
+::grpc::Status MaintenanceService::MoveLeader(::grpc::ServerContext* context,
+                                              const etcdserverpb::MoveLeaderRequest* request,
+                                              etcdserverpb::MoveLeaderResponse* response) {
+  absl::Status moved =
+      backend_->MoveLeader(request->targetid(), CallDeadline(context, request_timeout_));
+  if (!moved.ok()) return ToGrpcStatus(moved);
+  FillHeader(response->mutable_header());
   return ::grpc::Status::OK;
 }
 

@@ -1,10 +1,11 @@
-// etcd's Maintenance service: Status, Alarm and HashKV. Defragment, Hash, Snapshot and
-// MoveLeader are not served and answer UNIMPLEMENTED (the generated base class does that).
+// etcd's Maintenance service: Status, Alarm, HashKV and MoveLeader. Defragment, Hash and
+// Snapshot are not served and answer UNIMPLEMENTED (the generated base class does that).
 // Thread-safety: thread-safe; gRPC calls the methods concurrently.
 #pragma once
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "server/etcd/backend.h"
 
@@ -13,8 +14,9 @@ namespace raftkv::server::etcd {
 class MaintenanceService final : public etcdserverpb::Maintenance::Service {
  public:
   // `backend` is not owned. `version` is the etcd API version announced in Status; clients such
-  // as clientv3's RejectOldCluster require it to parse as >= 3.2.
-  MaintenanceService(Backend* backend, std::string version);
+  // as clientv3's RejectOldCluster require it to parse as >= 3.2. `request_timeout` bounds a
+  // leadership transfer.
+  MaintenanceService(Backend* backend, std::string version, absl::Duration request_timeout);
 
   // The generated base class declares a method named Status, which hides the type grpc::Status
   // inside this class: hence ::grpc::Status throughout.
@@ -24,12 +26,17 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
                        etcdserverpb::AlarmResponse* response) override;
   ::grpc::Status HashKV(::grpc::ServerContext* context, const etcdserverpb::HashKVRequest* request,
                         etcdserverpb::HashKVResponse* response) override;
+  // Answered by the leader only, as etcd: etcdctl move-leader finds the leader first.
+  ::grpc::Status MoveLeader(::grpc::ServerContext* context,
+                            const etcdserverpb::MoveLeaderRequest* request,
+                            etcdserverpb::MoveLeaderResponse* response) override;
 
  private:
   void FillHeader(etcdserverpb::ResponseHeader* header);
 
   Backend* const backend_;
   const std::string version_;
+  const absl::Duration request_timeout_;
 };
 
 }  // namespace raftkv::server::etcd
