@@ -140,11 +140,12 @@ int Status(const std::string& endpoints) {
 int Members(const std::string& endpoints) {
   auto r = FirstAnswer(endpoints, [](EtcdClient& c) { return c.MemberList(); });
   if (!r.ok()) return Fail(r.status());
+  // etcdctl's `member list` columns: id, status, name, peer URLs, client URLs, learner.
   for (const auto& m : r->members()) {
-    std::printf("%llx, started, %s, %s, %s\n", static_cast<unsigned long long>(m.id()),
-                m.name().empty() ? "unstarted" : m.name().c_str(),
+    std::printf("%llx, %s, %s, %s, %s, %s\n", static_cast<unsigned long long>(m.id()),
+                m.name().empty() ? "unstarted" : "started", m.name().c_str(),
                 absl::StrJoin(m.peerurls(), ",").c_str(),
-                absl::StrJoin(m.clienturls(), ",").c_str());
+                absl::StrJoin(m.clienturls(), ",").c_str(), m.islearner() ? "true" : "false");
   }
   return 0;
 }
