@@ -82,6 +82,27 @@ TEST_F(MembershipTest, AVoterAddedLaterCatchesUpAndCountsTowardTheQuorum) {
   EXPECT_NE(Etcdctl("put two-of-four 4", cluster_->endpoint(leader)).exit_code, 0);
 }
 
+TEST_F(MembershipTest, AMemberAddedAfterCompactionStartsFromASnapshot) {
+  spares_ = 1;
+  StartCluster(/*snapshot_count=*/20);
+  // The leader's log no longer reaches back to the founders' entries, so the new member must
+  // learn the store and the membership from a snapshot.
+  for (int k = 0; k < 120; ++k) ASSERT_TRUE(PutVia(0, absl::StrCat("s", k), "v"));
+  CommandResult add = Etcdctl(
+      absl::StrCat("member add ", cluster_->name(3), " --peer-urls=", cluster_->peer_url(3)));
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  ASSERT_TRUE(cluster_->Start(3).ok());
+  EXPECT_TRUE(Eventually([&] { return LocalValue(3, "s119") == "v"; }, absl::Seconds(30)));
+  EXPECT_EQ(LocalValue(3, "s0"), "v");
+  CommandResult log = RunCommand("cat " + cluster_->log_path(3));
+  EXPECT_THAT(log.output, HasSubstr("restored the store from a snapshot"));
+  // It knows every member, itself included, and the cluster goes on with it.
+  const std::string list = Etcdctl("member list", cluster_->endpoint(3)).output;
+  for (int i = 0; i < 4; ++i) EXPECT_THAT(list, HasSubstr(cluster_->peer_url(i)));
+  ASSERT_TRUE(PutVia(3, "after-join", "1"));
+  EXPECT_TRUE(Eventually([&] { return LocalValue(1, "after-join") == "1"; }));
+}
+
 TEST_F(MembershipTest, ALearnerIsPromotedOnceItHasCaughtUp) {
   spares_ = 1;
   StartCluster();
