@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,11 @@ class File {
   virtual absl::Status Append(std::string_view data) = 0;
   // Writes at `offset`, growing the file if needed. Used to fill preallocated space.
   virtual absl::Status WriteAt(uint64_t offset, std::string_view data) = 0;
+  // Writes the concatenation of `pieces` at `offset`, exactly as WriteAt of the concatenated
+  // bytes would, but gathered from the pieces' own buffers (pwritev) instead of being copied
+  // into one first. It is one write to the durability contract: until a sync, a crash may keep
+  // any prefix of the concatenation, including one that ends inside a piece.
+  virtual absl::Status GatherWriteAt(uint64_t offset, std::span<const std::string_view> pieces) = 0;
   // Reads up to n bytes at offset into scratch; returns the bytes read (fewer only at the end).
   virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const = 0;
   // fsync: data and all metadata.

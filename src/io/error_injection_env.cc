@@ -17,6 +17,10 @@ class ErrorInjectionEnv::ErrorFile final : public File {
     if (absl::Status s = env_->Check(EnvOp::kWrite, "pwrite", path_); !s.ok()) return s;
     return base_->WriteAt(offset, data);
   }
+  absl::Status GatherWriteAt(uint64_t offset, std::span<const std::string_view> pieces) override {
+    if (absl::Status s = env_->Check(EnvOp::kWrite, "pwritev", path_); !s.ok()) return s;
+    return base_->GatherWriteAt(offset, pieces);
+  }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
     if (absl::Status s = env_->Check(EnvOp::kRead, "pread", path_); !s.ok()) return s;
     return base_->ReadAt(offset, n, scratch);

@@ -20,7 +20,7 @@ namespace raftkv::io {
 enum class EnvOp {
   kAny,
   kOpen,
-  kWrite,  // File::Append and File::WriteAt
+  kWrite,  // File::Append, File::WriteAt and File::GatherWriteAt
   kRead,
   kSync,  // File::Sync and File::DataSync
   kTruncate,

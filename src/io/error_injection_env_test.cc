@@ -34,6 +34,18 @@ TEST_F(ErrorInjectionEnvTest, NthWriteFailsWithEnospcOnceAndHasNoEffect) {
   EXPECT_EQ(*base_.Contents("/d/f"), "ac");
 }
 
+TEST_F(ErrorInjectionEnvTest, GatherWriteAtCountsAsAWriteAndFailsWithoutEffect) {
+  env_.FailNth(EnvOp::kWrite, 1, ENOSPC);
+  const std::string_view pieces[] = {"a", "b"};
+  const absl::Status s = file_->GatherWriteAt(0, pieces);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("pwritev /d/f"), std::string_view::npos);
+  EXPECT_EQ(*base_.Contents("/d/f"), "");
+  EXPECT_TRUE(file_->GatherWriteAt(0, pieces).ok());
+  EXPECT_EQ(*base_.Contents("/d/f"), "ab");
+  EXPECT_EQ(env_.count(EnvOp::kWrite), 2u);
+}
+
 TEST_F(ErrorInjectionEnvTest, FailSyncsFailsEveryLaterSyncWithEio) {
   env_.FailSyncs();
   EXPECT_FALSE(file_->DataSync().ok());

@@ -53,14 +53,28 @@ class FaultInjectionEnv::MemFile final : public File {
   absl::Status Append(std::string_view data) override {
     std::lock_guard lock(env_->mu_);
     if (absl::Status s = Begin(); !s.ok()) return s;
-    RecordWrite(node_->data.size(), data);
+    RecordWrite(node_->data.size(), std::string(data));
     return absl::OkStatus();
   }
 
   absl::Status WriteAt(uint64_t offset, std::string_view data) override {
     std::lock_guard lock(env_->mu_);
     if (absl::Status s = Begin(); !s.ok()) return s;
-    RecordWrite(offset, data);
+    RecordWrite(offset, std::string(data));
+    return absl::OkStatus();
+  }
+
+  absl::Status GatherWriteAt(uint64_t offset, std::span<const std::string_view> pieces) override {
+    std::lock_guard lock(env_->mu_);
+    if (absl::Status s = Begin(); !s.ok()) return s;
+    // One pending write of the concatenation, so that a torn crash may cut it anywhere, in the
+    // middle of a piece or between two, like a single pwritev.
+    std::string data;
+    size_t bytes = 0;
+    for (std::string_view p : pieces) bytes += p.size();
+    data.reserve(bytes);
+    for (std::string_view p : pieces) data.append(p);
+    RecordWrite(offset, std::move(data));
     return absl::OkStatus();
   }
 
@@ -112,8 +126,8 @@ class FaultInjectionEnv::MemFile final : public File {
     return env_->BeginMutationLocked();
   }
 
-  void RecordWrite(uint64_t offset, std::string_view data) {
-    node_->Record({Node::OpKind::kWrite, offset, std::string(data), ++env_->op_seq_});
+  void RecordWrite(uint64_t offset, std::string data) {
+    node_->Record({Node::OpKind::kWrite, offset, std::move(data), ++env_->op_seq_});
   }
 
   FaultInjectionEnv* env_;

@@ -6,8 +6,9 @@
 // directory. Crash() replaces the first view with the second, so every unsynced byte and every
 // unsynced name change disappears, exactly as the POSIX durability rules allow; with tearing
 // on, the file written last also keeps a random prefix of its unsynced writes, the last kept
-// one cut at an arbitrary byte (a torn write). All randomness comes from the seed, so a crash
-// replays exactly.
+// one cut at an arbitrary byte (a torn write). A gathered write (File::GatherWriteAt) is one
+// write here, cut anywhere in the concatenation of its pieces. All randomness comes from the
+// seed, so a crash replays exactly.
 //
 // CrashAfter(n) freezes the file system after n more mutating operations: every later call
 // fails with Unavailable, as if the process had died at that instant, until Crash() is called.

@@ -78,6 +78,54 @@ TEST_F(FaultInjectionEnvTest, TornCrashKeepsOnlyAPrefixOfTheUnsyncedWrites) {
   EXPECT_TRUE(saw_partial);
 }
 
+TEST_F(FaultInjectionEnvTest, GatherWriteAtReadsBackAsTheConcatenationAndIsLostUnsynced) {
+  auto f = Create("/d/f");
+  ASSERT_TRUE(f->Append("durable").ok());
+  ASSERT_TRUE(f->DataSync().ok());
+  ASSERT_TRUE(env_.SyncDir("/d").ok());
+  const std::string_view pieces[] = {" lo", "", "st"};
+  ASSERT_TRUE(f->GatherWriteAt(7, pieces).ok());
+  EXPECT_EQ(*ReadFileToString(&env_, "/d/f"), "durable lost");
+  env_.Crash(/*tear_last_write=*/false);
+  EXPECT_EQ(*ReadFileToString(&env_, "/d/f"), "durable");
+}
+
+TEST_F(FaultInjectionEnvTest, TornCrashCutsAGatheredWriteAnywhereLikeOneWrite) {
+  const std::string first = "0123456789", second = "abcdefghij";
+  bool cut_in_first = false, cut_in_second = false;
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    FaultInjectionEnv env(seed);
+    ASSERT_TRUE(env.CreateDir("/d").ok());
+    auto f = *env.OpenFile("/d/f", OpenMode::kCreate);
+    ASSERT_TRUE(f->Append("base").ok());
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(env.SyncDir("/d").ok());
+    const std::string_view pieces[] = {first, second};
+    ASSERT_TRUE(f->GatherWriteAt(4, pieces).ok());
+    env.Crash(/*tear_last_write=*/true);
+    const std::string after = *ReadFileToString(&env, "/d/f");
+    ASSERT_GE(after.size(), 4u);
+    EXPECT_EQ(after, ("base" + first + second).substr(0, after.size()));
+    EXPECT_LT(after.size(), 4 + first.size() + second.size());  // the write is always cut
+    cut_in_first |= after.size() > 4 && after.size() < 4 + first.size();
+    cut_in_second |= after.size() > 4 + first.size();
+  }
+  // One pending write, not one per piece: the cut falls inside either piece.
+  EXPECT_TRUE(cut_in_first);
+  EXPECT_TRUE(cut_in_second);
+}
+
+TEST_F(FaultInjectionEnvTest, GatherWriteAtIsOneMutatingOperation) {
+  auto f = Create("/d/f");
+  const uint64_t before = env_.mutating_ops();
+  const std::string_view pieces[] = {"a", "b", "c"};
+  env_.CrashAfter(1);
+  ASSERT_TRUE(f->GatherWriteAt(0, pieces).ok());
+  EXPECT_EQ(env_.mutating_ops(), before + 1);
+  EXPECT_EQ(f->GatherWriteAt(3, pieces).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(*env_.Contents("/d/f"), "abc");
+}
+
 TEST_F(FaultInjectionEnvTest, HandlesFromBeforeACrashAreDead) {
   auto f = Create("/d/f");
   env_.Crash();

@@ -4,9 +4,13 @@
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <vector>
 
 #include "io/env.h"
 
@@ -43,6 +47,33 @@ class PosixFile final : public File {
       p += n;
       pos += static_cast<uint64_t>(n);
       left -= static_cast<size_t>(n);
+    }
+    if (pos > size_) size_ = pos;
+    return absl::OkStatus();
+  }
+
+  absl::Status GatherWriteAt(uint64_t offset, std::span<const std::string_view> pieces) override {
+    std::vector<iovec> iov;
+    iov.reserve(pieces.size());
+    for (std::string_view p : pieces) {
+      if (!p.empty()) iov.push_back({const_cast<char*>(p.data()), p.size()});
+    }
+    size_t next = 0;  // iov[next] is the first piece not completely written
+    uint64_t pos = offset;
+    while (next < iov.size()) {
+      const int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
+      ssize_t n =
+          RetryEintr([&] { return ::pwritev(fd_, &iov[next], count, static_cast<off_t>(pos)); });
+      if (n < 0) return ErrnoError(errno, "pwritev", path_);
+      pos += static_cast<uint64_t>(n);
+      // A short write (or IOV_MAX) leaves pieces over; skip what went out and go on.
+      while (n > 0) {
+        const size_t take = std::min(static_cast<size_t>(n), iov[next].iov_len);
+        iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + take;
+        iov[next].iov_len -= take;
+        n -= static_cast<ssize_t>(take);
+        if (iov[next].iov_len == 0) ++next;
+      }
     }
     if (pos > size_) size_ = pos;
     return absl::OkStatus();

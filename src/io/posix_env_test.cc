@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
+#include <vector>
 
 #include "io/env.h"
 
@@ -38,6 +40,35 @@ TEST_F(PosixEnvTest, WrittenBytesReadBackAfterAppendAndWriteAt) {
   ASSERT_TRUE((*file)->WriteAt(0, "J").ok());
   ASSERT_TRUE((*file)->DataSync().ok());
   EXPECT_EQ(*ReadFileToString(env_, path), "Jello world");
+}
+
+TEST_F(PosixEnvTest, GatherWriteAtWritesTheConcatenationOfThePieces) {
+  const std::string path = JoinPath(dir_, "f");
+  auto file = env_->OpenFile(path, OpenMode::kCreate);
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_TRUE((*file)->Append("0123456789").ok());
+  const std::string_view pieces[] = {"ab", "", "cdef", "g"};
+  ASSERT_TRUE((*file)->GatherWriteAt(8, pieces).ok());
+  EXPECT_EQ(*(*file)->Size(), 15u);
+  ASSERT_TRUE((*file)->Append("!").ok());  // Append goes after the gathered bytes
+  EXPECT_EQ(*ReadFileToString(env_, path), "01234567abcdefg!");
+}
+
+TEST_F(PosixEnvTest, GatherWriteAtTakesMorePiecesThanOnePwritevAccepts) {
+  const std::string path = JoinPath(dir_, "f");
+  auto file = env_->OpenFile(path, OpenMode::kCreate);
+  ASSERT_TRUE(file.ok()) << file.status();
+  // More than IOV_MAX (1024) pieces of uneven sizes, so the write goes out in several calls.
+  std::vector<std::string> storage;
+  std::string expected;
+  for (int i = 0; i < 2500; ++i) {
+    storage.push_back(std::string(static_cast<size_t>(i % 7), static_cast<char>('a' + i % 26)));
+    expected += storage.back();
+  }
+  const std::vector<std::string_view> pieces(storage.begin(), storage.end());
+  ASSERT_TRUE((*file)->GatherWriteAt(0, pieces).ok());
+  EXPECT_EQ(*(*file)->Size(), expected.size());
+  EXPECT_EQ(*ReadFileToString(env_, path), expected);
 }
 
 TEST_F(PosixEnvTest, AllocateGrowsWithZerosAndTruncateShrinks) {
