@@ -62,9 +62,14 @@ bool PeekEntryIndexTerm(std::string_view payload, uint64_t* index, uint64_t* ter
 
 void WalBatch::AddEntry(const raftpb::Entry& entry) {
   assert(entries_.empty() || entry.index() == entries_.back().index + 1);
-  const std::string payload = entry.SerializeAsString();
   const uint64_t offset = data_.size();
-  AppendRecord(RecordType::kEntry, payload, &data_);
+  const size_t payload_bytes = entry.ByteSizeLong();
+  // Serialized straight into the batch: an entry's data is copied once here and once more by
+  // the kernel, never into a temporary.
+  AppendRecordInPlace(
+      RecordType::kEntry, payload_bytes,
+      [&](char* dst) { entry.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(dst)); },
+      &data_);
   entries_.push_back(
       {entry.index(), entry.term(), offset, static_cast<uint32_t>(data_.size() - offset)});
   effects_.push_back({Effect::kEntry, entry.index(), entry.term(), 0});
@@ -78,16 +83,6 @@ void WalBatch::SetHardState(const raftpb::HardState& hs) {
 void WalBatch::AddSnapshotMarker(const SnapshotMarker& marker, bool replace) {
   AppendRecord(RecordType::kSnapshot, EncodeSnapshotMarker(marker, replace), &data_);
   effects_.push_back({Effect::kSnapshot, marker.index, marker.term, replace ? 1u : 0u});
-}
-
-void WalBatch::Append(const WalBatch& other) {
-  const uint64_t base = data_.size();
-  data_ += other.data_;
-  for (EntryInfo e : other.entries_) {
-    e.offset += base;
-    entries_.push_back(e);
-  }
-  effects_.insert(effects_.end(), other.effects_.begin(), other.effects_.end());
 }
 
 // ---- Wal ----
@@ -365,19 +360,39 @@ void Wal::ApplyEffects(const WalBatch& batch) {
 }
 
 absl::Status Wal::Write(const WalBatch& batch, bool sync, std::vector<RecordLocation>* locations) {
+  const WalBatch* group[] = {&batch};
+  return WriteBatches(group, sync, locations);
+}
+
+absl::Status Wal::WriteGroup(std::span<const WalBatch* const> batches, bool sync) {
+  return WriteBatches(batches, sync, nullptr);
+}
+
+absl::Status Wal::WriteBatches(std::span<const WalBatch* const> batches, bool sync,
+                               std::vector<RecordLocation>* locations) {
   if (!failed_.ok()) return failed_;
-  if (batch.empty()) return sync ? Sync() : absl::OkStatus();
-  if (offset_ > header_end_ && offset_ + batch.size_bytes() > options_.segment_bytes) {
+  uint64_t bytes = 0;
+  std::vector<std::string_view> pieces;
+  pieces.reserve(batches.size());
+  for (const WalBatch* b : batches) {
+    bytes += b->size_bytes();
+    if (!b->empty()) pieces.push_back(b->data_);
+  }
+  if (bytes == 0) return sync ? Sync() : absl::OkStatus();
+  if (offset_ > header_end_ && offset_ + bytes > options_.segment_bytes) {
     if (absl::Status s = Roll(); !s.ok()) return Fail(s);
   }
-  if (absl::Status s = active_->WriteAt(offset_, batch.data_); !s.ok()) return Fail(s);
-  if (locations != nullptr) {
-    for (const WalBatch::EntryInfo& e : batch.entries_) {
-      locations->push_back({segments_.back().seq, offset_ + e.offset, e.size_bytes});
+  // One write call for the whole group, gathered from the batches' own buffers.
+  if (absl::Status s = active_->GatherWriteAt(offset_, pieces); !s.ok()) return Fail(s);
+  for (const WalBatch* b : batches) {
+    if (locations != nullptr) {
+      for (const WalBatch::EntryInfo& e : b->entries_) {
+        locations->push_back({segments_.back().seq, offset_ + e.offset, e.size_bytes});
+      }
     }
+    offset_ += b->size_bytes();
+    ApplyEffects(*b);
   }
-  offset_ += batch.size_bytes();
-  ApplyEffects(batch);
   return sync ? Sync() : absl::OkStatus();
 }
 

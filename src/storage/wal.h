@@ -7,7 +7,8 @@
 // other damage is DataLoss naming the file and offset (see segment_scan.h).
 //
 // Writing: a WalBatch is encoded in memory and written with one write call, followed by one
-// fdatasync when asked; that is group commit. When the active segment would overflow it is
+// fdatasync when asked; several batches can go out with one gathered write call (WriteGroup),
+// which is how WalCommitter commits a group. When the active segment would overflow it is
 // trimmed, fsynced and a new one is started: created as <name>.tmp, preallocated to the segment
 // size, its header record written and fsynced, renamed, and the directory fsynced. A crash
 // during a roll thus leaves either a .tmp file (deleted on open) or a complete, empty segment.
@@ -26,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,8 +75,6 @@ class WalBatch {
   void AddEntry(const raftpb::Entry& entry);
   void SetHardState(const raftpb::HardState& hard_state);
   void AddSnapshotMarker(const SnapshotMarker& marker, bool replace);
-  // Appends another batch's records after this one's (group commit).
-  void Append(const WalBatch& other);
 
   bool empty() const { return data_.empty(); }
   uint64_t size_bytes() const { return data_.size(); }
@@ -110,6 +110,9 @@ class Wal {
   // given, receives where each entry of the batch landed.
   absl::Status Write(const WalBatch& batch, bool sync,
                      std::vector<RecordLocation>* locations = nullptr);
+  // Writes several batches back to back, in order, with a single gathered write call (no copy
+  // into one buffer) and, if `sync`, one fdatasync: WalCommitter's group commit.
+  absl::Status WriteGroup(std::span<const WalBatch* const> batches, bool sync);
   // fdatasync of the active segment (for batches written without sync).
   absl::Status Sync();
 
@@ -149,6 +152,8 @@ class Wal {
   absl::Status CreateSegment(uint64_t seq);
   absl::Status Roll();
   absl::Status Fail(absl::Status s);
+  absl::Status WriteBatches(std::span<const WalBatch* const> batches, bool sync,
+                            std::vector<RecordLocation>* locations);
   void ApplyEffects(const WalBatch& batch);
   void Log(raft::LogLevel level, const std::string& message) const;
   std::string SegmentPath(uint64_t seq) const;

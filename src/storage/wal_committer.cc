@@ -43,14 +43,7 @@ void WalCommitter::WriteGroup() {
   mu_.Unlock();
   // Only the writer touches the Wal, so its single-thread rule holds; the syncer touches only
   // the File it was handed.
-  absl::Status status;
-  if (group.size() == 1) {
-    status = wal_->Write(*group[0], /*sync=*/false);
-  } else {
-    WalBatch merged;
-    for (const WalBatch* b : group) merged.Append(*b);
-    status = wal_->Write(merged, /*sync=*/false);
-  }
+  const absl::Status status = wal_->WriteGroup(group, /*sync=*/false);
   std::shared_ptr<io::File> file = status.ok() ? wal_->active_file() : nullptr;
   mu_.Lock();
   writing_ = false;

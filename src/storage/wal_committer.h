@@ -3,7 +3,8 @@
 // Each caller hands in a batch and blocks until it is durable. Batches queue up in arrival
 // order; the waiting callers share two jobs, each held by at most one of them at a time:
 //   - the writer takes every queued batch (up to max_group_bytes) and writes them with one
-//     write call, without syncing;
+//     gathered write call straight from the callers' buffers (Wal::WriteGroup), without
+//     syncing;
 //   - the syncer fdatasyncs the active segment, covering everything written before it started,
 //     and then acknowledges those batches.
 // The two run at the same time: while group n is being fsynced, group n+1 accumulates and is

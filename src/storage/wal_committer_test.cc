@@ -79,6 +79,9 @@ class GatedEnv final : public io::Env {
     absl::Status WriteAt(uint64_t o, std::string_view d) override {
       return Counted(base_->WriteAt(o, d));
     }
+    absl::Status GatherWriteAt(uint64_t o, std::span<const std::string_view> p) override {
+      return Counted(base_->GatherWriteAt(o, p));
+    }
     absl::StatusOr<size_t> ReadAt(uint64_t o, size_t n, char* s) const override {
       return base_->ReadAt(o, n, s);
     }

@@ -10,12 +10,6 @@
 namespace raftkv::storage {
 namespace {
 
-void PutU32(std::string* out, uint32_t v) {
-  char buf[4];
-  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(v >> (8 * i));
-  out->append(buf, 4);
-}
-
 void PutU64(std::string* out, uint64_t v) {
   char buf[8];
   for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
@@ -62,16 +56,19 @@ bool ParseHex(std::string_view s, uint64_t* v) {
 }  // namespace
 
 void AppendRecord(RecordType type, std::string_view payload, std::string* out) {
-  assert(payload.size() <= kMaxRecordPayloadBytes);
-  const size_t start = out->size();
-  const uint32_t word = static_cast<uint32_t>(payload.size()) | static_cast<uint32_t>(type) << 24;
-  PutU32(out, 0);  // crc, filled in below
-  PutU32(out, word);
-  out->append(payload);
-  out->resize(start + RecordBytes(payload.size()), '\0');
-  uint32_t crc = base::crc32c::Value(out->data() + start + 4, 4 + payload.size());
-  crc = base::crc32c::Mask(crc);
-  for (int i = 0; i < 4; ++i) (*out)[start + i] = static_cast<char>(crc >> (8 * i));
+  AppendRecordInPlace(
+      type, payload.size(), [&](char* dst) { std::memcpy(dst, payload.data(), payload.size()); },
+      out);
+}
+
+void SealRecord(RecordType type, size_t payload_bytes, char* record) {
+  assert(payload_bytes <= kMaxRecordPayloadBytes);
+  const uint32_t word = static_cast<uint32_t>(payload_bytes) | static_cast<uint32_t>(type) << 24;
+  for (int i = 0; i < 4; ++i) record[4 + i] = static_cast<char>(word >> (8 * i));
+  std::memset(record + kRecordHeaderBytes + payload_bytes, 0,
+              RecordBytes(payload_bytes) - kRecordHeaderBytes - payload_bytes);
+  const uint32_t crc = base::crc32c::Mask(base::crc32c::Value(record + 4, 4 + payload_bytes));
+  for (int i = 0; i < 4; ++i) record[i] = static_cast<char>(crc >> (8 * i));
 }
 
 DecodeResult DecodeRecord(std::string_view data, DecodedRecord* record) {

@@ -60,6 +60,23 @@ inline uint64_t RecordBytes(uint64_t payload_bytes) {
 // Appends the framed record to *out. REQUIRES: payload.size() <= kMaxRecordPayloadBytes.
 void AppendRecord(RecordType type, std::string_view payload, std::string* out);
 
+// Frames a record whose payload_bytes-long payload the caller has already written at
+// record + kRecordHeaderBytes: fills in the length/type word, zeroes the padding and sets the
+// checksum. `record` points at RecordBytes(payload_bytes) bytes.
+// REQUIRES: payload_bytes <= kMaxRecordPayloadBytes.
+void SealRecord(RecordType type, size_t payload_bytes, char* record);
+
+// Appends a record whose payload `write_payload(char* dst)` serializes in place, straight into
+// *out, which saves a copy of large payloads (entries). It must write exactly payload_bytes.
+template <typename WritePayload>
+void AppendRecordInPlace(RecordType type, size_t payload_bytes, WritePayload write_payload,
+                         std::string* out) {
+  const size_t start = out->size();
+  out->resize(start + RecordBytes(payload_bytes));
+  write_payload(out->data() + start + kRecordHeaderBytes);
+  SealRecord(type, payload_bytes, out->data() + start);
+}
+
 enum class DecodeResult {
   kOk,
   kZero,       // eight zero bytes: end of log

@@ -16,6 +16,20 @@ TEST(WalFormatTest, RecordRoundTripsAndIsPaddedToEightBytes) {
   EXPECT_EQ(r.size_bytes, 16u);
 }
 
+TEST(WalFormatTest, ARecordSerializedInPlaceIsTheSameAsOneAppendedFromAPayload) {
+  for (size_t n = 0; n <= 17; ++n) {
+    const std::string payload(n, static_cast<char>('a' + n));
+    std::string copied = "prefix", in_place = "prefix";
+    AppendRecord(RecordType::kEntry, payload, &copied);
+    AppendRecordInPlace(
+        RecordType::kEntry, n, [&](char* dst) { payload.copy(dst, n); }, &in_place);
+    EXPECT_EQ(in_place, copied) << n;
+    DecodedRecord r;
+    ASSERT_EQ(DecodeRecord(std::string_view(in_place).substr(6), &r), DecodeResult::kOk);
+    EXPECT_EQ(r.payload, payload);
+  }
+}
+
 TEST(WalFormatTest, EightZeroBytesReadAsEndOfLog) {
   DecodedRecord r;
   EXPECT_EQ(DecodeRecord(std::string(64, '\0'), &r), DecodeResult::kZero);

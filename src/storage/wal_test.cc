@@ -122,6 +122,92 @@ TEST_F(WalTest, EachBatchIsOneWriteAndOneSync) {
   EXPECT_EQ(counting.count(io::EnvOp::kSync), syncs + 1);
 }
 
+TEST_F(WalTest, AnEntryRecordHoldsTheSerializedEntry) {
+  WalRecovery rec;
+  auto wal = Open(&rec);
+  const std::vector<raftpb::Entry> entries = {MakeEntry(1, 1),
+                                              MakeEntry(2, 1, std::string(5000, 'e')),
+                                              MakeEntry(3, 2, std::string(1, '\0'))};
+  WalBatch batch;
+  for (const raftpb::Entry& e : entries) batch.AddEntry(e);
+  std::vector<RecordLocation> locations;
+  ASSERT_TRUE(wal->Write(batch, /*sync=*/false, &locations).ok());
+  ASSERT_EQ(locations.size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto payload = wal->ReadPayload(locations[i]);
+    ASSERT_TRUE(payload.ok()) << payload.status();
+    EXPECT_EQ(*payload, entries[i].SerializeAsString()) << i;
+  }
+}
+
+TEST_F(WalTest, AGroupOfBatchesIsOneWriteAndOneSyncAndReplaysInOrder) {
+  io::ErrorInjectionEnv counting(&env_);
+  {
+    WalRecovery rec;
+    auto wal = Wal::Open(&counting, "/data", options_, &rec);
+    ASSERT_TRUE(wal.ok());
+    const uint64_t writes = counting.count(io::EnvOp::kWrite);
+    const uint64_t syncs = counting.count(io::EnvOp::kSync);
+    WalBatch a, empty, b, c;
+    a.AddEntry(MakeEntry(1, 1));
+    a.AddEntry(MakeEntry(2, 1));
+    b.SetHardState(MakeHardState(1, 2, 1));
+    c.AddEntry(MakeEntry(3, 1));
+    c.SetHardState(MakeHardState(1, 2, 3));
+    const WalBatch* group[] = {&a, &empty, &b, &c};
+    ASSERT_TRUE((*wal)->WriteGroup(group, /*sync=*/true).ok());
+    EXPECT_EQ(counting.count(io::EnvOp::kWrite), writes + 1);
+    EXPECT_EQ(counting.count(io::EnvOp::kSync), syncs + 1);
+  }
+  WalRecovery rec;
+  Open(&rec);
+  ASSERT_EQ(rec.entries.size(), 3u);
+  EXPECT_EQ(rec.first_index, 1u);
+  EXPECT_EQ(rec.hard_state.commit(), 3u);
+}
+
+TEST_F(WalTest, AGroupLeavesTheSameBytesAsItsBatchesWrittenOneByOne) {
+  io::FaultInjectionEnv separate_env(7);
+  WalRecovery separate_rec, rec;
+  auto separate = Wal::Open(&separate_env, "/data", options_, &separate_rec);
+  auto grouped = Open(&rec);
+  ASSERT_TRUE(separate.ok());
+  std::vector<WalBatch> batches(5);
+  for (uint64_t i = 0; i < batches.size(); ++i) {
+    batches[i].AddEntry(MakeEntry(i + 1, 2, std::string(10 * i + 1, 'd')));
+    batches[i].SetHardState(MakeHardState(2, 1, i));
+  }
+  std::vector<const WalBatch*> group;
+  for (const WalBatch& b : batches) {
+    group.push_back(&b);
+    ASSERT_TRUE((*separate)->Write(b, /*sync=*/false).ok());
+  }
+  ASSERT_TRUE(grouped->WriteGroup(group, /*sync=*/false).ok());
+  EXPECT_EQ(*env_.Contents("/data/" + SegmentFileName(1)),
+            *separate_env.Contents("/data/" + SegmentFileName(1)));
+}
+
+TEST_F(WalTest, AGroupThatDoesNotFitRollsFirstAndLandsWholeInTheNextSegment) {
+  {
+    WalRecovery rec;
+    auto wal = Open(&rec);
+    WriteEntries(wal.get(), 1, 11, 1);  // with the header, ~400 of the 1024 bytes
+    std::vector<WalBatch> batches(8);
+    std::vector<const WalBatch*> group;
+    for (uint64_t i = 0; i < batches.size(); ++i) {
+      batches[i].AddEntry(MakeEntry(11 + i, 1, std::string(80, 'g')));  // ~770 bytes in all
+      group.push_back(&batches[i]);
+    }
+    ASSERT_TRUE(wal->WriteGroup(group, /*sync=*/true).ok());
+    EXPECT_EQ(wal->segment_seqs(), (std::vector<uint64_t>{1, 2}));
+  }
+  WalRecovery rec;
+  Open(&rec);
+  ASSERT_EQ(rec.entries.size(), 18u);
+  for (uint64_t i = 0; i < 10; ++i) EXPECT_EQ(rec.entries[i].location.seq, 1u) << i;
+  for (uint64_t i = 10; i < 18; ++i) EXPECT_EQ(rec.entries[i].location.seq, 2u) << i;
+}
+
 TEST_F(WalTest, RemoveSegmentsUpToDeletesOnlySegmentsWhoseEntriesAreAllCovered) {
   WalRecovery rec;
   auto wal = Open(&rec);
