@@ -58,8 +58,10 @@ class File {
   virtual absl::Status DataSync() = 0;
   virtual absl::Status Truncate(uint64_t size) = 0;
   // Reserves space so that the file is at least `size` bytes long; new bytes read as zero.
-  // Later writes into it do not change the file size, which keeps fdatasync cheap and makes
-  // ENOSPC appear here rather than in the middle of a commit.
+  // Later writes into it do not change the file size and find their space reserved, which
+  // makes ENOSPC appear here rather than in the middle of a commit. It does not make every
+  // fdatasync free of metadata: on ext4 the reserved blocks stay "unwritten" until first written,
+  // and the flush after that first write also writes the extent change.
   virtual absl::Status Allocate(uint64_t size) = 0;
   virtual absl::StatusOr<uint64_t> Size() const = 0;
   virtual absl::Status Close() = 0;
