@@ -138,6 +138,17 @@ void Membership::Add(const peerpb::Member& member) {
 void Membership::Remove(uint64_t id) {
   absl::MutexLock lock(&mu_);
   members_.erase(id);
+  removed_.insert(id);
+}
+
+bool Membership::WasRemoved(uint64_t id) const {
+  absl::MutexLock lock(&mu_);
+  return removed_.contains(id);
+}
+
+std::vector<uint64_t> Membership::RemovedIds() const {
+  absl::MutexLock lock(&mu_);
+  return {removed_.begin(), removed_.end()};
 }
 
 void Membership::UpdateAttributes(const peerpb::Member& attributes) {
@@ -148,10 +159,13 @@ void Membership::UpdateAttributes(const peerpb::Member& attributes) {
   *it->second.mutable_client_urls() = attributes.client_urls();
 }
 
-void Membership::Restore(const std::vector<peerpb::Member>& members) {
+void Membership::Restore(const std::vector<peerpb::Member>& members,
+                         const std::vector<uint64_t>& removed_ids) {
   absl::MutexLock lock(&mu_);
   members_.clear();
   for (const peerpb::Member& m : members) members_[m.id()] = m;
+  removed_.clear();
+  removed_.insert(removed_ids.begin(), removed_ids.end());
 }
 
 }  // namespace raftkv::server

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,16 +59,21 @@ class Membership {
   // restart replays the entries after the last snapshot.
   void Add(const peerpb::Member& member);
   void Remove(uint64_t id);
+  // Whether `id` was a member and has been removed.
+  bool WasRemoved(uint64_t id) const;
+  std::vector<uint64_t> RemovedIds() const;
   // Applies a MemberAttributes entry: the member's name and client URLs. Ignores unknown ids.
   void UpdateAttributes(const peerpb::Member& attributes);
   // Replaces everything with what a snapshot carried.
-  void Restore(const std::vector<peerpb::Member>& members);
+  void Restore(const std::vector<peerpb::Member>& members,
+               const std::vector<uint64_t>& removed_ids);
 
  private:
   const uint64_t cluster_id_;
   const uint64_t local_id_;
   mutable absl::Mutex mu_;
   std::map<uint64_t, peerpb::Member> members_ ABSL_GUARDED_BY(mu_);
+  std::set<uint64_t> removed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace raftkv::server

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 namespace raftkv::server {
 namespace {
@@ -68,6 +70,55 @@ TEST(MembershipTest, AttributesFillInNameAndClientUrlsOfKnownMembersOnly) {
   EXPECT_EQ(members[0].name(), "n5");
   EXPECT_EQ(members[0].client_urls(0), "http://127.0.0.1:2379");
   EXPECT_FALSE(membership.Contains(6));
+}
+
+peerpb::Member MakeMember(uint64_t id, const std::string& peer_url, bool learner = false) {
+  peerpb::Member m;
+  m.set_id(id);
+  m.add_peer_urls(peer_url);
+  m.set_is_learner(learner);
+  return m;
+}
+
+TEST(MembershipTest, AddingAKnownMemberKeepsItsAnnouncedNameAndClientUrls) {
+  peerpb::ClusterFile founding;
+  founding.set_cluster_id(1);
+  founding.set_member_id(5);
+  Membership membership(founding);
+  membership.Add(MakeMember(7, "http://10.0.0.7:2380", /*learner=*/true));
+  peerpb::Member attributes;
+  attributes.set_id(7);
+  attributes.set_name("n7");
+  attributes.add_client_urls("http://10.0.0.7:2379");
+  membership.UpdateAttributes(attributes);
+  // The promotion (or a replayed add) changes the learner flag and the peer URLs only.
+  membership.Add(MakeMember(7, "http://10.0.0.8:2380", /*learner=*/false));
+  std::optional<peerpb::Member> m = membership.Find(7);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_FALSE(m->is_learner());
+  EXPECT_EQ(m->peer_urls(0), "http://10.0.0.8:2380");
+  EXPECT_EQ(m->name(), "n7");
+  EXPECT_EQ(m->client_urls(0), "http://10.0.0.7:2379");
+  EXPECT_EQ(membership.FindByPeerUrl({"http://10.0.0.8:2380"})->id(), 7u);
+  EXPECT_FALSE(membership.FindByPeerUrl({"http://10.0.0.7:2380"}).has_value());
+}
+
+TEST(MembershipTest, ARemovedMemberIsForgottenButRememberedAsRemoved) {
+  peerpb::ClusterFile founding;
+  founding.set_cluster_id(1);
+  founding.set_member_id(5);
+  Membership membership(founding);
+  membership.Add(MakeMember(7, "http://10.0.0.7:2380"));
+  membership.Remove(7);
+  membership.Remove(7);  // a replayed removal changes nothing
+  EXPECT_FALSE(membership.Contains(7));
+  EXPECT_TRUE(membership.WasRemoved(7));
+  EXPECT_FALSE(membership.WasRemoved(8));  // never a member: unknown, not removed
+  // A snapshot carries the removed ids, so a restored member still refuses them as removed.
+  Membership restored(founding);
+  restored.Restore(membership.List(), membership.RemovedIds());
+  EXPECT_TRUE(restored.WasRemoved(7));
+  EXPECT_FALSE(restored.Contains(7));
 }
 
 }  // namespace

@@ -103,6 +103,7 @@ class Node final : public etcd::Backend, public transport::Receiver {
   void Receive(std::vector<raftpb::Message> messages) override;
   void ReportUnreachable(uint64_t peer_id) override;
   void ReportSnapshot(uint64_t peer_id, bool delivered) override;
+  void ReportRemovedFromCluster(uint64_t peer_id) override;
 
   uint64_t leader_id() const { return leader_id_.load(); }
   uint64_t applied_index() const { return applied_index_.load(); }
@@ -166,6 +167,8 @@ class Node final : public etcd::Backend, public transport::Receiver {
   void FollowMembershipChange(const raftpb::ConfChange& change);
   // Apply thread: the member list follows an applied change; the waiter is answered.
   void ApplyMembershipChange(const raftpb::ConfChange& change);
+  // Stops serving for good: this member is no longer part of the cluster (etcd exits then too).
+  void LeaveRemoved(const std::string& why);
 
   // node_raft.cc: the raft thread.
   void RunRaft();

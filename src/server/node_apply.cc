@@ -107,6 +107,7 @@ std::string Node::EncodeState() const {
     state.set_kv(store_.Snapshot());
   }
   for (peerpb::Member& m : membership_->List()) *state.add_members() = std::move(m);
+  for (uint64_t id : membership_->RemovedIds()) state.add_removed_ids(id);
   return state.SerializeAsString();
 }
 
@@ -120,7 +121,8 @@ absl::Status Node::RestoreState(const std::string& data) {
     if (absl::Status s = store_.Restore(state.kv()); !s.ok()) return s;
   }
   if (state.members_size() > 0) {
-    membership_->Restore({state.members().begin(), state.members().end()});
+    membership_->Restore({state.members().begin(), state.members().end()},
+                         {state.removed_ids().begin(), state.removed_ids().end()});
   }
   return absl::OkStatus();
 }

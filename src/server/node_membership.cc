@@ -229,10 +229,19 @@ void Node::ApplyMembershipChange(const raftpb::ConfChange& change) {
   }
   if (change.id() != 0) write_waiters_.Complete(change.id(), kvpb::Response());
   if (change.change_type() == raftpb::CONF_CHANGE_REMOVE_NODE &&
-      change.node_id() == membership_->local_id() && !removed_.exchange(true)) {
-    log_.warn("this member was removed from the cluster; shutting down");
-    if (options_.on_removed) options_.on_removed();
+      change.node_id() == membership_->local_id()) {
+    LeaveRemoved("it applied its own removal");
   }
+}
+
+void Node::ReportRemovedFromCluster(uint64_t peer_id) {
+  LeaveRemoved(fmt::format("member {:x} refuses its traffic as a removed member's", peer_id));
+}
+
+void Node::LeaveRemoved(const std::string& why) {
+  if (removed_.exchange(true)) return;
+  log_.warn("this member was removed from the cluster ({}); shutting down", why);
+  if (options_.on_removed) options_.on_removed();
 }
 
 }  // namespace raftkv::server

@@ -150,6 +150,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   transport_options.members = [membership = server->membership_.get()] {
     return membership->List();
   };
+  transport_options.is_removed = [membership = server->membership_.get()](uint64_t id) {
+    return membership->WasRemoved(id);
+  };
   server->transport_ =
       std::make_unique<transport::GrpcTransport>(transport_options, server->node_.get());
   // One peer listener: etcd allows several, raftkv serves the first URL.

@@ -95,7 +95,7 @@ class PeerService final : public peerpb::Peer::Service {
     if (s.ok()) return grpc::Status::OK;
     transport_->logger().error("refusing raft traffic from {}: {}", context->peer(),
                                std::string(s.message()));
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(s.message()));
+    return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
   }
 
   GrpcTransport* const transport_;
@@ -221,12 +221,16 @@ absl::Status GrpcTransport::CheckIncoming(uint64_t cluster_id, uint64_t from, ui
     return absl::FailedPreconditionError(absl::StrFormat(
         "traffic for member %x reached member %x; check --initial-cluster", to, options_.local_id));
   }
-  absl::MutexLock lock(&mu_);
-  if (!peers_.contains(from)) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("member %x is not a member of cluster %x", from, options_.cluster_id));
+  {
+    absl::MutexLock lock(&mu_);
+    if (peers_.contains(from)) return absl::OkStatus();
   }
-  return absl::OkStatus();
+  if (options_.is_removed && options_.is_removed(from)) {
+    return absl::PermissionDeniedError(
+        absl::StrFormat("member %x was removed from cluster %x", from, options_.cluster_id));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrFormat("member %x is not a member of cluster %x", from, options_.cluster_id));
 }
 
 }  // namespace raftkv::transport

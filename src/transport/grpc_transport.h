@@ -54,6 +54,10 @@ struct GrpcTransportOptions {
   // Answers Peer.Members (the current members, for a member joining at run time); unset, the
   // call answers UNAVAILABLE. Called from gRPC threads.
   std::function<std::vector<peerpb::Member>()> members;
+  // Whether `id` was a member and has been removed: its traffic is then refused with
+  // PERMISSION_DENIED, which tells it to stop (its sender reports ReportRemovedFromCluster).
+  // Unset: no id counts as removed. Called from gRPC threads.
+  std::function<bool(uint64_t id)> is_removed;
 };
 
 // Asks the member listening for peers at `address` (host:port) for the cluster id and members.
@@ -76,7 +80,8 @@ class GrpcTransport final : public Transport {
   void Stop() override;
 
   // OK when a batch claiming to come from `from` in `cluster_id`, addressed to `to`, should
-  // be accepted; otherwise FailedPrecondition saying why. Used by the peer service.
+  // be accepted; otherwise FailedPrecondition saying why, or PermissionDenied for a member the
+  // cluster removed. Used by the peer service.
   absl::Status CheckIncoming(uint64_t cluster_id, uint64_t from, uint64_t to) const;
 
   Receiver* receiver() const { return receiver_; }

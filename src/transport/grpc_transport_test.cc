@@ -25,6 +25,10 @@ class RecordingReceiver final : public Receiver {
     absl::MutexLock lock(&mu_);
     snapshot_reports_.push_back(delivered);
   }
+  void ReportRemovedFromCluster(uint64_t peer_id) override {
+    absl::MutexLock lock(&mu_);
+    removed_by_.push_back(peer_id);
+  }
 
   // Waits until `done` holds (checked under the lock) or the timeout passes.
   bool WaitFor(std::function<bool(RecordingReceiver&)> done,
@@ -42,6 +46,7 @@ class RecordingReceiver final : public Receiver {
   std::vector<raftpb::Message> received_;
   std::map<uint64_t, int> unreachable_;
   std::vector<bool> snapshot_reports_;
+  std::vector<uint64_t> removed_by_;
 
  private:
   absl::Mutex mu_;
@@ -57,11 +62,13 @@ raftpb::Message Heartbeat(uint64_t from, uint64_t to, uint64_t commit) {
 }
 
 struct Member {
-  Member(uint64_t cluster_id, uint64_t id) {
+  Member(uint64_t cluster_id, uint64_t id,
+         const std::function<void(GrpcTransportOptions&)>& configure = {}) {
     GrpcTransportOptions options;
     options.cluster_id = cluster_id;
     options.local_id = id;
     options.snapshot_chunk_bytes = 64 << 10;
+    if (configure) configure(options);
     transport = std::make_unique<GrpcTransport>(options, &receiver);
     absl::StatusOr<int> bound = transport->Start("127.0.0.1:0");
     EXPECT_TRUE(bound.ok()) << bound.status();
@@ -143,6 +150,39 @@ TEST(GrpcTransportTest, RefusesBatchesFromAnUnknownMember) {
   a.transport->AddPeer(2, b.address());  // b does not know member 1
   ASSERT_TRUE(HeartbeatUntilUnreachable(a, 1, 2));
   EXPECT_TRUE(b.receiver.received_.empty());
+  // Not knowing a member (it may not have learnt of its addition yet) is not its removal.
+  EXPECT_TRUE(a.receiver.removed_by_.empty());
+}
+
+TEST(GrpcTransportTest, TellsARemovedMemberThatItWasRemoved) {
+  Member a(7, 1);
+  Member b(7, 2,
+           [](GrpcTransportOptions& o) { o.is_removed = [](uint64_t id) { return id == 1; }; });
+  a.transport->AddPeer(2, b.address());
+  ASSERT_TRUE(HeartbeatUntilUnreachable(a, 1, 2));
+  EXPECT_TRUE(b.receiver.received_.empty());
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return !r.removed_by_.empty(); }));
+  EXPECT_EQ(a.receiver.removed_by_[0], 2u);
+}
+
+TEST(GrpcTransportTest, AnswersWhoIsInTheClusterForAJoiningMember) {
+  Member a(7, 1, [](GrpcTransportOptions& o) {
+    o.members = [] {
+      peerpb::Member m;
+      m.set_id(1);
+      m.add_peer_urls("http://127.0.0.1:2380");
+      return std::vector<peerpb::Member>{m};
+    };
+  });
+  absl::StatusOr<peerpb::MembersResponse> answer = FetchMembers(a.address(), absl::Seconds(5));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->cluster_id(), 7u);
+  ASSERT_EQ(answer->members_size(), 1);
+  EXPECT_EQ(answer->members(0).id(), 1u);
+  // A transport that does not serve the membership says so.
+  Member b(7, 2);
+  EXPECT_EQ(FetchMembers(b.address(), absl::Seconds(5)).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST(GrpcTransportTest, ReportsAnUnreachablePeerAndReconnectsWhenItComesBack) {

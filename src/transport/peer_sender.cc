@@ -66,6 +66,10 @@ void PeerSender::Run() {
                             status.error_message());
     }
     healthy = sent;
+    if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      // The peer checked our cluster id and knows this member was removed.
+      receiver_->ReportRemovedFromCluster(peer_id_);
+    }
     // What was queued for a dead stream is stale by the time it reconnects; raft resends.
     if (queue_.Clear() > 0) ReportUnreachable();
     {

@@ -26,6 +26,9 @@ class Receiver {
   virtual void ReportUnreachable(uint64_t peer_id) = 0;
   // Outcome of a MsgSnapshot sent to `peer_id`.
   virtual void ReportSnapshot(uint64_t peer_id, bool delivered) = 0;
+  // `peer_id` refused this member's traffic because the cluster removed this member (a member
+  // cut off while its removal committed never applies it itself). Ignored by default.
+  virtual void ReportRemovedFromCluster(uint64_t peer_id) { (void)peer_id; }
 };
 
 class Transport {
