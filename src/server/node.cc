@@ -31,12 +31,18 @@ etcd::MemberInfo ToMemberInfo(const peerpb::Member& m) {
   return info;
 }
 
+absl::Status ConnectPeer(const peerpb::Member& member, transport::Transport& transport) {
+  if (member.peer_urls().empty()) return absl::OkStatus();
+  absl::StatusOr<HostPort> address = ParseUrl(member.peer_urls(0));
+  if (!address.ok()) return address.status();
+  transport.AddPeer(member.id(), address->ToString());
+  return absl::OkStatus();
+}
+
 absl::Status AddPeers(const Membership& membership, transport::Transport& transport) {
   for (const peerpb::Member& m : membership.List()) {
-    if (m.id() == membership.local_id() || m.peer_urls().empty()) continue;
-    absl::StatusOr<HostPort> address = ParseUrl(m.peer_urls(0));
-    if (!address.ok()) return address.status();
-    transport.AddPeer(m.id(), address->ToString());
+    if (m.id() == membership.local_id()) continue;
+    if (absl::Status s = ConnectPeer(m, transport); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -158,6 +164,10 @@ absl::StatusOr<kvpb::Response> Node::Write(kvpb::Request request, absl::Time dea
     }
     inbox_.proposals.emplace_back(id, proposal.SerializeAsString());
   }
+  return AwaitApplied(id, std::move(result), deadline);
+}
+
+WriteResult Node::AwaitApplied(uint64_t id, std::future<WriteResult> result, absl::Time deadline) {
   if (result.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
     write_waiters_.Forget(id);
     return DeadlineError();

@@ -68,6 +68,10 @@ struct NodeOptions {
 // The API layer's picture of a member.
 etcd::MemberInfo ToMemberInfo(const peerpb::Member& member);
 
+// Makes `member` a peer of `transport` at its first peer URL (nothing if it has none).
+// InvalidArgument for a peer URL that does not parse.
+absl::Status ConnectPeer(const peerpb::Member& member, transport::Transport& transport);
+
 // Makes every other member of `membership` a peer of `transport`. InvalidArgument for a member
 // whose peer URL does not parse.
 absl::Status AddPeers(const Membership& membership, transport::Transport& transport);
@@ -157,6 +161,9 @@ class Node final : public etcd::Backend, public transport::Receiver {
   // The error a call that could not complete before its deadline reports.
   absl::Status DeadlineError() const;
   bool IsLeader() const { return leader_id_.load() == membership_->local_id(); }
+  // Waits until the entry of request `id` is applied (its waiter completed) or `deadline`
+  // passes; then the waiter is forgotten and the deadline error returned.
+  WriteResult AwaitApplied(uint64_t id, std::future<WriteResult> result, absl::Time deadline);
 
   // node_membership.cc: membership changes, from the gRPC threads to the apply thread.
   // Queues `proposal` for the raft thread and waits until this member applied it.

@@ -168,11 +168,7 @@ absl::Status Node::ChangeMembership(MembershipProposal proposal, absl::Time dead
     }
     inbox_.membership_changes.push_back(std::move(proposal));
   }
-  if (result.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
-    write_waiters_.Forget(id);
-    return DeadlineError();
-  }
-  return result.get().status();
+  return AwaitApplied(id, std::move(result), deadline).status();
 }
 
 void Node::ProposeMembershipChange(MembershipProposal proposal) {
@@ -207,14 +203,10 @@ void Node::FollowMembershipChange(const raftpb::ConfChange& change) {
     return;
   }
   peerpb::Member member;
-  if (!member.ParseFromString(change.context()) || member.peer_urls().empty()) return;
-  absl::StatusOr<HostPort> address = ParseUrl(member.peer_urls(0));
-  if (!address.ok()) {
-    log_.error("member {:x} has an unusable peer URL {}: {}", member.id(), member.peer_urls(0),
-               std::string(address.status().message()));
-    return;
+  if (!member.ParseFromString(change.context())) return;
+  if (absl::Status s = ConnectPeer(member, *transport_); !s.ok()) {
+    log_.error("cannot reach member {:x}: {}", member.id(), std::string(s.message()));
   }
-  transport_->AddPeer(member.id(), address->ToString());
 }
 
 void Node::ApplyMembershipChange(const raftpb::ConfChange& change) {
