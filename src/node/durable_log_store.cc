@@ -1,17 +1,14 @@
-#include "server/durable_log_store.h"
+#include "node/durable_log_store.h"
 
 #include <utility>
 
-#include "io/env.h"
-
-namespace raftkv::server {
+namespace raftkv::node {
 
 absl::StatusOr<std::unique_ptr<DurableLogStore>> DurableLogStore::Open(
-    const std::string& dir, const std::vector<peerpb::Member>& founders, raft::Logger* logger) {
-  storage::DurableStorageOptions options;
-  options.wal.logger = logger;
+    io::Env* env, const std::string& dir, const std::vector<peerpb::Member>& founders,
+    const storage::DurableStorageOptions& options) {
   absl::StatusOr<std::unique_ptr<storage::DurableStorage>> storage =
-      storage::DurableStorage::Open(io::Env::Default(), dir, options);
+      storage::DurableStorage::Open(env, dir, options);
   if (!storage.ok()) return storage.status();
   raftpb::HardState hard_state;
   raftpb::ConfState conf_state;
@@ -43,4 +40,4 @@ absl::Status DurableLogStore::CreateSnapshot(uint64_t index, const raftpb::ConfS
 
 absl::Status DurableLogStore::Compact(uint64_t index) { return storage_->Compact(index); }
 
-}  // namespace raftkv::server
+}  // namespace raftkv::node

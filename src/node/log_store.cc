@@ -1,9 +1,9 @@
-#include "server/log_store.h"
+#include "node/log_store.h"
 
 #include <cassert>
 #include <utility>
 
-namespace raftkv::server {
+namespace raftkv::node {
 
 FoundingLog MakeFoundingLog(const std::vector<peerpb::Member>& founders) {
   FoundingLog log;
@@ -53,4 +53,4 @@ absl::Status MemoryLogStore::CreateSnapshot(uint64_t index, const raftpb::ConfSt
 
 absl::Status MemoryLogStore::Compact(uint64_t index) { return storage_.Compact(index); }
 
-}  // namespace raftkv::server
+}  // namespace raftkv::node

@@ -18,7 +18,7 @@
 #include "raftkv/raft/ready.h"
 #include "raftkv/raft/storage.h"
 
-namespace raftkv::server {
+namespace raftkv::node {
 
 // The log a founding member starts with, as etcd writes it: one committed configuration change
 // per founder at indexes 1..n of term 1, each carrying the member in its context, and a hard
@@ -66,4 +66,4 @@ class MemoryLogStore final : public LogStore {
   raft::MemoryStorage storage_;
 };
 
-}  // namespace raftkv::server
+}  // namespace raftkv::node

@@ -1,0 +1,75 @@
+// What the node driver applies committed entries to: the replicated state of one member.
+//
+// The driver decodes each committed entry and hands it here in log order: a client's request
+// for the key-value store, a membership change, a member's attributes, or nothing (a new
+// leader's empty entry). Every call carries the entry's index, which becomes the applied index,
+// so that the state and its applied index always move together (a restart, or a snapshot,
+// resumes from exactly the entry after it).
+//
+// Applier is the seam: StoreApplier is the one implementation (kv::Store + MemberList); the
+// server wraps it with a lock for its readers, the simulator with its safety checks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kv/store.h"
+#include "node/member_list.h"
+#include "raftkv/kvpb/kv.pb.h"
+#include "raftkv/peerpb/peer.pb.h"
+#include "raftkv/raftpb/raft.pb.h"
+
+namespace raftkv::node {
+
+class Applier {
+ public:
+  virtual ~Applier() = default;
+
+  // Each REQUIRES index > applied_index().
+  // A client's request: the store's answer (an etcd error changes nothing but the index).
+  virtual absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
+                                                      const kvpb::Request& request) = 0;
+  // A committed membership change, which carries the member in its context.
+  virtual void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) = 0;
+  // A member announcing its name and client URLs.
+  virtual void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) = 0;
+  // An entry that changes no state (empty, or not the application's).
+  virtual void MarkApplied(uint64_t index) = 0;
+
+  // The whole state, for a raft snapshot at applied_index().
+  virtual std::string Snapshot() const = 0;
+  // Replaces the whole state with a Snapshot() taken at `index`. An error means the snapshot
+  // is not what it claims to be; the member must stop, since the state may be partly replaced.
+  virtual absl::Status Restore(uint64_t index, std::string_view data) = 0;
+
+  virtual uint64_t applied_index() const = 0;
+  virtual const MemberList& members() const = 0;
+  virtual const kv::Store& store() const = 0;
+};
+
+// kv::Store and the member list, snapshotted together as one peerpb::StateSnapshot.
+// Thread-compatible.
+class StoreApplier final : public Applier {
+ public:
+  StoreApplier() = default;
+
+  absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
+                                              const kvpb::Request& request) override;
+  void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override;
+  void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) override;
+  void MarkApplied(uint64_t index) override;
+  std::string Snapshot() const override;
+  absl::Status Restore(uint64_t index, std::string_view data) override;
+  uint64_t applied_index() const override { return store_.applied_index(); }
+  const MemberList& members() const override { return members_; }
+  const kv::Store& store() const override { return store_; }
+
+ private:
+  kv::Store store_;
+  MemberList members_;
+};
+
+}  // namespace raftkv::node

@@ -1,0 +1,256 @@
+// The node driver: the one loop that runs a raft member, in the server and in the simulator.
+//
+// It owns the consensus core (RawNode) and does everything a member does around it, through
+// three seams: the LogStore it persists to, the Network it sends through, and the Applier it
+// applies committed entries to. Like the core it is a pure state machine: no threads, no
+// clocks, no I/O of its own. Time arrives as Tick(); requests, peer messages and transport
+// reports arrive as calls; Process() then handles every Ready they produced, in the order the
+// core requires (thesis §10.2.1):
+//
+//   1. send `messages` (the leader's appends leave while it writes the same entries);
+//   2. persist the snapshot, entries and hard state (one write, one sync when must_sync);
+//   3. send `persisted_messages` (votes and append responses promise durable state);
+//   4. apply the snapshot and committed entries to the Applier, in log order, completing the
+//      waiting writes this member proposed and the reads whose read index is now applied;
+//   5. Advance, then snapshot the state and compact the log every `snapshot_count` entries.
+//
+// Proposals that arrive between two Process() calls go to the core as one batch: one append,
+// one sync, one message per follower. Linearizable reads share ReadIndex rounds: one round is in
+// flight at a time, and the reads that arrive meanwhile join the next (thesis §6.4).
+//
+// Callers are completed from inside the driver's calls (Process, Tick, or the call that
+// refused them), on the caller's thread; a completion must not call back into the driver.
+//
+// Not thread-safe: one thread drives a Driver (the server's node thread, the simulator).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "node/applier.h"
+#include "node/log_store.h"
+#include "node/network.h"
+#include "raftkv/kvpb/kv.pb.h"
+#include "raftkv/raft/logger.h"
+#include "raftkv/raft/raw_node.h"
+
+namespace raftkv::node {
+
+struct DriverOptions {
+  uint64_t id = 0;
+  // This member's name and client URLs, replicated once it has a leader (etcd publishes a
+  // member's attributes the same way). An empty name publishes nothing.
+  std::string name;
+  std::vector<std::string> client_urls;
+
+  // Raft (see raft::Config).
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  uint64_t max_size_per_msg_bytes = 1 << 20;
+  int max_inflight_msgs = 256;
+  uint64_t max_uncommitted_entries_size_bytes = 64 << 20;
+  uint64_t random_seed = 0;
+
+  // Applied entries between two snapshots of the state (etcd's --snapshot-count); 0: never.
+  uint64_t snapshot_count = 100000;
+  // Entries kept in the log behind a snapshot, so that a follower just behind catches up from
+  // the log rather than by a whole snapshot (§7).
+  uint64_t snapshot_catchup_entries = 5000;
+
+  // Writes and membership changes waiting for their entry, beyond which new ones are refused.
+  size_t max_pending_writes = 16384;
+  // Linearizable reads waiting, beyond which new ones are refused.
+  size_t max_pending_reads = 16384;
+  // Committed but unapplied entries beyond which new writes are refused (as etcd does).
+  uint64_t max_apply_backlog = 5000;
+  // A ReadIndex round unanswered for this many ticks is asked again (the leader may have
+  // changed and dropped it).
+  int read_retry_ticks = 5;
+  // Ticks between two announcements of this member's attributes until one is applied.
+  int publish_retry_ticks = 10;
+
+  // Request ids are request_id_base + 1, + 2, ...: the host chooses a base that differs
+  // between incarnations of the member, so that an entry proposed before a restart never
+  // completes a request made after it.
+  uint64_t request_id_base = 0;
+
+  // Not owned; null discards the driver's and the core's log lines.
+  raft::Logger* logger = nullptr;
+  // Called once when this member applies its own removal (etcd then stops the member).
+  std::function<void()> on_removed;
+};
+
+using WriteResult = absl::StatusOr<kvpb::Response>;
+using WriteDone = absl::AnyInvocable<void(WriteResult)>;
+using ReadDone = absl::AnyInvocable<void(absl::Status)>;
+
+// A membership change for the leader to propose (thesis §4.1: one member at a time). Its
+// context carries the peerpb::Member it adds, promotes, updates or removes.
+struct MembershipChange {
+  raftpb::ConfChange change;
+  // A promotion: refused unless the learner's log has caught up with the leader's (etcd's rule).
+  bool require_learner_caught_up = false;
+};
+
+class Driver {
+ public:
+  // Restores `applier` from the log's latest snapshot and creates the core over `log_store`.
+  // The three seams must outlive the driver.
+  static absl::StatusOr<std::unique_ptr<Driver>> Create(DriverOptions options, LogStore* log_store,
+                                                        Applier* applier, Network* network);
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // --- Inputs. None handles a Ready: call Process() after a batch of them. ---
+
+  // One unit of time: elections, heartbeats, read retries and request deadlines count ticks.
+  void Tick();
+  // A message from a peer. Stale or unknown senders are the core's business.
+  void Step(const raftpb::Message& message);
+  void ReportUnreachable(uint64_t peer);
+  void ReportSnapshot(uint64_t peer, bool delivered);
+
+  // Replicates `request` (a follower's core forwards it to the leader) and completes `done`
+  // with the store's answer once this member applied it, or with an error:
+  //   NoLeaderError / LeaderChangedError: not proposed (safe to retry);
+  //   TimeoutError / TimeoutDueToLeaderFailError: proposed, not applied within timeout_ticks
+  //     (the outcome is unknown);
+  //   TooManyRequestsError: refused, too much is waiting.
+  void Write(kvpb::Request request, int timeout_ticks, WriteDone done);
+  // Completes `done` with OK once a read index confirmed by the leader after this call is
+  // applied here: a read of the Applier's state then sees every write acknowledged before the
+  // call (thesis §6.4). Errors: NoLeaderError, TimeoutError, TooManyRequestsError.
+  void ReadIndex(int timeout_ticks, ReadDone done);
+  // Proposes a membership change on the leader and completes `done` once it is applied here.
+  // Errors as Write, plus LeaderChangedError when this member does not lead, the core's refusal
+  // (FailedPrecondition: another change is pending) and LearnerNotReady (FailedPrecondition).
+  void ChangeMembership(MembershipChange change, int timeout_ticks, WriteDone done);
+  // Asks the leader to hand leadership to `target` (thesis §3.10).
+  void TransferLeader(uint64_t target);
+  // Starts an election now.
+  void Campaign();
+  // A configuration change (joint consensus) with no member attached and no waiter.
+  absl::Status ProposeConfChange(const raftpb::ConfChangeV2& change);
+
+  // Handles every Ready the inputs produced. An error is fatal: the log could not be persisted
+  // or a snapshot does not restore, and going on would break what votes, acknowledgements and
+  // applied state promise. The member must stop; the driver refuses further work.
+  absl::Status Process();
+
+  // Completes every waiting write and read with `status` (the member is stopping).
+  void FailAll(const absl::Status& status);
+
+  // --- Observation. ---
+  uint64_t id() const { return options_.id; }
+  uint64_t leader() const { return soft_state_.leader; }
+  raft::StateRole role() const { return soft_state_.role; }
+  uint64_t term() const { return hard_state_.term(); }
+  uint64_t commit() const { return hard_state_.commit(); }
+  uint64_t applied() const { return applier_->applied_index(); }
+  const raftpb::ConfState& conf_state() const { return conf_state_; }
+  raft::Status status() const { return raw_->GetStatus(); }
+  bool attributes_published() const { return attributes_published_; }
+  size_t pending_writes() const { return writes_.size(); }
+  size_t pending_reads() const;
+  uint64_t snapshots_taken() const { return snapshots_taken_; }
+  uint64_t snapshots_installed() const { return snapshots_installed_; }
+  uint64_t read_rounds() const { return read_rounds_; }
+
+ private:
+  struct WriteWaiter {
+    WriteDone done;
+    uint64_t deadline_tick = 0;
+    // The leader and term when it was proposed: a timeout after they changed is reported as
+    // possibly due to the leader's failure.
+    uint64_t leader = 0;
+    uint64_t term = 0;
+    // Membership changes: the member the change is about (0 for a write).
+    uint64_t change_node = 0;
+  };
+  struct ReadWaiter {
+    ReadDone done;
+    uint64_t deadline_tick = 0;
+  };
+  // One ReadIndex request to the leader and the reads it answers.
+  struct ReadRound {
+    std::string ctx;
+    uint64_t issued_tick = 0;
+    std::vector<ReadWaiter> waiters;
+  };
+
+  Driver(DriverOptions options, LogStore* log_store, Applier* applier, Network* network);
+  absl::Status Init();
+
+  uint64_t NextRequestId() { return options_.request_id_base + ++request_counter_; }
+  void Log(raft::LogLevel level, std::string_view message) const;
+  absl::Status Fail(absl::Status status);
+
+  // driver.cc: the Ready loop.
+  absl::Status HandleReady(raft::Ready ready);
+  void ObserveSoftState(const raft::SoftState& soft_state);
+  absl::Status ApplySnapshot(const raftpb::Snapshot& snapshot);
+  void ApplyEntry(const raftpb::Entry& entry);
+  void ApplyNormalEntry(const raftpb::Entry& entry);
+  void ApplyConfChangeEntry(const raftpb::Entry& entry);
+  void MaybeSnapshot();
+
+  // driver_requests.cc: writes and membership changes.
+  void ProposeBatch();
+  void CompleteWrite(uint64_t id, WriteResult result);
+  void ExpireWrites();
+  void MaybePublishAttributes();
+
+  // driver_reads.cc: linearizable reads (thesis §6.4).
+  void MaybeIssueReadRound();
+  void OnReadState(const raft::ReadState& read_state);
+  void ServeAppliedReads();
+  void ExpireReads();
+  absl::Status ReadDeadlineError() const;
+
+  DriverOptions options_;
+  LogStore* const log_store_;
+  Applier* const applier_;
+  Network* const network_;
+  std::unique_ptr<raft::RawNode> raw_;
+  bool failed_ = false;
+
+  raft::SoftState soft_state_;
+  raftpb::HardState hard_state_;
+  raftpb::ConfState conf_state_;
+  uint64_t ticks_ = 0;
+  uint64_t request_counter_ = 0;
+
+  // Writes proposed since the last Process(), proposed there as one batch.
+  std::vector<std::string> batch_;
+  std::vector<uint64_t> batch_ids_;
+  // Writes and membership changes this member proposed, by request id, until applied.
+  absl::flat_hash_map<uint64_t, WriteWaiter> writes_;
+
+  std::vector<ReadWaiter> next_reads_;                  // waiting for the next round
+  std::optional<ReadRound> read_round_;                 // the round in flight
+  std::multimap<uint64_t, ReadWaiter> reads_to_apply_;  // by read index
+  uint64_t read_rounds_ = 0;
+
+  bool attributes_published_ = false;
+  uint64_t next_publish_tick_ = 0;
+
+  uint64_t last_snapshot_index_ = 0;
+  uint64_t snapshots_taken_ = 0;
+  uint64_t snapshots_installed_ = 0;
+};
+
+}  // namespace raftkv::node
