@@ -41,14 +41,19 @@
 #   BASE_PORT=42379 (client ports BASE, BASE+2, BASE+4; peer ports one above each)
 #   SYSTEMS="etcd raftkv", WORKLOADS="put-1 put-64 range-l range-s"
 #   RAFTKV_SERVER (another build of raftkv-server to measure; default
-#     build/release/tools/raftkv-server)
+#     build/release/tools/raftkv-server, built by this script; a given one is not rebuilt)
+#   RAFTKV_BASE_SERVER (a second raftkv-server build, e.g. an earlier commit's, measured as the
+#     system "raftkv-base" when SYSTEMS names it: SYSTEMS="raftkv-base raftkv" interleaves the
+#     two builds round by round, for before/after figures of a change)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="$ROOT/build/etcd-compare"
 GOPATH_DIR="$WORK/benchgp"
 BENCH_BIN="$GOPATH_DIR/benchmark"
+RAFTKV_SERVER_GIVEN="${RAFTKV_SERVER:+1}"
 RAFTKV_SERVER="${RAFTKV_SERVER:-$ROOT/build/release/tools/raftkv-server}"
+RAFTKV_BASE_SERVER="${RAFTKV_BASE_SERVER:-}"
 
 ROUNDS="${ROUNDS:-3}"
 PUT1_TOTAL="${PUT1_TOTAL:-5000}"
@@ -125,6 +130,10 @@ build_benchmark() {
 # ---------------------------------------------------------------------------------------------
 # 3. raftkv, Release.
 build_raftkv() {
+  if [[ -n $RAFTKV_SERVER_GIVEN ]]; then
+    log "measuring the given $RAFTKV_SERVER (not rebuilt)"
+    return
+  fi
   log "building raftkv (Release)"
   (cd "$ROOT" && cmake --preset release >/dev/null &&
      cmake --build build/release -j2 --target raftkv-server raftkv >/dev/null)
@@ -143,6 +152,11 @@ start_cluster() {  # $1 = etcd | raftkv, $2 = directory for data and logs
   case "$system" in
     etcd) bin=/usr/bin/etcd ;;
     raftkv) bin="$RAFTKV_SERVER" ;;
+    raftkv-base)
+      bin="$RAFTKV_BASE_SERVER"
+      [[ -x $bin ]] || die "SYSTEMS names raftkv-base but RAFTKV_BASE_SERVER is not an executable"
+      ;;
+    *) die "unknown system $system" ;;
   esac
   rm -rf "$dir"
   mkdir -p "$dir"
