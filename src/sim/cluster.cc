@@ -8,9 +8,8 @@
 namespace raftkv::sim {
 namespace {
 
-// Client ids used by the workload are small; direct proposals use their own session so that
-// the state machine never mistakes them for retries.
-constexpr uint64_t kDirectClientId = 1'000'000;
+// The key of direct proposals; the workload's keys are k0, k1, ...
+constexpr char kDirectKey[] = "direct";
 
 }  // namespace
 
@@ -21,17 +20,22 @@ Cluster::Cluster(const ClusterOptions& options)
           &queue_, &rand_, &trace_, [this](const raftpb::Message& m) { Deliver(m); },
           [this](const raftpb::Message& m, bool link_down) { Lost(m, link_down); }) {
   network_.set_faults(options_.network);
-  raftpb::ConfState founders;
+  // The server's founding log: one member per founder, as etcd's --initial-cluster lists them.
+  std::vector<peerpb::Member> founders;
   for (int i = 1; i <= options_.nodes; ++i) {
-    ids_.push_back(static_cast<uint64_t>(i));
-    founders.add_voters(static_cast<uint64_t>(i));
+    const auto id = static_cast<uint64_t>(i);
+    ids_.push_back(id);
+    peerpb::Member& member = founders.emplace_back();
+    member.set_id(id);
+    member.set_name(fmt::format("n{}", id));
+    member.add_peer_urls(fmt::format("http://n{}:2380", id));
   }
+  // A request waits in the driver about as long as its client waits for the answer.
+  options_.node.request_timeout_ticks =
+      std::max<int>(1, static_cast<int>(options_.workload.request_timeout_us / options_.tick_us));
   for (uint64_t id : ids_) {
-    nodes_[id] = std::make_unique<SimNode>(id, options_.seed * 1000003 + id, options_.node, this,
-                                           &checker_, &trace_);
-    if (absl::Status s = nodes_[id]->Bootstrap(founders); !s.ok()) {
-      checker_.Report(kScenario, fmt::format("bootstrap of node {}: {}", id, s.ToString()));
-    }
+    nodes_[id] = std::make_unique<SimNode>(id, options_.seed * 1000003 + id, options_.node,
+                                           founders, this, &checker_, &trace_);
   }
   for (uint64_t id : ids_) {
     if (absl::Status s = nodes_[id]->Start(); !s.ok()) {
@@ -83,7 +87,7 @@ void Cluster::Deliver(const raftpb::Message& m) {
     // The sender's transport learns that the snapshot went through (etcd's ReportSnapshot).
     queue_.After(options_.network.min_latency_us, [this, m] {
       SimNode& from = *nodes_.at(m.from());
-      if (from.up()) from.ReportSnapshot(m.to(), raft::SnapshotStatus::kFinish);
+      if (from.up()) from.ReportSnapshot(m.to(), /*delivered=*/true);
     });
   }
 }
@@ -98,7 +102,7 @@ void Cluster::Lost(const raftpb::Message& m, bool link_down) {
     SimNode& from = *nodes_.at(m.from());
     if (!from.up()) return;
     if (link_down) from.ReportUnreachable(m.to());
-    if (snapshot) from.ReportSnapshot(m.to(), raft::SnapshotStatus::kFailure);
+    if (snapshot) from.ReportSnapshot(m.to(), /*delivered=*/false);
   });
 }
 
@@ -113,8 +117,10 @@ void Cluster::ReplyToClient(uint64_t node, const ClientReply& reply) {
   queue_.After(options_.client_latency_us, [this, reply] { workload_->OnReply(reply); });
 }
 
-void Cluster::OnApplied(uint64_t node, const raftpb::Entry& entry) {
-  applied_index_.emplace(entry.data(), entry.index());
+void Cluster::OnAppliedRequest(uint64_t node, uint64_t index, const kvpb::Request& request) {
+  if (request.has_put() && request.put().key() == kDirectKey) {
+    applied_index_.emplace(request.put().value(), index);
+  }
 }
 
 void Cluster::Crash(uint64_t id) {
@@ -182,13 +188,13 @@ std::vector<uint64_t> Cluster::Leaders() const {
   return out;
 }
 
-uint64_t Cluster::AppliedIndex(const std::string& data) const {
-  auto it = applied_index_.find(data);
+uint64_t Cluster::AppliedIndex(const std::string& value) const {
+  auto it = applied_index_.find(value);
   return it == applied_index_.end() ? 0 : it->second;
 }
 
-int Cluster::AppliedCount(const std::string& data) const {
-  const uint64_t index = AppliedIndex(data);
+int Cluster::AppliedCount(const std::string& value) const {
+  const uint64_t index = AppliedIndex(value);
   if (index == 0) return 0;
   int count = 0;
   for (const auto& [id, n] : nodes_) {
@@ -197,20 +203,20 @@ int Cluster::AppliedCount(const std::string& data) const {
   return count;
 }
 
-std::string Cluster::EntryFor(const std::string& value) {
-  return EncodeCommand(Command{.kind = CommandKind::kPut,
-                               .client_id = kDirectClientId,
-                               .seq = 0,
-                               .key = "direct",
-                               .value = value});
+bool Cluster::AllPublished() const {
+  for (const auto& [id, n] : nodes_) {
+    if (!n->up() || !n->attributes_published()) return false;
+  }
+  return true;
 }
 
 bool Cluster::ProposeAt(uint64_t id, const std::string& value) {
   SimNode& n = *nodes_.at(id);
   if (!n.up() || n.role() != raft::StateRole::kLeader) return false;
-  // seq 0 for every direct proposal: sessions would otherwise drop a re-proposal of an
-  // older value; seq 0 is never recorded by the state machine as a session.
-  return n.Propose(EntryFor(value)).ok();
+  kvpb::Request request;
+  request.mutable_put()->set_key(kDirectKey);
+  request.mutable_put()->set_value(value);
+  return n.ProposeWrite(std::move(request));
 }
 
 uint64_t Cluster::Agree(const std::string& value, int expected, TimeUs timeout_us) {
@@ -218,9 +224,9 @@ uint64_t Cluster::Agree(const std::string& value, int expected, TimeUs timeout_u
   while (queue_.now_us() < end && !failed()) {
     const uint64_t leader = Leader();
     if (leader != 0 && ProposeAt(leader, value)) {
-      if (RunUntil([&] { return AppliedCount(EntryFor(value)) >= expected; },
+      if (RunUntil([&] { return AppliedCount(value) >= expected; },
                    std::min<TimeUs>(2'000'000, end - queue_.now_us()))) {
-        return AppliedIndex(EntryFor(value));
+        return AppliedIndex(value);
       }
     } else {
       RunFor(50'000);

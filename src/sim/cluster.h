@@ -1,4 +1,4 @@
-// A whole simulated cluster: N nodes running the real consensus core, the network between
+// A whole simulated cluster: N nodes running the server's node driver, the network between
 // them, simulated clients, a fault API for scenarios and the nemesis, and the safety checker
 // watching every step.
 //
@@ -77,15 +77,17 @@ class Cluster final : public NodeHost, public ClientNetwork {
   uint64_t Leader() const;
   // Up nodes that consider themselves leader.
   std::vector<uint64_t> Leaders() const;
-  // Number of up nodes that have applied the entry with this data, and its index (0 if none).
-  int AppliedCount(const std::string& data) const;
-  uint64_t AppliedIndex(const std::string& data) const;
+  // Number of up nodes that have applied the direct put of `value` (ProposeAt), and the index
+  // it was first applied at (0 if none).
+  int AppliedCount(const std::string& value) const;
+  uint64_t AppliedIndex(const std::string& value) const;
+  // Whether every node is up and has published its attributes through the log.
+  bool AllPublished() const;
 
   // --- Driving the core directly (agreement scenarios). ---
-  // Proposes a put of `value` through node `id` if it leads; false if it refused. The value
-  // becomes the data of one entry, so AppliedCount(EntryFor(value)) follows it.
+  // Proposes a put of `value` (to a key of its own) through node `id` if it leads; false if it
+  // refused. AppliedCount(value) follows it.
   bool ProposeAt(uint64_t id, const std::string& value);
-  static std::string EntryFor(const std::string& value);
   // Proposes `value` at whichever node leads, retrying until `expected` up nodes applied it or
   // `timeout_us` passes (the test harness's "agree on one value"). Returns its index or 0.
   uint64_t Agree(const std::string& value, int expected, TimeUs timeout_us);
@@ -104,7 +106,7 @@ class Cluster final : public NodeHost, public ClientNetwork {
   void ReplyToClient(uint64_t node, const ClientReply& reply) override;
   // ClientNetwork.
   void SendClientRequest(uint64_t node, const ClientRequest& request) override;
-  void OnApplied(uint64_t node, const raftpb::Entry& entry) override;
+  void OnAppliedRequest(uint64_t node, uint64_t index, const kvpb::Request& request) override;
 
   void Deliver(const raftpb::Message& message);
   void Lost(const raftpb::Message& message, bool link_down);
@@ -119,8 +121,7 @@ class Cluster final : public NodeHost, public ClientNetwork {
   std::vector<uint64_t> ids_;
   std::map<uint64_t, std::unique_ptr<SimNode>> nodes_;
   std::unique_ptr<Workload> workload_;
-  uint64_t direct_seq_ = 0;
-  std::map<std::string, uint64_t> applied_index_;  // entry data -> index it was applied at
+  std::map<std::string, uint64_t> applied_index_;  // direct put value -> index first applied at
 };
 
 }  // namespace raftkv::sim

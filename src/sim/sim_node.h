@@ -1,18 +1,19 @@
-// One simulated server: the real consensus core (RawNode) over storage that stands for its
-// disk, the key-value state machine, and the glue a real server has between them — the Ready
-// loop, proposal and read-index waiting, snapshots and compaction.
+// One simulated server: the node driver the server runs (node::Driver), over the real key-value
+// store (node::StoreApplier) and a log store that stands for its disk.
 //
-// The storage is either a MemoryStorage (a crash keeps exactly what completed Ready handling
-// persisted) or the real DurableStorage on the node's own in-memory FaultInjectionEnv (a crash
-// destroys the storage object, drops every unsynced byte and name with a torn last write, and
-// the restart runs the real recovery code). A crash destroys everything else; a restart
-// rebuilds the RawNode from the storage and the state machine from its snapshot, as a real
-// server does after a power cut. The node reports everything it persists
-// and applies to the SafetyChecker. Not thread-safe: the simulator drives it from one thread.
+// SimNode is only the host: it owns the disk, hands the driver's messages to the simulated
+// network, feeds it ticks, peer messages and client requests, and calls Process() after each.
+// The disk is either a MemoryLogStore (a crash keeps exactly what completed Ready handling
+// persisted) or the real DurableLogStore on the node's own in-memory FaultInjectionEnv (a crash
+// destroys the store, drops every unsynced byte and name with a torn last write, and the
+// restart runs the real recovery code). A crash destroys everything else; a restart rebuilds
+// the driver and the store from the disk, as a real server does after a power cut.
+//
+// Decorators around the log store and the applier show the SafetyChecker everything the node
+// persists and applies. Not thread-safe: the simulator drives it from one thread.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,19 +21,22 @@
 
 #include "absl/status/status.h"
 #include "io/fault_injection_env.h"
-#include "raftkv/raft/config.h"
-#include "raftkv/raft/memory_storage.h"
-#include "raftkv/raft/raw_node.h"
-#include "sim/kv_state_machine.h"
+#include "node/driver.h"
+#include "node/log_store.h"
+#include "node/network.h"
+#include "raftkv/kvpb/kv.pb.h"
+#include "raftkv/peerpb/peer.pb.h"
+#include "sim/node_observer.h"
+#include "sim/observed_applier.h"
+#include "sim/observed_log_store.h"
 #include "sim/safety_checker.h"
 #include "sim/trace.h"
-#include "storage/durable_storage.h"
 
 namespace raftkv::sim {
 
 enum class StorageKind {
-  kMemory,   // raft::MemoryStorage; every persisted write survives a crash
-  kDurable,  // storage::DurableStorage over a FaultInjectionEnv; only synced writes survive
+  kMemory,   // node::MemoryLogStore; every persisted write survives a crash
+  kDurable,  // node::DurableLogStore over a FaultInjectionEnv; only synced writes survive
 };
 
 struct NodeOptions {
@@ -50,25 +54,34 @@ struct NodeOptions {
   // lagging followers still catch up from the log.
   uint64_t snapshot_interval_entries = 0;
   uint64_t compaction_keep_entries = 4;
+  // Ticks a client's write or read may wait in the driver before it answers with a timeout.
+  int request_timeout_ticks = 15;
 };
 
 // A client's request as it reaches a node.
 struct ClientRequest {
   uint64_t client_id = 0;
   uint64_t request_id = 0;  // unique per attempt, so late replies can be recognised
-  Command command;
-  // For kGet: confirm leadership with ReadIndex (thesis §6.4) instead of going through the log.
-  bool read_index = false;
+  // Replicated through the log (a put, a compare-and-set, or a read-only transaction).
+  kvpb::Request request;
+  // Instead of `request`: read this key once a ReadIndex round confirms leadership (§6.4).
+  std::optional<std::string> read_index_key;
 };
 
 struct ClientReply {
-  enum class Code { kOk, kNotLeader };
+  enum class Code {
+    kOk,           // the store's answer is in `response` or `range`
+    kNotProposed,  // refused before it was proposed (not the leader, no leader, overloaded)
+    kUnknown,      // proposed, not known to be applied (timed out)
+    kFailed,       // applied, and the store refused it: it changed nothing
+  };
   uint64_t client_id = 0;
   uint64_t request_id = 0;
   Code code = Code::kOk;
-  uint64_t leader_hint = 0;  // kNotLeader: who the node thinks leads (0: unknown)
-  CommandResult result;
-  // kOk for a command that went through the log: where it was applied.
+  uint64_t leader_hint = 0;  // kNotProposed: who the node thinks leads (0: unknown)
+  kvpb::Response response;
+  etcdserverpb::RangeResponse range;  // a read through ReadIndex
+  // kOk for a request that went through the log: the entry it was applied as.
   uint64_t index = 0;
   uint64_t term = 0;
   std::string entry_data;
@@ -81,99 +94,99 @@ class NodeHost {
   virtual void SendRaftMessage(const raftpb::Message& message) = 0;
   virtual void ReplyToClient(uint64_t node, const ClientReply& reply) = 0;
   virtual TimeUs now_us() const = 0;
-  // The node applied a normal entry (for scenarios that follow particular values).
-  virtual void OnApplied(uint64_t node, const raftpb::Entry& entry) {}
+  // The node applied a client request at `index` (for scenarios that follow particular values).
+  virtual void OnAppliedRequest(uint64_t node, uint64_t index, const kvpb::Request& request) {}
 };
 
 class SimNode {
  public:
-  SimNode(uint64_t id, uint64_t seed, const NodeOptions& options, NodeHost* host,
-          SafetyChecker* checker, Trace* trace);
+  // `founders`: the members the cluster starts with, written as the founding log of a first
+  // start (node::MakeFoundingLog), as the server does.
+  SimNode(uint64_t id, uint64_t seed, const NodeOptions& options,
+          std::vector<peerpb::Member> founders, NodeHost* host, SafetyChecker* checker,
+          Trace* trace);
+  ~SimNode();
 
   uint64_t id() const { return id_; }
-  bool up() const { return raw_ != nullptr; }
+  bool up() const { return driver_ != nullptr; }
 
-  // Writes the founding configuration into the (empty) storage. Before the first Start().
-  absl::Status Bootstrap(const raftpb::ConfState& conf_state);
-  // Builds the RawNode and state machine from storage. REQUIRES: !up().
+  // Builds the driver and the store from the disk. REQUIRES: !up().
   absl::Status Start();
-  // Loses everything not in storage. REQUIRES: up().
+  // Loses everything not on the disk. REQUIRES: up().
   void Crash();
 
-  // Inputs; each handles any resulting Ready. REQUIRES: up().
+  // Inputs; each handles the resulting Readies. REQUIRES: up().
   void Tick();
   void Deliver(const raftpb::Message& message);
   void HandleClientRequest(const ClientRequest& request);
-  absl::Status Propose(const std::string& data);
-  absl::Status Campaign();
+  // Proposes `request` if this node leads; false if it was refused before being proposed.
+  bool ProposeWrite(kvpb::Request request);
+  void Campaign();
   absl::Status ProposeConfChange(const raftpb::ConfChangeV2& change);
   void TransferLeader(uint64_t transferee);
-  void ReportSnapshot(uint64_t to, raft::SnapshotStatus status);
+  void ReportSnapshot(uint64_t to, bool delivered);
   void ReportUnreachable(uint64_t to);
 
-  // Observation.
-  raft::Status GetStatus() const;
-  raft::StateRole role() const { return soft_state_.role; }
-  uint64_t leader() const { return soft_state_.leader; }
-  uint64_t term() const { return hard_state_.term(); }
-  uint64_t commit() const { return hard_state_.commit(); }
-  uint64_t applied() const { return applied_; }
-  uint64_t last_index() const { return storage_ != nullptr ? storage_->LastIndex() : 0; }
+  // Observation. REQUIRES: up().
+  raft::Status GetStatus() const { return driver_->status(); }
+  raft::StateRole role() const { return driver_->role(); }
+  uint64_t leader() const { return driver_->leader(); }
+  uint64_t term() const { return driver_->term(); }
+  uint64_t commit() const { return driver_->commit(); }
+  uint64_t applied() const { return driver_->applied(); }
+  const raftpb::ConfState& conf_state() const { return driver_->conf_state(); }
+  bool attributes_published() const { return driver_->attributes_published(); }
+  const kv::Store& store() const { return applier_->store(); }
+  // Counted over the node's whole life, across restarts.
+  uint64_t snapshots_taken() const;
+  uint64_t snapshots_installed() const;
   bool durable() const { return options_.storage == StorageKind::kDurable; }
-  const raftpb::ConfState& conf_state() const { return conf_state_; }
-  const KvStateMachine& state_machine() const { return *state_machine_; }
-  uint64_t snapshots_taken() const { return snapshots_taken_; }
-  uint64_t snapshots_installed() const { return snapshots_installed_; }
 
  private:
-  void HandleReadies();
-  void HandleReady(raft::Ready ready);
-  void ApplyEntry(const raftpb::Entry& entry);
-  void ServeReads();
-  void MaybeSnapshot();
-  void FailPendingRequests();
-  // Persists what a Ready asks for; false if the storage failed (reported to the checker).
-  bool Persist(const raft::Ready& ready, bool leader_since_previous);
-  absl::Status OpenDurable();
-  absl::StatusOr<raftpb::Snapshot> CreateSnapshot(uint64_t index, std::string data);
-  absl::Status Compact(uint64_t index);
+  // Hands the driver's messages to the simulated network.
+  class SimNetwork final : public node::Network {
+   public:
+    explicit SimNetwork(NodeHost* host) : host_(host) {}
+    void Send(std::vector<raftpb::Message> messages) override;
+    // Every simulated node stays reachable; cutting links is the nemesis's business.
+    void FollowMembers(const node::MemberList&) override {}
+
+   private:
+    NodeHost* host_;
+  };
+
+  // Handles every Ready; a failure stops the node as a failing disk stops a server.
+  void Process();
+  node::DriverOptions DriverOptionsForThisStart() const;
+  absl::Status OpenDisk();
+  void ObserveFoundingLog();
+  void Reply(ClientReply reply);
+  void Refuse(const ClientRequest& request);
+  void CompleteWrite(const ClientRequest& request, node::WriteResult result);
+  void CompleteRead(const ClientRequest& request, const absl::Status& status);
 
   const uint64_t id_;
   const uint64_t seed_;
   const NodeOptions options_;
+  const std::vector<peerpb::Member> founders_;
   NodeHost* host_;
   SafetyChecker* checker_;
   Trace* trace_;
-  raft::DiscardLogger logger_;
+  SimNetwork network_;
 
-  // Survives crashes: the node's disk. Memory mode keeps memory_; durable mode keeps disk_ and
-  // reopens durable_ on it at every start. storage_ points at whichever is in use.
-  std::unique_ptr<raft::MemoryStorage> memory_;
+  // Survives crashes: the node's disk. Memory mode keeps log_store_; durable mode keeps disk_
+  // and reopens log_store_ on it at every start.
   std::unique_ptr<io::FaultInjectionEnv> disk_;
-  std::unique_ptr<storage::DurableStorage> durable_;
-  raft::Storage* storage_ = nullptr;
+  std::unique_ptr<node::LogStore> log_store_;
   uint64_t restarts_ = 0;
+  uint64_t snapshots_taken_before_ = 0;
+  uint64_t snapshots_installed_before_ = 0;
 
   // Lost on crash.
-  std::unique_ptr<raft::RawNode> raw_;
-  std::unique_ptr<KvStateMachine> state_machine_;
-  raft::SoftState soft_state_;
-  raftpb::HardState hard_state_;
-  raftpb::ConfState conf_state_;
-  uint64_t applied_ = 0;
-  uint64_t last_snapshot_index_ = 0;
-  // Leader of this term since the previous Ready (for the Leader Append-Only check).
-  bool leader_at_previous_ready_ = false;
-  // Writes waiting for their entry to be applied, by (client, seq).
-  std::map<std::pair<uint64_t, uint64_t>, ClientRequest> pending_writes_;
-  // Reads waiting for a ReadState (read_index == 0) or for applied >= read_index.
-  struct PendingRead {
-    ClientRequest request;
-    uint64_t read_index = 0;
-  };
-  std::map<std::string, PendingRead> pending_reads_;
-  uint64_t snapshots_taken_ = 0;
-  uint64_t snapshots_installed_ = 0;
+  NodeObserver observer_;
+  std::unique_ptr<ObservedLogStore> observed_log_;
+  std::unique_ptr<ObservedApplier> applier_;
+  std::unique_ptr<node::Driver> driver_;
 };
 
 }  // namespace raftkv::sim

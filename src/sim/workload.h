@@ -1,11 +1,13 @@
 // Simulated clients: each issues get, put and compare-and-set operations on a few keys, one at
-// a time, through the node it believes leads, retrying on rejection and timeout until an
-// operation deadline, and records every operation in a linearizability history.
+// a time, through the node it believes leads, as real etcd requests (a put; a transaction
+// comparing the value, or the key's absence, then putting; a read-only transaction, or a
+// ReadIndex read), and records every operation in a linearizability history.
 //
-// Retries reuse the operation's (client, seq), so the state machine's sessions make a write
-// take effect at most once however many times it is sent. Outcomes follow lincheck's rules:
-// ok with the answer; failed when no attempt can have taken effect (every node refused it, or
-// it was a read); unknown when a write attempt timed out and the client gave up. Not
+// The store has no client sessions, so a write is sent again only after an answer that
+// certainly means it was never proposed (not the leader, no leader, overloaded); a write whose
+// attempt timed out may still take effect and is not retried. Reads are retried on anything
+// until the operation deadline. Outcomes follow lincheck's rules: ok with the store's answer;
+// failed when no attempt can have taken effect (or it was a read); unknown otherwise. Not
 // thread-safe.
 #pragma once
 
@@ -18,6 +20,7 @@
 
 #include "base/rand.h"
 #include "lincheck/history.h"
+#include "raftkv/kvpb/kv.pb.h"
 #include "sim/event_queue.h"
 #include "sim/safety_checker.h"
 #include "sim/sim_node.h"
@@ -38,6 +41,18 @@ struct WorkloadOptions {
   TimeUs max_think_us = 20'000;
   TimeUs retry_backoff_us = 5'000;
 };
+
+// One client operation, as the history records it.
+struct Command {
+  enum class Kind : uint8_t { kGet, kPut, kCas };
+  Kind kind = Kind::kGet;
+  std::string key;
+  std::string value;                    // kPut, kCas: the value written
+  std::optional<std::string> expected;  // kCas: nullopt means "key absent"
+};
+
+// The etcd request that carries `command` through the log.
+kvpb::Request RequestFor(const Command& command);
 
 struct WorkloadStats {
   uint64_t invoked = 0;
@@ -74,21 +89,21 @@ class Workload {
  private:
   struct Client {
     uint64_t id = 0;
-    uint64_t seq = 0;
     bool busy = false;
     Command command;
     lincheck::HistoryBuilder::OpId op = 0;
     TimeUs deadline_us = 0;
-    uint64_t request_id = 0;  // of the attempt in flight (0: none)
-    uint64_t target = 0;      // node the client believes leads
-    bool maybe_applied = false;
+    uint64_t request_id = 0;                       // of the attempt in flight (0: none)
+    uint64_t target = 0;                           // node the client believes leads
     std::map<std::string, std::string> last_seen;  // key -> value, for plausible CAS
   };
 
   void NextOperation(Client& client);
   void Attempt(Client& client);
   void Retry(Client& client, uint64_t hint);
-  void Finish(Client& client, lincheck::OpStatus status, const CommandResult& result);
+  void OnOk(Client& client, const ClientReply& reply);
+  void Finish(Client& client, lincheck::OpStatus status,
+              const std::optional<std::string>& value = std::nullopt, bool swapped = false);
   uint64_t RandomNode();
 
   WorkloadOptions options_;

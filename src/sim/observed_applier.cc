@@ -1,0 +1,111 @@
+#include "sim/observed_applier.h"
+
+#include <utility>
+
+#include "fmt/format.h"
+
+namespace raftkv::sim {
+namespace {
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  uint64_t z = h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t MixString(uint64_t h, std::string_view s) {
+  h = Mix(h, s.size());
+  for (unsigned char c : s) h = Mix(h, c);
+  return h;
+}
+
+}  // namespace
+
+ObservedApplier::ObservedApplier(NodeObserver* observer, OnRequest on_request)
+    : observer_(observer), on_request_(std::move(on_request)) {}
+
+uint64_t ObservedApplier::Digest() const {
+  const kv::Store& store = inner_.store();
+  absl::StatusOr<kv::HashKVResult> hash = store.HashKV(0);
+  uint64_t h = Mix(0, hash.ok() ? hash->hash : 0);
+  h = Mix(h, static_cast<uint64_t>(store.revision()));
+  h = Mix(h, static_cast<uint64_t>(store.compact_revision()));
+  h = Mix(h, store.applied_index());
+  for (const peerpb::Member& m : inner_.members().List()) {
+    h = Mix(h, m.id());
+    h = MixString(h, m.name());
+    h = Mix(h, m.is_learner() ? 1 : 0);
+  }
+  for (uint64_t id : inner_.members().RemovedIds()) h = Mix(h, id);
+  return h;
+}
+
+void ObservedApplier::Applied(uint64_t index) {
+  const uint64_t node = observer_->node;
+  const raftpb::Entry* entry = observer_->CommittedEntry(index);
+  if (entry == nullptr) {
+    observer_->checker->Report(
+        kStateMachineSafety,
+        fmt::format("node {} applied index {}, which its Ready did not commit", node, index),
+        {node});
+    return;
+  }
+  last_applied_ = *entry;
+  has_last_applied_ = true;
+  observer_->trace->Add(TraceEvent{.at_us = observer_->now_us(),
+                                   .kind = TraceKind::kApply,
+                                   .a = node,
+                                   .b = entry->index(),
+                                   .c = entry->term()});
+  observer_->checker->ObserveApply(node, *entry, Digest());
+}
+
+absl::StatusOr<kvpb::Response> ObservedApplier::ApplyRequest(uint64_t index,
+                                                             const kvpb::Request& request) {
+  absl::StatusOr<kvpb::Response> response = inner_.ApplyRequest(index, request);
+  if (on_request_) on_request_(index, request);
+  Applied(index);
+  return response;
+}
+
+void ObservedApplier::ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) {
+  inner_.ApplyConfChange(index, change);
+  Applied(index);
+}
+
+void ObservedApplier::ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) {
+  inner_.ApplyMemberAttributes(index, attributes);
+  Applied(index);
+}
+
+void ObservedApplier::MarkApplied(uint64_t index) {
+  inner_.MarkApplied(index);
+  Applied(index);
+}
+
+absl::Status ObservedApplier::Restore(uint64_t index, std::string_view data) {
+  const uint64_t node = observer_->node;
+  if (absl::Status s = inner_.Restore(index, data); !s.ok()) {
+    observer_->checker->Report(kStateMachineSafety,
+                               fmt::format("node {} cannot restore the snapshot at index {}: {}",
+                                           node, index, s.ToString()),
+                               {node});
+    return s;
+  }
+  if (!started_) return absl::OkStatus();
+  raftpb::SnapshotMetadata metadata;
+  if (observer_->snapshot.has_value()) metadata = *observer_->snapshot;
+  if (metadata.index() != index) {
+    observer_->checker->Report(
+        kStateMachineSafety,
+        fmt::format("node {} restored a snapshot at index {} while handling one at index {}", node,
+                    index, metadata.index()),
+        {node});
+    return absl::OkStatus();
+  }
+  observer_->checker->ObserveApplySnapshot(node, metadata, Digest());
+  return absl::OkStatus();
+}
+
+}  // namespace raftkv::sim
