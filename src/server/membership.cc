@@ -93,79 +93,49 @@ absl::Status WriteClusterFile(const std::string& path, const peerpb::ClusterFile
 }
 
 Membership::Membership(const peerpb::ClusterFile& founding)
-    : cluster_id_(founding.cluster_id()), local_id_(founding.member_id()) {
-  for (const peerpb::Member& m : founding.members()) members_[m.id()] = m;
-}
+    : cluster_id_(founding.cluster_id()),
+      local_id_(founding.member_id()),
+      members_(std::vector<peerpb::Member>(founding.members().begin(), founding.members().end())) {}
 
 std::vector<peerpb::Member> Membership::List() const {
   absl::MutexLock lock(&mu_);
-  std::vector<peerpb::Member> out;
-  for (const auto& [id, m] : members_) out.push_back(m);
-  return out;
+  return members_.List();
 }
 
 bool Membership::Contains(uint64_t id) const {
   absl::MutexLock lock(&mu_);
-  return members_.contains(id);
+  return members_.Contains(id);
 }
 
 std::optional<peerpb::Member> Membership::Find(uint64_t id) const {
   absl::MutexLock lock(&mu_);
-  auto it = members_.find(id);
-  if (it == members_.end()) return std::nullopt;
-  return it->second;
+  return members_.Find(id);
 }
 
 std::optional<peerpb::Member> Membership::FindByPeerUrl(
     const std::vector<std::string>& peer_urls) const {
   absl::MutexLock lock(&mu_);
-  for (const auto& [id, m] : members_) {
-    for (const std::string& url : m.peer_urls()) {
-      if (std::find(peer_urls.begin(), peer_urls.end(), url) != peer_urls.end()) return m;
-    }
-  }
-  return std::nullopt;
-}
-
-void Membership::Add(const peerpb::Member& member) {
-  absl::MutexLock lock(&mu_);
-  auto [it, inserted] = members_.try_emplace(member.id(), member);
-  if (inserted) return;
-  *it->second.mutable_peer_urls() = member.peer_urls();
-  it->second.set_is_learner(member.is_learner());
-}
-
-void Membership::Remove(uint64_t id) {
-  absl::MutexLock lock(&mu_);
-  members_.erase(id);
-  removed_.insert(id);
+  return members_.FindByPeerUrl(peer_urls);
 }
 
 bool Membership::WasRemoved(uint64_t id) const {
   absl::MutexLock lock(&mu_);
-  return removed_.contains(id);
+  return members_.WasRemoved(id);
 }
 
 std::vector<uint64_t> Membership::RemovedIds() const {
   absl::MutexLock lock(&mu_);
-  return {removed_.begin(), removed_.end()};
+  return members_.RemovedIds();
 }
 
-void Membership::UpdateAttributes(const peerpb::Member& attributes) {
+node::MemberList Membership::Get() const {
   absl::MutexLock lock(&mu_);
-  auto it = members_.find(attributes.id());
-  if (it == members_.end()) return;
-  it->second.set_name(attributes.name());
-  *it->second.mutable_client_urls() = attributes.client_urls();
+  return members_;
 }
 
-void Membership::Restore(const std::vector<peerpb::Member>& members,
-                         const std::vector<uint64_t>& removed_ids) {
+void Membership::Set(const node::MemberList& members) {
   absl::MutexLock lock(&mu_);
-  members_.clear();
-  for (const peerpb::Member& m : members) members_[m.id()] = m;
-  removed_.clear();
-  removed_.insert(removed_ids.begin(), removed_ids.end());
+  members_ = members;
 }
 
 }  // namespace raftkv::server

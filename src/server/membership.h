@@ -18,9 +18,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "node/member_list.h"
 #include "raftkv/peerpb/peer.pb.h"
 
 namespace raftkv::server {
@@ -40,8 +39,13 @@ uint64_t ComputeClusterId(const std::vector<uint64_t>& member_ids, const std::st
 absl::StatusOr<peerpb::ClusterFile> ReadClusterFile(const std::string& path);
 absl::Status WriteClusterFile(const std::string& path, const peerpb::ClusterFile& file);
 
+// The applied member list, shared by the node thread (which replaces it whenever the applied
+// membership changes) and the threads that read it: the peer transport (who may talk to this
+// member, who was removed) and the client API (the member list, membership checks).
 class Membership {
  public:
+  // Starts with the founding members: a joining member must reach them before its log says who
+  // is in the cluster.
   explicit Membership(const peerpb::ClusterFile& founding);
 
   uint64_t cluster_id() const { return cluster_id_; }
@@ -52,28 +56,20 @@ class Membership {
   std::optional<peerpb::Member> Find(uint64_t id) const;
   // The member, if any, that already uses one of `peer_urls`.
   std::optional<peerpb::Member> FindByPeerUrl(const std::vector<std::string>& peer_urls) const;
-
-  // Applies a committed membership change. Add inserts the member or, for one already known
-  // (a replayed entry, a learner's promotion), takes its peer URLs and learner flag and keeps
-  // the name and client URLs it announced. Remove forgets it. Both are idempotent, because a
-  // restart replays the entries after the last snapshot.
-  void Add(const peerpb::Member& member);
-  void Remove(uint64_t id);
   // Whether `id` was a member and has been removed.
   bool WasRemoved(uint64_t id) const;
   std::vector<uint64_t> RemovedIds() const;
-  // Applies a MemberAttributes entry: the member's name and client URLs. Ignores unknown ids.
-  void UpdateAttributes(const peerpb::Member& attributes);
-  // Replaces everything with what a snapshot carried.
-  void Restore(const std::vector<peerpb::Member>& members,
-               const std::vector<uint64_t>& removed_ids);
+  // A copy of the whole list, for checks that look at several members at once.
+  node::MemberList Get() const;
+
+  // Replaces the list with the applied one.
+  void Set(const node::MemberList& members);
 
  private:
   const uint64_t cluster_id_;
   const uint64_t local_id_;
   mutable absl::Mutex mu_;
-  std::map<uint64_t, peerpb::Member> members_ ABSL_GUARDED_BY(mu_);
-  std::set<uint64_t> removed_ ABSL_GUARDED_BY(mu_);
+  node::MemberList members_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace raftkv::server

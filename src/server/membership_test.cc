@@ -52,12 +52,10 @@ TEST(ClusterFileTest, AMissingFileIsNotFound) {
             absl::StatusCode::kNotFound);
 }
 
-TEST(MembershipTest, AttributesFillInNameAndClientUrlsOfKnownMembersOnly) {
-  peerpb::ClusterFile founding;
-  founding.set_cluster_id(1);
-  founding.set_member_id(5);
-  founding.add_members()->set_id(5);
-  Membership membership(founding);
+TEST(MemberListTest, AttributesFillInNameAndClientUrlsOfKnownMembersOnly) {
+  peerpb::Member founder;
+  founder.set_id(5);
+  node::MemberList membership({founder});
   peerpb::Member attributes;
   attributes.set_id(5);
   attributes.set_name("n5");
@@ -80,11 +78,8 @@ peerpb::Member MakeMember(uint64_t id, const std::string& peer_url, bool learner
   return m;
 }
 
-TEST(MembershipTest, AddingAKnownMemberKeepsItsAnnouncedNameAndClientUrls) {
-  peerpb::ClusterFile founding;
-  founding.set_cluster_id(1);
-  founding.set_member_id(5);
-  Membership membership(founding);
+TEST(MemberListTest, AddingAKnownMemberKeepsItsAnnouncedNameAndClientUrls) {
+  node::MemberList membership;
   membership.Add(MakeMember(7, "http://10.0.0.7:2380", /*learner=*/true));
   peerpb::Member attributes;
   attributes.set_id(7);
@@ -103,11 +98,8 @@ TEST(MembershipTest, AddingAKnownMemberKeepsItsAnnouncedNameAndClientUrls) {
   EXPECT_FALSE(membership.FindByPeerUrl({"http://10.0.0.7:2380"}).has_value());
 }
 
-TEST(MembershipTest, ARemovedMemberIsForgottenButRememberedAsRemoved) {
-  peerpb::ClusterFile founding;
-  founding.set_cluster_id(1);
-  founding.set_member_id(5);
-  Membership membership(founding);
+TEST(MemberListTest, ARemovedMemberIsForgottenButRememberedAsRemoved) {
+  node::MemberList membership;
   membership.Add(MakeMember(7, "http://10.0.0.7:2380"));
   membership.Remove(7);
   membership.Remove(7);  // a replayed removal changes nothing
@@ -115,10 +107,31 @@ TEST(MembershipTest, ARemovedMemberIsForgottenButRememberedAsRemoved) {
   EXPECT_TRUE(membership.WasRemoved(7));
   EXPECT_FALSE(membership.WasRemoved(8));  // never a member: unknown, not removed
   // A snapshot carries the removed ids, so a restored member still refuses them as removed.
-  Membership restored(founding);
+  node::MemberList restored;
   restored.Restore(membership.List(), membership.RemovedIds());
   EXPECT_TRUE(restored.WasRemoved(7));
   EXPECT_FALSE(restored.Contains(7));
+}
+
+TEST(MembershipTest, StartsWithTheFoundersAndThenShowsTheListItIsGiven) {
+  peerpb::ClusterFile founding;
+  founding.set_cluster_id(1);
+  founding.set_member_id(5);
+  *founding.add_members() = MakeMember(5, "http://10.0.0.5:2380");
+  Membership membership(founding);
+  EXPECT_EQ(membership.cluster_id(), 1u);
+  EXPECT_EQ(membership.local_id(), 5u);
+  EXPECT_TRUE(membership.Contains(5));
+  node::MemberList applied({MakeMember(5, "http://10.0.0.5:2380")});
+  applied.Add(MakeMember(7, "http://10.0.0.7:2380"));
+  applied.Remove(7);
+  applied.Add(MakeMember(8, "http://10.0.0.8:2380"));
+  membership.Set(applied);
+  EXPECT_EQ(membership.List().size(), 2u);
+  EXPECT_EQ(membership.FindByPeerUrl({"http://10.0.0.8:2380"})->id(), 8u);
+  EXPECT_TRUE(membership.WasRemoved(7));
+  EXPECT_EQ(membership.RemovedIds(), std::vector<uint64_t>{7});
+  EXPECT_TRUE(membership.Get() == applied);
 }
 
 }  // namespace

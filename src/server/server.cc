@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <utility>
@@ -8,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
-#include "server/durable_log_store.h"
+#include "io/env.h"
 #include "server/etcd/client_api.h"
 #include "server/raft_logger.h"
 #include "server/url.h"
@@ -103,6 +104,29 @@ absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
   return planned;
 }
 
+node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_id,
+                                      node::LogStore& log_store, raft::Logger* raft_logger,
+                                      std::function<void()> on_removed) {
+  node::DriverOptions options;
+  options.id = member_id;
+  options.name = flags.name;
+  options.client_urls = *ParseUrlList(flags.advertise_client_urls);
+  options.election_ticks =
+      static_cast<int>(flags.election_timeout_ms / flags.heartbeat_interval_ms);
+  options.snapshot_count = flags.snapshot_count;
+  options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
+  // Request ids: the low 16 bits of the member id, then the start time in milliseconds, then a
+  // counter, as etcd does, so that ids differ between members and across restarts.
+  const uint64_t now_ms = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+  options.request_id_base = ((member_id & 0xFFFF) << 48) | ((now_ms & 0xFFFFFFFFFF) << 8);
+  // Members (and one member across restarts) draw different election timeouts.
+  absl::StatusOr<raftpb::Snapshot> snapshot = log_store.storage().Snapshot();
+  options.random_seed = member_id ^ (snapshot.ok() ? snapshot->metadata().index() : 0);
+  options.logger = raft_logger;
+  options.on_removed = std::move(on_removed);
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
@@ -124,24 +148,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   // The raft log lives beside the membership file; it is fsynced before any vote or
   // acknowledgement that depends on it leaves this member.
   server->raft_logger_ = std::make_unique<RaftLogger>(logger);
-  absl::StatusOr<std::unique_ptr<DurableLogStore>> log_store = DurableLogStore::Open(
-      server->data_dir_.member_dir() + "/raft", founders, server->raft_logger_.get());
+  storage::DurableStorageOptions storage_options;
+  storage_options.wal.logger = server->raft_logger_.get();
+  absl::StatusOr<std::unique_ptr<node::DurableLogStore>> log_store = node::DurableLogStore::Open(
+      io::Env::Default(), server->data_dir_.member_dir() + "/raft", founders, storage_options);
   if (!log_store.ok()) return log_store.status();
+  server->log_store_ = std::move(*log_store);
+  server->applied_state_ = std::make_unique<LockedApplier>();
 
-  NodeOptions options;
-  options.name = flags.name;
-  options.client_urls = *ParseUrlList(flags.advertise_client_urls);
-  options.tick_interval = absl::Milliseconds(flags.heartbeat_interval_ms);
-  options.election_ticks =
-      static_cast<int>(flags.election_timeout_ms / flags.heartbeat_interval_ms);
-  options.snapshot_count = flags.snapshot_count;
-  options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
-  options.logger = logger;
-  options.on_removed = std::move(on_removed);
-  absl::StatusOr<std::unique_ptr<Node>> node =
-      Node::Create(options, server->membership_.get(), std::move(*log_store));
-  if (!node.ok()) return node.status();
-  server->node_ = std::move(*node);
+  // Removal is reported twice over (the member applies it, or a peer refuses its traffic);
+  // the server leaves once.
+  auto leave = [log = logger, on_removed = std::move(on_removed),
+                left = std::make_shared<std::atomic<bool>>(false)](const std::string& why) {
+    if (left->exchange(true)) return;
+    log->warn("this member was removed from the cluster ({}); shutting down", why);
+    if (on_removed) on_removed();
+  };
+
+  NodeThreadOptions thread_options;
+  thread_options.tick_interval = absl::Milliseconds(flags.heartbeat_interval_ms);
+  thread_options.logger = logger;
+  thread_options.on_removed_from_cluster = [leave](uint64_t peer_id) {
+    leave(fmt::format("member {:x} refuses its traffic as a removed member's", peer_id));
+  };
+  server->node_thread_ = std::make_unique<NodeThread>(thread_options);
 
   transport::GrpcTransportOptions transport_options;
   transport_options.cluster_id = cluster->cluster_id();
@@ -154,14 +184,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
     return membership->WasRemoved(id);
   };
   server->transport_ =
-      std::make_unique<transport::GrpcTransport>(transport_options, server->node_.get());
+      std::make_unique<transport::GrpcTransport>(transport_options, server->node_thread_.get());
   // One peer listener: etcd allows several, raftkv serves the first URL.
   const std::vector<std::string> peer_urls = *ParseUrlList(flags.listen_peer_urls);
   absl::StatusOr<int> peer_port = server->transport_->Start(ParseUrl(peer_urls[0])->ToString());
   if (!peer_port.ok()) return peer_port.status();
   log.info("listening for peers on {}", peer_urls[0]);
-  if (absl::Status s = AddPeers(*server->membership_, *server->transport_); !s.ok()) return s;
-  server->node_->Start(server->transport_.get());
+  server->network_ = std::make_unique<PeerNetwork>(server->transport_.get(),
+                                                   server->membership_.get(), logger.get());
+  if (absl::Status s = server->network_->ConnectKnownMembers(server->membership_->List());
+      !s.ok()) {
+    return s;
+  }
+
+  absl::StatusOr<std::unique_ptr<node::Driver>> driver = node::Driver::Create(
+      MakeDriverOptions(flags, cluster->member_id(), *server->log_store_,
+                        server->raft_logger_.get(),
+                        [leave] { leave("it applied its own removal"); }),
+      server->log_store_.get(), server->applied_state_.get(), server->network_.get());
+  if (!driver.ok()) return driver.status();
+  server->node_thread_->Start(std::move(*driver));
+  server->backend_ = std::make_unique<EtcdBackend>(
+      server->node_thread_.get(), server->applied_state_.get(), server->membership_.get(), logger);
 
   grpc::ServerBuilder builder;
   std::vector<int> ports;
@@ -173,7 +217,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   }
   // KV, Maintenance and Cluster, with etcd's message limits and keepalive tolerance.
   server->client_api_ =
-      std::make_unique<etcd::ClientApi>(server->node_.get(), etcd::ClientApiOptions{});
+      std::make_unique<etcd::ClientApi>(server->backend_.get(), etcd::ClientApiOptions{});
   server->client_api_->Configure(builder);
   server->client_server_ = builder.BuildAndStart();
   for (size_t i = 0; i < ports.size(); ++i) {
@@ -195,7 +239,7 @@ void Server::Stop() {
   // The node first: calls still waiting on it are answered "etcdserver: server stopped" at
   // once, so the client server's shutdown does not wait for their deadlines. Then the peer
   // transport, which the node no longer uses.
-  if (node_ != nullptr) node_->Stop();
+  if (node_thread_ != nullptr) node_thread_->Stop();
   if (client_server_ != nullptr) {
     client_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }

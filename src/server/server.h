@@ -3,8 +3,8 @@
 //
 // Start order: lock the data directory; read the membership file from it, or (first start)
 // plan it from --initial-cluster — or, with --initial-cluster-state existing, fetch it from the
-// running members — and write it; open the log; create the node; listen for peers;
-// start the node; listen for clients. Stop reverses it.
+// running members — and write it; open the log; listen for peers; create the driver; start the
+// node thread; listen for clients. Stop reverses it.
 //
 // Thread-safety: Start/Stop from one thread (main). The parts run their own threads.
 #pragma once
@@ -15,11 +15,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "node/durable_log_store.h"
 #include "server/data_dir.h"
 #include "server/etcd/client_api.h"
+#include "server/etcd_backend.h"
 #include "server/flags.h"
+#include "server/locked_applier.h"
 #include "server/membership.h"
-#include "server/node.h"
+#include "server/node_thread.h"
+#include "server/peer_network.h"
 #include "spdlog/spdlog.h"
 #include "transport/grpc_transport.h"
 
@@ -43,7 +47,7 @@ class Server {
   // Stops serving clients, then the node, then the transport. Idempotent.
   void Stop();
 
-  Node& node() { return *node_; }
+  NodeThread& node() { return *node_thread_; }
   uint64_t member_id() const { return membership_->local_id(); }
 
  private:
@@ -54,8 +58,14 @@ class Server {
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<raft::Logger> raft_logger_;
   std::unique_ptr<Membership> membership_;
-  std::unique_ptr<Node> node_;
+  // Declared in the order they depend on each other: the driver (in the node thread) uses the
+  // log store, the applied state and the network; the network sends through the transport.
+  std::unique_ptr<node::DurableLogStore> log_store_;
+  std::unique_ptr<LockedApplier> applied_state_;
   std::unique_ptr<transport::GrpcTransport> transport_;
+  std::unique_ptr<PeerNetwork> network_;
+  std::unique_ptr<NodeThread> node_thread_;
+  std::unique_ptr<EtcdBackend> backend_;
   std::unique_ptr<etcd::ClientApi> client_api_;
   std::unique_ptr<grpc::Server> client_server_;
   bool stopped_ = false;

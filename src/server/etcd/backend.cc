@@ -2,13 +2,6 @@
 
 namespace raftkv::server::etcd {
 
-absl::Status NoLeaderError() { return absl::UnavailableError("etcdserver: no leader"); }
-absl::Status LeaderChangedError() { return absl::UnavailableError("etcdserver: leader changed"); }
-absl::Status TimeoutError() { return absl::UnavailableError("etcdserver: request timed out"); }
-absl::Status TooManyRequestsError() {
-  return absl::ResourceExhaustedError("etcdserver: too many requests");
-}
-absl::Status StoppedError() { return absl::UnavailableError("etcdserver: server stopped"); }
 absl::Status RequestTooLargeError() {
   return absl::InvalidArgumentError("etcdserver: request is too large");
 }
@@ -28,16 +21,8 @@ absl::Status NotEnoughStartedError() {
 absl::Status MemberNotLearnerError() {
   return absl::FailedPreconditionError("etcdserver: can only promote a learner member");
 }
-absl::Status LearnerNotReadyError() {
-  return absl::FailedPreconditionError(
-      "etcdserver: can only promote a learner member which is in sync with leader");
-}
 absl::Status BadLeaderTransfereeError() {
   return absl::FailedPreconditionError("etcdserver: bad leader transferee");
-}
-absl::Status ChangeInProgressError() {
-  return absl::FailedPreconditionError(
-      "etcdserver: another membership change is being applied; retry when it is done");
 }
 
 absl::StatusOr<MemberInfo> Backend::AddMember(const std::vector<std::string>&, bool, absl::Time) {

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "node/errors.h"
 #include "raftkv/kvpb/kv.pb.h"
 
 namespace raftkv::kv {
@@ -108,13 +109,16 @@ class Backend {
 // The canonical operating errors a Backend returns. Their codes and messages are exactly etcd's
 // (rpctypes), because clientv3 recognises errors by message text; the services pass them through
 // to the client unchanged. The store's own errors (kv/errors.h) pass through the same way.
-absl::Status NoLeaderError();         // UNAVAILABLE "etcdserver: no leader"
-absl::Status LeaderChangedError();    // UNAVAILABLE "etcdserver: leader changed"
-absl::Status TimeoutError();          // UNAVAILABLE "etcdserver: request timed out"
-absl::Status TooManyRequestsError();  // RESOURCE_EXHAUSTED "etcdserver: too many requests"
-absl::Status StoppedError();          // UNAVAILABLE "etcdserver: server stopped"
-absl::Status RequestTooLargeError();  // INVALID_ARGUMENT "etcdserver: request is too large"
-absl::Status NotLeaderError();        // FAILED_PRECONDITION "etcdserver: not leader"
+// Those of a replicated request are the node driver's own (node/errors.h).
+using node::LeaderChangedError;           // UNAVAILABLE "etcdserver: leader changed"
+using node::NoLeaderError;                // UNAVAILABLE "etcdserver: no leader"
+using node::StoppedError;                 // UNAVAILABLE "etcdserver: server stopped"
+using node::TimeoutDueToLeaderFailError;  // UNAVAILABLE "...possibly due to previous leader
+                                          // failure"
+using node::TimeoutError;                 // UNAVAILABLE "etcdserver: request timed out"
+using node::TooManyRequestsError;         // RESOURCE_EXHAUSTED "etcdserver: too many requests"
+absl::Status RequestTooLargeError();      // INVALID_ARGUMENT "etcdserver: request is too large"
+absl::Status NotLeaderError();            // FAILED_PRECONDITION "etcdserver: not leader"
 
 // Membership errors, also etcd's.
 absl::Status MemberNotFoundError();       // NOT_FOUND "etcdserver: member not found"
@@ -122,11 +126,11 @@ absl::Status InvalidMemberUrlsError();    // INVALID_ARGUMENT "...given member U
 absl::Status PeerUrlExistsError();        // FAILED_PRECONDITION "...Peer URLs already exists"
 absl::Status NotEnoughStartedError();     // FAILED_PRECONDITION "...not enough started members"
 absl::Status MemberNotLearnerError();     // FAILED_PRECONDITION "...can only promote a learner..."
-absl::Status LearnerNotReadyError();      // FAILED_PRECONDITION "...which is in sync with leader"
+using node::LearnerNotReadyError;         // FAILED_PRECONDITION "...which is in sync with leader"
 absl::Status BadLeaderTransfereeError();  // FAILED_PRECONDITION "etcdserver: bad leader transferee"
 // A second change while one is still being applied (raft makes one change at a time, thesis
-// §4.1). etcd has no dedicated error for this; the message says what to do.
-absl::Status ChangeInProgressError();  // FAILED_PRECONDITION
+// §4.1).
+using node::ChangeInProgressError;  // FAILED_PRECONDITION
 
 // The largest client request accepted (etcd's default --max-request-bytes).
 inline constexpr int64_t kMaxRequestBytes = 1536 * 1024;

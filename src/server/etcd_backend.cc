@@ -1,0 +1,174 @@
+#include "server/etcd_backend.h"
+
+#include <future>
+#include <memory>
+#include <utility>
+
+#include "server/membership_change.h"
+
+namespace raftkv::server {
+namespace {
+
+// Ticks the gRPC thread waits past a deadline for the driver's answer.
+constexpr int kSlackTicks = 2;
+
+}  // namespace
+
+etcd::MemberInfo ToMemberInfo(const peerpb::Member& m) {
+  etcd::MemberInfo info;
+  info.id = m.id();
+  info.name = m.name();
+  info.peer_urls.assign(m.peer_urls().begin(), m.peer_urls().end());
+  info.client_urls.assign(m.client_urls().begin(), m.client_urls().end());
+  info.is_learner = m.is_learner();
+  return info;
+}
+
+EtcdBackend::EtcdBackend(NodeThread* node, const LockedApplier* state, const Membership* membership,
+                         std::shared_ptr<spdlog::logger> logger)
+    : node_(node), state_(state), membership_(membership), logger_(std::move(logger)) {}
+
+absl::Time EtcdBackend::Patience(absl::Time deadline) const {
+  return deadline + kSlackTicks * node_->tick_interval();
+}
+
+absl::StatusOr<kvpb::Response> EtcdBackend::Write(kvpb::Request request, absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  if (static_cast<int64_t>(request.ByteSizeLong()) > etcd::kMaxRequestBytes) {
+    return etcd::RequestTooLargeError();
+  }
+  std::promise<node::WriteResult> promise;
+  std::future<node::WriteResult> result = promise.get_future();
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post([request = std::move(request), ticks,
+                                   promise = std::move(promise)](node::Driver& driver) mutable {
+    driver.Write(std::move(request), ticks,
+                 [promise = std::move(promise)](node::WriteResult r) mutable {
+                   promise.set_value(std::move(r));
+                 });
+  });
+  if (!posted) return etcd::StoppedError();
+  if (result.wait_until(absl::ToChronoTime(Patience(deadline))) != std::future_status::ready) {
+    return etcd::TimeoutError();
+  }
+  return result.get();
+}
+
+absl::Status EtcdBackend::WaitLinearizable(absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  std::promise<absl::Status> promise;
+  std::future<absl::Status> result = promise.get_future();
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted =
+      node_->Post([ticks, promise = std::move(promise)](node::Driver& driver) mutable {
+        driver.ReadIndex(ticks, [promise = std::move(promise)](absl::Status s) mutable {
+          promise.set_value(std::move(s));
+        });
+      });
+  if (!posted) return etcd::StoppedError();
+  if (result.wait_until(absl::ToChronoTime(Patience(deadline))) != std::future_status::ready) {
+    return etcd::TimeoutError();
+  }
+  return result.get();
+}
+
+void EtcdBackend::Read(absl::FunctionRef<void(const kv::Store&)> fn) {
+  state_->Read([&](const node::StoreApplier& state) { fn(state.store()); });
+}
+
+etcd::NodeInfo EtcdBackend::Info() {
+  etcd::NodeInfo info;
+  info.cluster_id = membership_->cluster_id();
+  info.member_id = membership_->local_id();
+  info.leader_id = node_->leader();
+  info.raft_term = node_->term();
+  info.commit_index = node_->commit();
+  info.applied_index = node_->applied();
+  state_->Read(
+      [&](const node::StoreApplier& state) { info.db_size_bytes = state.store().size_bytes(); });
+  for (const peerpb::Member& m : membership_->List()) {
+    if (m.id() == info.member_id) info.is_learner = m.is_learner();
+    info.members.push_back(ToMemberInfo(m));
+  }
+  return info;
+}
+
+etcd::HeaderInfo EtcdBackend::Header() {
+  return {.cluster_id = membership_->cluster_id(),
+          .member_id = membership_->local_id(),
+          .raft_term = node_->term()};
+}
+
+absl::StatusOr<etcd::MemberInfo> EtcdBackend::AddMember(const std::vector<std::string>& peer_urls,
+                                                        bool is_learner, absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  if (!node_->is_leader()) return etcd::NotLeaderError();
+  absl::StatusOr<PlannedAdd> plan = PlanAddMember(membership_->Get(), peer_urls, is_learner,
+                                                  membership_->cluster_id(), absl::Now());
+  if (!plan.ok()) return plan.status();
+  if (absl::Status s = ChangeMembership(plan->change, deadline); !s.ok()) return s;
+  logger_->info("added {} {:x} with peer URLs {}", is_learner ? "learner" : "member",
+                plan->member.id(), peer_urls.front());
+  return ToMemberInfo(plan->member);
+}
+
+absl::Status EtcdBackend::RemoveMember(uint64_t id, absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  if (!node_->is_leader()) return etcd::NotLeaderError();
+  return ChangeMembership(PlanRemoveMember(membership_->Get(), id), deadline);
+}
+
+absl::Status EtcdBackend::PromoteMember(uint64_t id, absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  if (!node_->is_leader()) return etcd::NotLeaderError();
+  return ChangeMembership(PlanPromoteMember(membership_->Get(), id), deadline);
+}
+
+absl::Status EtcdBackend::UpdateMember(uint64_t id, const std::vector<std::string>& peer_urls,
+                                       absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  if (!node_->is_leader()) return etcd::NotLeaderError();
+  return ChangeMembership(PlanUpdateMember(membership_->Get(), id, peer_urls), deadline);
+}
+
+absl::Status EtcdBackend::ChangeMembership(absl::StatusOr<node::MembershipChange> change,
+                                           absl::Time deadline) {
+  if (!change.ok()) return change.status();
+  std::promise<node::WriteResult> promise;
+  std::future<node::WriteResult> result = promise.get_future();
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post([change = std::move(*change), ticks,
+                                   promise = std::move(promise)](node::Driver& driver) mutable {
+    driver.ChangeMembership(std::move(change), ticks,
+                            [promise = std::move(promise)](node::WriteResult r) mutable {
+                              promise.set_value(std::move(r));
+                            });
+  });
+  if (!posted) return etcd::StoppedError();
+  if (result.wait_until(absl::ToChronoTime(Patience(deadline))) != std::future_status::ready) {
+    return etcd::TimeoutError();
+  }
+  return result.get().status();
+}
+
+absl::Status EtcdBackend::MoveLeader(uint64_t target, absl::Time deadline) {
+  if (node_->stopped()) return etcd::StoppedError();
+  if (!node_->is_leader()) return etcd::NotLeaderError();
+  std::optional<peerpb::Member> member = membership_->Find(target);
+  if (!member.has_value() || member->is_learner()) return etcd::BadLeaderTransfereeError();
+  if (target == membership_->local_id()) return absl::OkStatus();
+  if (!node_->Post([target](node::Driver& driver) { driver.TransferLeader(target); })) {
+    return etcd::StoppedError();
+  }
+  // The transfer ends with the target's election (a MsgTimeoutNow, §3.10); the published
+  // leader then names it. A transfer that does not finish within an election timeout is
+  // abandoned by the core, and the caller sees a timeout.
+  while (absl::Now() < deadline) {
+    if (node_->leader() == target) return absl::OkStatus();
+    if (node_->stopped()) return etcd::StoppedError();
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return etcd::TimeoutError();
+}
+
+}  // namespace raftkv::server

@@ -1,0 +1,60 @@
+// The etcd API's Backend over this member's node thread: requests become tasks for the driver,
+// and the gRPC thread waits for the driver's answer.
+//
+// The driver answers every request by its deadline (counted in ticks) with etcd's error for
+// the case; the gRPC thread waits a little longer than the deadline so that the driver's answer,
+// not a guess made here, reaches the client. Reads of the store and the member list take the
+// applied state's reader lock; response headers use only the node thread's published values.
+//
+// Thread-safety: thread-safe (gRPC threads).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/etcd/backend.h"
+#include "server/locked_applier.h"
+#include "server/membership.h"
+#include "server/node_thread.h"
+#include "spdlog/spdlog.h"
+
+namespace raftkv::server {
+
+// The API layer's picture of a member.
+etcd::MemberInfo ToMemberInfo(const peerpb::Member& member);
+
+class EtcdBackend final : public etcd::Backend {
+ public:
+  // The three must outlive the backend.
+  EtcdBackend(NodeThread* node, const LockedApplier* state, const Membership* membership,
+              std::shared_ptr<spdlog::logger> logger);
+
+  absl::StatusOr<kvpb::Response> Write(kvpb::Request request, absl::Time deadline) override;
+  absl::Status WaitLinearizable(absl::Time deadline) override;
+  void Read(absl::FunctionRef<void(const kv::Store&)> fn) override;
+  etcd::NodeInfo Info() override;
+  etcd::HeaderInfo Header() override;
+
+  absl::StatusOr<etcd::MemberInfo> AddMember(const std::vector<std::string>& peer_urls,
+                                             bool is_learner, absl::Time deadline) override;
+  absl::Status RemoveMember(uint64_t id, absl::Time deadline) override;
+  absl::Status PromoteMember(uint64_t id, absl::Time deadline) override;
+  absl::Status UpdateMember(uint64_t id, const std::vector<std::string>& peer_urls,
+                            absl::Time deadline) override;
+  absl::Status MoveLeader(uint64_t target, absl::Time deadline) override;
+
+ private:
+  // Proposes `change` through the driver and waits until this member applied it.
+  absl::Status ChangeMembership(absl::StatusOr<node::MembershipChange> change, absl::Time deadline);
+  // How long past a deadline to wait for the driver's own answer, which comes at the first tick
+  // after it.
+  absl::Time Patience(absl::Time deadline) const;
+
+  NodeThread* const node_;
+  const LockedApplier* const state_;
+  const Membership* const membership_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace raftkv::server

@@ -1,0 +1,47 @@
+// The server's applied state (node::StoreApplier: the kv::Store and the member list) behind a
+// reader-writer lock.
+//
+// The node thread is the only writer: it applies entries and restores snapshots under the
+// writer lock. The gRPC threads read the store and the member list under the reader lock,
+// through Read(). The driver's own const calls come from the node thread, the only writer, so
+// they need no lock.
+//
+// Thread-safety: the node::Applier methods from the node thread only; Read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
+#include "node/applier.h"
+
+namespace raftkv::server {
+
+class LockedApplier final : public node::Applier {
+ public:
+  LockedApplier() = default;
+
+  // Runs `fn` with the state held stable. `fn` must not block.
+  void Read(absl::FunctionRef<void(const node::StoreApplier&)> fn) const;
+
+  absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
+                                              const kvpb::Request& request) override;
+  void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override;
+  void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) override;
+  void MarkApplied(uint64_t index) override;
+  absl::Status Restore(uint64_t index, std::string_view data) override;
+
+  std::string Snapshot() const override { return state_.Snapshot(); }
+  uint64_t applied_index() const override { return state_.applied_index(); }
+  const node::MemberList& members() const override { return state_.members(); }
+  const kv::Store& store() const override { return state_.store(); }
+
+ private:
+  mutable absl::Mutex mu_;
+  // Written under mu_ (writer); read by the node thread without it, by others under it.
+  node::StoreApplier state_;
+};
+
+}  // namespace raftkv::server
