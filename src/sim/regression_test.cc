@@ -1,7 +1,9 @@
 // Pinned simulator regressions: each test replays one seed of the "mixed" scenario that once
 // found a bug in the consensus core, and expects the run to hold every property again. The
 // test names the rule that was broken; the comment says what the seed's run did and which fix
-// it needs (each seed fails with a Liveness violation when that fix is reverted).
+// it needs. The seeds were found when nodes ran the simulator's own Ready loop over a toy
+// state machine; since nodes run the node driver over the real store, the same seeds drive
+// different runs, which still have to hold.
 #include <cstdint>
 
 #include "gtest/gtest.h"

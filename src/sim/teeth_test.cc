@@ -26,6 +26,22 @@ TEST(Teeth, SecondLeaderInjectedIntoARecordedRunViolatesElectionSafety) {
   EXPECT_EQ(cluster.checker().violation()->property, kElectionSafety);
 }
 
+TEST(Teeth, ReplicaWhoseStoreDivergesViolatesStateMachineSafety) {
+  Cluster cluster(ThreeNodes());
+  ASSERT_NE(cluster.Agree("v", 3, 5'000'000), 0u);
+  ASSERT_FALSE(cluster.failed());
+  // A replica that claims the applied index of the others with a different store: as if it had
+  // restored a snapshot holding something else.
+  const uint64_t leader = cluster.Leader();
+  const uint64_t other = leader == 1 ? 2 : 1;
+  raftpb::SnapshotMetadata metadata;
+  metadata.set_index(cluster.node(leader).applied());
+  metadata.set_term(cluster.node(leader).term());
+  cluster.checker().ObserveApplySnapshot(other, metadata, /*state_digest=*/12345);
+  ASSERT_TRUE(cluster.failed());
+  EXPECT_EQ(cluster.checker().violation()->property, kStateMachineSafety);
+}
+
 TEST(Teeth, AcknowledgedWriteThatNeverCommittedIsReportedLost) {
   Cluster cluster(ThreeNodes());
   cluster.workload().Start();
