@@ -67,7 +67,7 @@ TEST_F(FaultsTest, AMemberThatMissedACompactedStretchCatchesUpBySnapshot) {
   ASSERT_TRUE(cluster_->Start(victim).ok());
   EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "s149") == "v"; }));
   EXPECT_EQ(LocalValue(victim, "s0"), "v");
-  EXPECT_TRUE(absl::StrContains(ReadLog(victim), "restored the store from a snapshot"))
+  EXPECT_TRUE(absl::StrContains(ReadLog(victim), "restored the state from a snapshot"))
       << "the victim caught up from the log instead of a snapshot";
 }
 

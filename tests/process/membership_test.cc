@@ -95,7 +95,7 @@ TEST_F(MembershipTest, AMemberAddedAfterCompactionStartsFromASnapshot) {
   EXPECT_TRUE(Eventually([&] { return LocalValue(3, "s119") == "v"; }, absl::Seconds(30)));
   EXPECT_EQ(LocalValue(3, "s0"), "v");
   CommandResult log = RunCommand("cat " + cluster_->log_path(3));
-  EXPECT_THAT(log.output, HasSubstr("restored the store from a snapshot"));
+  EXPECT_THAT(log.output, HasSubstr("restored the state from a snapshot"));
   // It knows every member, itself included, and the cluster goes on with it.
   const std::string list = Etcdctl("member list", cluster_->endpoint(3)).output;
   for (int i = 0; i < 4; ++i) EXPECT_THAT(list, HasSubstr(cluster_->peer_url(i)));
