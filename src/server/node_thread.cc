@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <string>
 
 #include "node/errors.h"
@@ -114,7 +113,7 @@ void NodeThread::Publish() {
   term_ = driver_->term();
   commit_ = driver_->commit();
   applied_ = driver_->applied();
-  is_leader_ = driver_->role() == raft::StateRole::kLeader;
+  role_ = driver_->role();
 }
 
 void NodeThread::Receive(std::vector<raftpb::Message> messages) {

@@ -71,7 +71,8 @@ class NodeThread final : public transport::Receiver {
   uint64_t term() const { return term_.load(); }
   uint64_t commit() const { return commit_.load(); }
   uint64_t applied() const { return applied_.load(); }
-  bool is_leader() const { return is_leader_.load(); }
+  raft::StateRole role() const { return role_.load(); }
+  bool is_leader() const { return role() == raft::StateRole::kLeader; }
   bool stopped() const { return stopped_.load(); }
 
   // transport::Receiver
@@ -107,7 +108,7 @@ class NodeThread final : public transport::Receiver {
   std::atomic<uint64_t> term_{0};
   std::atomic<uint64_t> commit_{0};
   std::atomic<uint64_t> applied_{0};
-  std::atomic<bool> is_leader_{false};
+  std::atomic<raft::StateRole> role_{raft::StateRole::kFollower};
   std::atomic<bool> stopped_{false};
 
   std::thread thread_;

@@ -47,7 +47,7 @@ class Server {
   // Stops serving clients, then the node, then the transport. Idempotent.
   void Stop();
 
-  NodeThread& node() { return *node_thread_; }
+  NodeThread& node_thread() { return *node_thread_; }
   uint64_t member_id() const { return membership_->local_id(); }
 
  private:

@@ -2,8 +2,8 @@
 //
 // The gRPC services in this folder never see raft: they hand writes to Backend::Write, wait for
 // linearizable reads with Backend::WaitLinearizable, read the local store through Backend::Read
-// and describe the cluster with Backend::Info. The node driver implements Backend over raft;
-// tests implement it over a bare kv::Store.
+// and describe the cluster with Backend::Info. server::EtcdBackend implements Backend over the
+// node driver (src/node); tests implement it over a bare kv::Store.
 //
 // Thread-safety: every Backend method may be called concurrently from gRPC threads.
 #pragma once
