@@ -121,35 +121,28 @@ absl::Status Driver::Process() {
   if (failed_) return StoppedError();
   ProposeBatch();
   MaybeIssueReadRound();
-  while (raw_->HasReady()) {
-    if (absl::Status s = HandleReady(raw_->GetReady()); !s.ok()) return Fail(std::move(s));
-    raw_->Advance();
-    MaybeSnapshot();
-    // A round answered in this Ready lets the reads that queued meanwhile go next.
-    MaybeIssueReadRound();
-  }
+  if (absl::Status s = raft::HandleReadies(*raw_, *this); !s.ok()) return Fail(std::move(s));
   return absl::OkStatus();
 }
 
-absl::Status Driver::HandleReady(raft::Ready ready) {
+void Driver::ObserveState(const raft::Ready& ready) {
   if (ready.soft_state.has_value()) ObserveSoftState(*ready.soft_state);
   if (ready.hard_state.has_value()) hard_state_ = *ready.hard_state;
+}
 
-  // 1. The leader's appends leave before its own write: replication and the local sync overlap
-  // (thesis §10.2.1). Everything in `messages` is safe to send before persistence.
-  if (!ready.messages.empty()) network_->Send(std::move(ready.messages));
+void Driver::Send(std::vector<raftpb::Message> messages) { network_->Send(std::move(messages)); }
 
-  // 2. Persist. A failure is fatal: the kernel may have dropped the unsynced pages, so neither
-  // retrying nor going on keeps the promises of votes and acknowledgements (§5.2, §5.3).
+absl::Status Driver::Persist(const raft::Ready& ready) {
+  // A failure is fatal: the kernel may have dropped the unsynced pages, so neither retrying nor
+  // going on keeps the promises of votes and acknowledgements (§5.2, §5.3).
   if (absl::Status s = log_store_->Save(ready); !s.ok()) {
     return absl::Status(s.code(),
                         fmt::format("cannot persist the raft log: {}", std::string(s.message())));
   }
+  return absl::OkStatus();
+}
 
-  // 3. Votes and append responses promise durable state; they go out only now.
-  if (!ready.persisted_messages.empty()) network_->Send(std::move(ready.persisted_messages));
-
-  // 4. Apply, in log order.
+absl::Status Driver::Apply(const raft::Ready& ready) {
   for (const raft::ReadState& rs : ready.read_states) OnReadState(rs);
   if (ready.snapshot.has_value()) {
     if (absl::Status s = ApplySnapshot(*ready.snapshot); !s.ok()) return s;
@@ -157,6 +150,12 @@ absl::Status Driver::HandleReady(raft::Ready ready) {
   for (const raftpb::Entry& entry : ready.committed_entries) ApplyEntry(entry);
   ServeAppliedReads();
   return absl::OkStatus();
+}
+
+void Driver::AfterAdvance() {
+  MaybeSnapshot();
+  // A round answered in this Ready lets the reads that queued meanwhile go next.
+  MaybeIssueReadRound();
 }
 
 void Driver::ObserveSoftState(const raft::SoftState& soft_state) {

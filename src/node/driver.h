@@ -4,8 +4,8 @@
 // three seams: the LogStore it persists to, the Network it sends through, and the Applier it
 // applies committed entries to. Like the core it is a pure state machine: no threads, no
 // clocks, no I/O of its own. Time arrives as Tick(); requests, peer messages and transport
-// reports arrive as calls; Process() then handles every Ready they produced, in the order the
-// core requires (thesis §10.2.1):
+// reports arrive as calls; Process() then handles every Ready they produced through the core's
+// one Ready loop (raft::HandleReadies), in the order the core requires (thesis §10.2.1):
 //
 //   1. send `messages` (the leader's appends leave while it writes the same entries);
 //   2. persist the snapshot, entries and hard state (one write, one sync when must_sync);
@@ -34,7 +34,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,6 +43,7 @@
 #include "raftkv/kvpb/kv.pb.h"
 #include "raftkv/raft/logger.h"
 #include "raftkv/raft/raw_node.h"
+#include "raftkv/raft/ready_loop.h"
 
 namespace raftkv::node {
 
@@ -105,7 +105,7 @@ struct MembershipChange {
   bool require_learner_caught_up = false;
 };
 
-class Driver {
+class Driver final : private raft::ReadyHandler {
  public:
   // Restores `applier` from the log's latest snapshot and creates the core over `log_store`.
   // The three seams must outlive the driver.
@@ -199,8 +199,12 @@ class Driver {
   void Log(raft::LogLevel level, std::string_view message) const;
   absl::Status Fail(absl::Status status);
 
-  // driver.cc: the Ready loop.
-  absl::Status HandleReady(raft::Ready ready);
+  // driver.cc: the steps of the Ready loop (raft::ReadyHandler).
+  void ObserveState(const raft::Ready& ready) override;
+  void Send(std::vector<raftpb::Message> messages) override;
+  absl::Status Persist(const raft::Ready& ready) override;
+  absl::Status Apply(const raft::Ready& ready) override;
+  void AfterAdvance() override;
   void ObserveSoftState(const raft::SoftState& soft_state);
   absl::Status ApplySnapshot(const raftpb::Snapshot& snapshot);
   void ApplyEntry(const raftpb::Entry& entry);
@@ -237,8 +241,9 @@ class Driver {
   // Writes proposed since the last Process(), proposed there as one batch.
   std::vector<std::string> batch_;
   std::vector<uint64_t> batch_ids_;
-  // Writes and membership changes this member proposed, by request id, until applied.
-  absl::flat_hash_map<uint64_t, WriteWaiter> writes_;
+  // Writes and membership changes this member proposed, by request id, until applied. Ordered,
+  // so that expiring and failing them happens in the same order in every run.
+  std::map<uint64_t, WriteWaiter> writes_;
 
   std::vector<ReadWaiter> next_reads_;                  // waiting for the next round
   std::optional<ReadRound> read_round_;                 // the round in flight

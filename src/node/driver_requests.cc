@@ -1,6 +1,5 @@
 // The node driver's writes: proposals batched per Process(), waiters keyed by proposer and
 // request id, deadlines in ticks, membership changes and attribute announcements.
-#include <algorithm>
 #include <utility>
 
 #include "fmt/format.h"
@@ -64,9 +63,6 @@ void Driver::ExpireWrites() {
   for (const auto& [id, w] : writes_) {
     if (w.deadline_tick <= ticks_) expired.push_back(id);
   }
-  // In proposal order, not the hash map's (which differs between processes): a host that
-  // replays a run must see the same completions in the same order.
-  std::sort(expired.begin(), expired.end());
   for (uint64_t id : expired) {
     const WriteWaiter& w = writes_.at(id);
     // The entry was proposed: it may still commit, so the answer must not say it was not

@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "raft/util.h"
+#include "raftkv/raft/ready_loop.h"
 
 namespace raftkv::raft::testing {
 
@@ -342,54 +343,73 @@ absl::Status Cluster::Step(const raftpb::Message& m) {
   return s;
 }
 
-void Cluster::HandleReady(Node& node) {
-  while (!node.down && node.raw->HasReady()) {
-    Ready rd = node.raw->GetReady();
-    if (rd.soft_state.has_value() && !(*rd.soft_state == node.soft_state)) {
-      const SoftState& ss = *rd.soft_state;
-      if (ss.role != node.soft_state.role) {
-        uint64_t term = term_of(node);
-        events_.push_back(
-            fmt::format("{} became {} at term {}", node.id, StateRoleName(ss.role), term));
-        if (ss.role == StateRole::kLeader) {
-          auto [it, inserted] = leader_of_term_.emplace(term, node.id);
-          if (!inserted && it->second != node.id) {
-            Violation(fmt::format("two leaders in term {}: {} and {}", term, it->second, node.id));
-          }
+// The application around one node: the steps of the core's Ready loop, with the cluster's
+// safety checks and event lines.
+class Cluster::NodeApplication final : public ReadyHandler {
+ public:
+  NodeApplication(Cluster& cluster, Node& node) : cluster_(cluster), node_(node) {}
+
+  void ObserveState(const Ready& rd) override {
+    if (!rd.soft_state.has_value() || *rd.soft_state == node_.soft_state) return;
+    const SoftState& ss = *rd.soft_state;
+    if (ss.role != node_.soft_state.role) {
+      uint64_t term = cluster_.term_of(node_);
+      cluster_.events_.push_back(
+          fmt::format("{} became {} at term {}", node_.id, StateRoleName(ss.role), term));
+      if (ss.role == StateRole::kLeader) {
+        auto [it, inserted] = cluster_.leader_of_term_.emplace(term, node_.id);
+        if (!inserted && it->second != node_.id) {
+          cluster_.Violation(
+              fmt::format("two leaders in term {}: {} and {}", term, it->second, node_.id));
         }
       }
-      node.soft_state = ss;
     }
-    // 1. Messages that need not wait for persistence (the leader's appends, thesis §10.2.1).
-    for (const auto& m : rd.messages) Enqueue(m);
-    // 2. Persist snapshot, entries, hard state.
+    node_.soft_state = ss;
+  }
+
+  void Send(std::vector<raftpb::Message> messages) override {
+    for (const auto& m : messages) cluster_.Enqueue(m);
+  }
+
+  absl::Status Persist(const Ready& rd) override {
     if (rd.snapshot.has_value() && rd.snapshot->metadata().index() > 0) {
-      absl::Status s = node.storage->ApplySnapshot(*rd.snapshot);
-      if (!s.ok()) Violation(fmt::format("node {} snapshot: {}", node.id, s.ToString()));
+      absl::Status s = node_.storage->ApplySnapshot(*rd.snapshot);
+      if (!s.ok()) cluster_.Violation(fmt::format("node {} snapshot: {}", node_.id, s.ToString()));
     }
     if (!rd.entries.empty()) {
-      absl::Status s = node.storage->Append(rd.entries);
-      if (!s.ok()) Violation(fmt::format("node {} append: {}", node.id, s.ToString()));
+      absl::Status s = node_.storage->Append(rd.entries);
+      if (!s.ok()) cluster_.Violation(fmt::format("node {} append: {}", node_.id, s.ToString()));
     }
-    if (rd.hard_state.has_value()) node.storage->SetHardState(*rd.hard_state);
-    // 3. Messages that promise something about durable state.
-    for (const auto& m : rd.persisted_messages) Enqueue(m);
-    // 4. Apply.
+    if (rd.hard_state.has_value()) node_.storage->SetHardState(*rd.hard_state);
+    return absl::OkStatus();
+  }
+
+  absl::Status Apply(const Ready& rd) override {
     if (rd.snapshot.has_value() && rd.snapshot->metadata().index() > 0) {
       const auto& meta = rd.snapshot->metadata();
-      node.applied_index = meta.index();
-      node.conf_state = meta.conf_state();
-      events_.push_back(
-          fmt::format("{} applied snapshot {}/{}", node.id, meta.term(), meta.index()));
+      node_.applied_index = meta.index();
+      node_.conf_state = meta.conf_state();
+      cluster_.events_.push_back(
+          fmt::format("{} applied snapshot {}/{}", node_.id, meta.term(), meta.index()));
     }
-    for (const auto& e : rd.committed_entries) Apply(node, e);
+    for (const auto& e : rd.committed_entries) cluster_.Apply(node_, e);
     for (const auto& rs : rd.read_states) {
-      node.read_states.push_back(rs);
-      events_.push_back(fmt::format("{} read state index={} ctx={}", node.id, rs.index,
-                                    Printable(rs.request_ctx)));
+      node_.read_states.push_back(rs);
+      cluster_.events_.push_back(fmt::format("{} read state index={} ctx={}", node_.id, rs.index,
+                                             Printable(rs.request_ctx)));
     }
-    node.raw->Advance();
+    return absl::OkStatus();
   }
+
+ private:
+  Cluster& cluster_;
+  Node& node_;
+};
+
+void Cluster::HandleReady(Node& node) {
+  if (node.down) return;
+  NodeApplication application(*this, node);
+  (void)HandleReadies(*node.raw, application);
 }
 
 void Cluster::Apply(Node& node, const raftpb::Entry& e) {

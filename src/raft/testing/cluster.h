@@ -180,11 +180,13 @@ class Cluster {
 
  private:
   struct Node;
+  class NodeApplication;
 
   Node& Get(uint64_t id);
   const Node& Get(uint64_t id) const;
   void StartNode(Node& node, uint64_t applied);
-  // The application loop: handles Readys until the node has none.
+  // The application loop (raft::HandleReadies with a NodeApplication): handles Readys until
+  // the node has none.
   void HandleReady(Node& node);
   void Apply(Node& node, const raftpb::Entry& entry);
   bool Filtered(const raftpb::Message& m) const;
