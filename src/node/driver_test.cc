@@ -3,6 +3,7 @@
 // membership (§4.1).
 #include "node/driver.h"
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -173,6 +174,58 @@ TEST(DriverTest, ALinearizableReadWaitsUntilTheReadIndexIsApplied) {
   cluster.Stabilize();
   ASSERT_TRUE(read.status.has_value() && read.status->ok());
   EXPECT_EQ(cluster.store(3).revision(), 2) << "served before the write was applied";
+}
+
+TEST(DriverTest, ALateAnswerToAnAbandonedRoundServesNoReadOfTheNextRound) {
+  // Thesis §6.4: a read may be served only at a read index the leader confirmed after the read
+  // arrived. The answer to a round this member gave up on carries an older index, which may
+  // predate a write acknowledged before a read of the next round arrived.
+  TestCluster cluster(3);
+  ASSERT_TRUE(cluster.Elect(1));
+  ReadAnswer first;
+  cluster.driver(3).ReadIndex(kLongTimeout, first.Callback());
+  // The leader confirms round 1 (its heartbeats to 2 answer), but its answer to 3 is delayed.
+  std::vector<raftpb::Message> delayed;
+  for (int round = 0; round < 100; ++round) {
+    cluster.ProcessAll();
+    bool delivered = false;
+    for (uint64_t id : cluster.ids()) {
+      std::deque<raftpb::Message> sent = std::move(cluster.member(id).network.sent);
+      cluster.member(id).network.sent.clear();
+      for (const raftpb::Message& m : sent) {
+        if (m.msg_type() == raftpb::MSG_READ_INDEX_RESPONSE) {
+          delayed.push_back(m);
+        } else {
+          cluster.driver(m.to()).Step(m);
+          delivered = true;
+        }
+      }
+    }
+    if (!delivered) break;
+  }
+  ASSERT_EQ(delayed.size(), 1u);
+  EXPECT_FALSE(first.status.has_value());
+  // A write commits and is acknowledged without 3, which gives up on round 1.
+  cluster.cut = {3};
+  WriteAnswer write;
+  cluster.driver(1).Write(PutRequest("k", "v"), kLongTimeout, write.Callback());
+  cluster.Stabilize();
+  ASSERT_TRUE(write.result.has_value() && write.result->ok());
+  for (int t = 0; t < DriverOptions().read_retry_ticks; ++t) cluster.driver(3).Tick();
+  // A read that arrives after the write was acknowledged joins round 2 with the first one.
+  ReadAnswer second;
+  cluster.driver(3).ReadIndex(kLongTimeout, second.Callback());
+  ASSERT_TRUE(cluster.driver(3).Process().ok());
+  cluster.driver(3).Step(delayed.front());
+  ASSERT_TRUE(cluster.driver(3).Process().ok());
+  EXPECT_FALSE(second.status.has_value())
+      << "served at the index of an abandoned round, before the acknowledged write";
+  EXPECT_EQ(cluster.store(3).revision(), 1);
+  cluster.cut.clear();
+  cluster.Stabilize();
+  ASSERT_TRUE(first.status.has_value() && first.status->ok());
+  ASSERT_TRUE(second.status.has_value() && second.status->ok());
+  EXPECT_EQ(cluster.store(3).revision(), 2);
 }
 
 TEST(DriverTest, AReadWithNoLeaderIsAnsweredNoLeaderAtItsDeadlineDespiteRetries) {
