@@ -69,7 +69,7 @@ drv-durable-ignores-must-sync @@ node/durable_log_store.cc @@ return storage_->S
 drv-read-served-before-applied @@ node/driver_reads.cc @@ auto end = reads_to_apply_.upper_bound(applied); @@ auto end = reads_to_apply_.upper_bound(applied + 1);
 drv-stale-read-state-accepted @@ node/driver_reads.cc @@ if (!read_round_.has_value() || read_state.request_ctx != read_round_->ctx) return; @@ if (!read_round_.has_value()) return;
 srv-range-skips-linearizable-wait @@ server/etcd/kv_service.cc @@ if (!request->serializable()) { @@ if (request->serializable()) {
-drv-reapply-after-snapshot @@ node/driver.cc @@   if (entry.index() <= applier_->applied_index()) return;  // already in a restored snapshot\n  switch @@   switch
+drv-restart-skips-unapplied @@ node/driver.cc @@ config.applied = applier_->applied_index(); @@ config.applied = hard_state_.commit();
 drv-conf-change-not-applied-to-core @@ node/driver.cc @@   conf_state_ = raw_->ApplyConfChange(change);\n  applier_->ApplyConfChange(entry.index(), change); @@   applier_->ApplyConfChange(entry.index(), change);
 drv-conf-state-not-recorded @@ node/driver.cc @@   // The core hears of a change when it is applied, in log order (thesis §4.1).\n  conf_state_ = raw_->ApplyConfChange(change); @@   // The core hears of a change when it is applied, in log order (thesis §4.1).\n  (void)raw_->ApplyConfChange(change);
 app-restore-drops-members @@ node/applier.cc @@   members_.Restore({state.members().begin(), state.members().end()},\n                   {state.removed_ids().begin(), state.removed_ids().end()});\n  return @@   return
