@@ -3,20 +3,14 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "sim/hash_mix.h"
 
 namespace raftkv::sim {
 namespace {
 
-uint64_t Mix(uint64_t h, uint64_t v) {
-  uint64_t z = h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 uint64_t MixString(uint64_t h, std::string_view s) {
-  h = Mix(h, s.size());
-  for (unsigned char c : s) h = Mix(h, c);
+  h = HashMix(h, s.size());
+  for (unsigned char c : s) h = HashMix(h, c);
   return h;
 }
 
@@ -33,11 +27,11 @@ uint64_t ObservedApplier::Digest() const {
   // every index agree on the history too; the history's size covers what a restored snapshot
   // brought.
   const kv::Store& store = inner_.store();
-  uint64_t h = Mix(0, static_cast<uint64_t>(store.revision()));
-  h = Mix(h, static_cast<uint64_t>(store.compact_revision()));
-  h = Mix(h, static_cast<uint64_t>(store.size_bytes()));
-  h = Mix(h, static_cast<uint64_t>(store.live_keys()));
-  h = Mix(h, store.applied_index());
+  uint64_t h = HashMix(0, static_cast<uint64_t>(store.revision()));
+  h = HashMix(h, static_cast<uint64_t>(store.compact_revision()));
+  h = HashMix(h, static_cast<uint64_t>(store.size_bytes()));
+  h = HashMix(h, static_cast<uint64_t>(store.live_keys()));
+  h = HashMix(h, store.applied_index());
   etcdserverpb::RangeRequest all;
   all.set_key(std::string(1, '\0'));
   all.set_range_end(std::string(1, '\0'));
@@ -45,20 +39,20 @@ uint64_t ObservedApplier::Digest() const {
   if (live.ok()) {
     for (const mvccpb::KeyValue& kv : live->kvs()) {
       h = MixString(h, kv.key());
-      h = Mix(h, static_cast<uint64_t>(kv.create_revision()));
-      h = Mix(h, static_cast<uint64_t>(kv.mod_revision()));
-      h = Mix(h, static_cast<uint64_t>(kv.version()));
+      h = HashMix(h, static_cast<uint64_t>(kv.create_revision()));
+      h = HashMix(h, static_cast<uint64_t>(kv.mod_revision()));
+      h = HashMix(h, static_cast<uint64_t>(kv.version()));
       h = MixString(h, kv.value());
     }
   } else {
-    h = Mix(h, 0xbadULL);
+    h = HashMix(h, 0xbadULL);
   }
   for (const peerpb::Member& m : inner_.members().List()) {
-    h = Mix(h, m.id());
+    h = HashMix(h, m.id());
     h = MixString(h, m.name());
-    h = Mix(h, m.is_learner() ? 1 : 0);
+    h = HashMix(h, m.is_learner() ? 1 : 0);
   }
-  for (uint64_t id : inner_.members().RemovedIds()) h = Mix(h, id);
+  for (uint64_t id : inner_.members().RemovedIds()) h = HashMix(h, id);
   return h;
 }
 

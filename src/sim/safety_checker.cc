@@ -1,19 +1,9 @@
 #include "sim/safety_checker.h"
 
 #include "fmt/format.h"
+#include "sim/hash_mix.h"
 
 namespace raftkv::sim {
-namespace {
-
-uint64_t Mix(uint64_t h, uint64_t v) {
-  // SplitMix64 finaliser over h ^ v: cheap, and sensitive to every bit of both.
-  uint64_t z = h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 uint64_t SafetyChecker::EntryDigest(raftpb::EntryType type, const std::string& data) {
   uint64_t h = 0xcbf29ce484222325ULL ^ static_cast<uint64_t>(type);
@@ -25,7 +15,7 @@ uint64_t SafetyChecker::EntryDigest(raftpb::EntryType type, const std::string& d
 }
 
 uint64_t SafetyChecker::Chain(uint64_t prev_chain, uint64_t index, uint64_t term, uint64_t digest) {
-  return Mix(Mix(Mix(prev_chain, index), term), digest);
+  return HashMix(HashMix(HashMix(prev_chain, index), term), digest);
 }
 
 std::optional<uint64_t> SafetyChecker::LogMirror::ChainAt(uint64_t i) const {
