@@ -28,8 +28,22 @@ EtcdBackend::EtcdBackend(NodeThread* node, const LockedApplier* state, const Mem
                          std::shared_ptr<spdlog::logger> logger)
     : node_(node), state_(state), membership_(membership), logger_(std::move(logger)) {}
 
-absl::Time EtcdBackend::Patience(absl::Time deadline) const {
-  return deadline + kSlackTicks * node_->tick_interval();
+template <typename Result, typename Start>
+Result EtcdBackend::CallDriver(absl::Time deadline, Start start) {
+  std::promise<Result> promise;
+  std::future<Result> answer = promise.get_future();
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post([start = std::move(start), ticks,
+                                   promise = std::move(promise)](node::Driver& driver) mutable {
+    start(driver, ticks,
+          [promise = std::move(promise)](Result r) mutable { promise.set_value(std::move(r)); });
+  });
+  if (!posted) return etcd::StoppedError();
+  const absl::Time patience = deadline + kSlackTicks * node_->tick_interval();
+  if (answer.wait_until(absl::ToChronoTime(patience)) != std::future_status::ready) {
+    return etcd::TimeoutError();
+  }
+  return answer.get();
 }
 
 absl::StatusOr<kvpb::Response> EtcdBackend::Write(kvpb::Request request, absl::Time deadline) {
@@ -37,39 +51,19 @@ absl::StatusOr<kvpb::Response> EtcdBackend::Write(kvpb::Request request, absl::T
   if (static_cast<int64_t>(request.ByteSizeLong()) > etcd::kMaxRequestBytes) {
     return etcd::RequestTooLargeError();
   }
-  std::promise<node::WriteResult> promise;
-  std::future<node::WriteResult> result = promise.get_future();
-  const int ticks = node_->TicksUntil(deadline);
-  const bool posted = node_->Post([request = std::move(request), ticks,
-                                   promise = std::move(promise)](node::Driver& driver) mutable {
-    driver.Write(std::move(request), ticks,
-                 [promise = std::move(promise)](node::WriteResult r) mutable {
-                   promise.set_value(std::move(r));
-                 });
-  });
-  if (!posted) return etcd::StoppedError();
-  if (result.wait_until(absl::ToChronoTime(Patience(deadline))) != std::future_status::ready) {
-    return etcd::TimeoutError();
-  }
-  return result.get();
+  return CallDriver<node::WriteResult>(
+      deadline, [request = std::move(request)](node::Driver& driver, int ticks,
+                                               node::WriteDone done) mutable {
+        driver.Write(std::move(request), ticks, std::move(done));
+      });
 }
 
 absl::Status EtcdBackend::WaitLinearizable(absl::Time deadline) {
   if (node_->stopped()) return etcd::StoppedError();
-  std::promise<absl::Status> promise;
-  std::future<absl::Status> result = promise.get_future();
-  const int ticks = node_->TicksUntil(deadline);
-  const bool posted =
-      node_->Post([ticks, promise = std::move(promise)](node::Driver& driver) mutable {
-        driver.ReadIndex(ticks, [promise = std::move(promise)](absl::Status s) mutable {
-          promise.set_value(std::move(s));
-        });
-      });
-  if (!posted) return etcd::StoppedError();
-  if (result.wait_until(absl::ToChronoTime(Patience(deadline))) != std::future_status::ready) {
-    return etcd::TimeoutError();
-  }
-  return result.get();
+  return CallDriver<absl::Status>(deadline,
+                                  [](node::Driver& driver, int ticks, node::ReadDone done) {
+                                    driver.ReadIndex(ticks, std::move(done));
+                                  });
 }
 
 void EtcdBackend::Read(absl::FunctionRef<void(const kv::Store&)> fn) {
@@ -134,21 +128,13 @@ absl::Status EtcdBackend::UpdateMember(uint64_t id, const std::vector<std::strin
 absl::Status EtcdBackend::ChangeMembership(absl::StatusOr<node::MembershipChange> change,
                                            absl::Time deadline) {
   if (!change.ok()) return change.status();
-  std::promise<node::WriteResult> promise;
-  std::future<node::WriteResult> result = promise.get_future();
-  const int ticks = node_->TicksUntil(deadline);
-  const bool posted = node_->Post([change = std::move(*change), ticks,
-                                   promise = std::move(promise)](node::Driver& driver) mutable {
-    driver.ChangeMembership(std::move(change), ticks,
-                            [promise = std::move(promise)](node::WriteResult r) mutable {
-                              promise.set_value(std::move(r));
-                            });
-  });
-  if (!posted) return etcd::StoppedError();
-  if (result.wait_until(absl::ToChronoTime(Patience(deadline))) != std::future_status::ready) {
-    return etcd::TimeoutError();
-  }
-  return result.get().status();
+  return CallDriver<node::WriteResult>(
+             deadline,
+             [change = std::move(*change)](node::Driver& driver, int ticks,
+                                           node::WriteDone done) mutable {
+               driver.ChangeMembership(std::move(change), ticks, std::move(done));
+             })
+      .status();
 }
 
 absl::Status EtcdBackend::MoveLeader(uint64_t target, absl::Time deadline) {

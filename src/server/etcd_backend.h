@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/etcd/backend.h"
@@ -47,9 +49,11 @@ class EtcdBackend final : public etcd::Backend {
  private:
   // Proposes `change` through the driver and waits until this member applied it.
   absl::Status ChangeMembership(absl::StatusOr<node::MembershipChange> change, absl::Time deadline);
-  // How long past a deadline to wait for the driver's own answer, which comes at the first tick
-  // after it.
-  absl::Time Patience(absl::Time deadline) const;
+  // Posts `start(driver, ticks_until_deadline, done)` to the node thread and waits for `done`'s
+  // answer until a little past the deadline (the driver's own answer comes at the first tick
+  // after it). StoppedError if the node thread is not running; TimeoutError if no answer came.
+  template <typename Result, typename Start>
+  Result CallDriver(absl::Time deadline, Start start);
 
   NodeThread* const node_;
   const LockedApplier* const state_;
