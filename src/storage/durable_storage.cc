@@ -313,7 +313,9 @@ absl::Status DurableStorage::Compact(uint64_t compact_index) {
     cache_.pop_front();
     ++cache_first_;
   }
-  if (cache_.empty()) cache_first_ = offset_ + 1;
+  // An empty cache holds no entry at all: it starts after the last one. (After a restart the
+  // cache is cold while the log still holds entries past the compaction point.)
+  if (cache_.empty()) cache_first_ = LastIndex() + 1;
   return wal_->RemoveSegmentsUpTo(compact_index);
 }
 

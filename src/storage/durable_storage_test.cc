@@ -153,6 +153,24 @@ TEST_F(DurableStorageTest, SnapshotAndEntriesAfterItSurviveReopen) {
   EXPECT_EQ(snap->data(), "five");
 }
 
+TEST_F(DurableStorageTest, EntriesAfterACompactionOfARestartedLogAreReadBack) {
+  // A restart starts with a cold entry cache; compacting then must not make the cache claim
+  // the entries that are still only on disk.
+  ASSERT_TRUE(storage_->Save(std::nullopt, MakeEntries(1, 11, 1), true).ok());
+  Reopen();
+  ASSERT_TRUE(storage_->CreateSnapshot(5, nullptr, "five").ok());
+  ASSERT_TRUE(storage_->Compact(5).ok());
+  auto entries = storage_->Entries(6, 11, UINT64_MAX);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 5u);
+  for (uint64_t i = 6; i <= 10; ++i) EXPECT_EQ((*entries)[i - 6].index(), i);
+  ASSERT_TRUE(storage_->Save(std::nullopt, MakeEntries(11, 12, 1), true).ok());
+  auto tail = storage_->Entries(10, 12, UINT64_MAX);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ((*tail)[1].index(), 11u);
+}
+
 TEST_F(DurableStorageTest, ApplySnapshotReplacesTheWholeLog) {
   ASSERT_TRUE(storage_->Save(std::nullopt, MakeEntries(1, 6, 1), true).ok());
   raftpb::Snapshot snap;
