@@ -29,8 +29,12 @@ absl::Status DurableLogStore::Save(const raft::Ready& ready) {
     if (!s.ok() && !raft::IsSnapshotOutOfDate(s)) return s;
   }
   if (ready.entries.empty() && !ready.hard_state.has_value()) return absl::OkStatus();
-  // One write and, when the Ready requires it, one fdatasync for all of it.
-  return storage_->Save(ready.hard_state, ready.entries, ready.must_sync);
+  // One write and, when the Ready requires it, one fdatasync for all of it. A Ready that
+  // installs a snapshot syncs its hard state too: the snapshot marker is already durable, and a
+  // restart must not find a commit index below the snapshot it restores (the core would start
+  // with a commit index that went backwards).
+  const bool sync = ready.must_sync || ready.snapshot.has_value();
+  return storage_->Save(ready.hard_state, ready.entries, sync);
 }
 
 absl::Status DurableLogStore::CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
