@@ -65,7 +65,7 @@ z3-check-quorum-activity-never-reset @@ raft/raft_leader.cc @@ if (id != id_) pr
 z4-vote-kept-across-terms @@ raft/raft.cc @@    term_ = term;\n    vote_ = 0; @@    term_ = term;
 z5-vote-granted-before-persisted @@ raft/raft.cc @@       t == raftpb::MSG_REQUEST_VOTE_RESPONSE || t == raftpb::MSG_REQUEST_PRE_VOTE || @@       t == raftpb::MSG_REQUEST_PRE_VOTE ||
 drv-persisted-sent-before-save @@ raft/ready_loop.cc @@     if (absl::Status s = handler.Persist(ready); !s.ok()) return s;\n    if (!ready.persisted_messages.empty()) handler.Send(std::move(ready.persisted_messages)); @@     if (!ready.persisted_messages.empty()) handler.Send(std::move(ready.persisted_messages));\n    if (absl::Status s = handler.Persist(ready); !s.ok()) return s;
-drv-durable-ignores-must-sync @@ node/durable_log_store.cc @@ return storage_->Save(ready.hard_state, ready.entries, sync); @@ return storage_->Save(ready.hard_state, ready.entries, /*must_sync=*/false);
+drv-durable-ignores-must-sync @@ node/durable_log_store.cc @@ const bool sync = ready.must_sync || ready.snapshot.has_value(); @@ const bool sync = false;
 drv-read-served-before-applied @@ node/driver_reads.cc @@ auto end = reads_to_apply_.upper_bound(applied); @@ auto end = reads_to_apply_.upper_bound(applied + 1);
 drv-stale-read-state-accepted @@ node/driver_reads.cc @@ if (!read_round_.has_value() || read_state.request_ctx != read_round_->ctx) return; @@ if (!read_round_.has_value()) return;
 srv-range-skips-linearizable-wait @@ server/etcd/kv_service.cc @@ if (!request->serializable()) { @@ if (request->serializable()) {
