@@ -66,6 +66,8 @@ z4-vote-kept-across-terms @@ raft/raft.cc @@    term_ = term;\n    vote_ = 0; @@
 z5-vote-granted-before-persisted @@ raft/raft.cc @@       t == raftpb::MSG_REQUEST_VOTE_RESPONSE || t == raftpb::MSG_REQUEST_PRE_VOTE || @@       t == raftpb::MSG_REQUEST_PRE_VOTE ||
 drv-persisted-sent-before-save @@ raft/ready_loop.cc @@     if (absl::Status s = handler.Persist(ready); !s.ok()) return s;\n    if (!ready.persisted_messages.empty()) handler.Send(std::move(ready.persisted_messages)); @@     if (!ready.persisted_messages.empty()) handler.Send(std::move(ready.persisted_messages));\n    if (absl::Status s = handler.Persist(ready); !s.ok()) return s;
 drv-durable-ignores-must-sync @@ node/durable_log_store.cc @@ const bool sync = ready.must_sync || ready.snapshot.has_value(); @@ const bool sync = false;
+drv-snapshot-ready-not-synced @@ node/durable_log_store.cc @@ const bool sync = ready.must_sync || ready.snapshot.has_value(); @@ const bool sync = ready.must_sync;
+wal-cold-cache-compaction @@ storage/durable_storage.cc @@ if (cache_.empty()) cache_first_ = LastIndex() + 1; @@ if (cache_.empty()) cache_first_ = offset_ + 1;
 drv-read-served-before-applied @@ node/driver_reads.cc @@ auto end = reads_to_apply_.upper_bound(applied); @@ auto end = reads_to_apply_.upper_bound(applied + 1);
 drv-stale-read-state-accepted @@ node/driver_reads.cc @@ if (!read_round_.has_value() || read_state.request_ctx != read_round_->ctx) return; @@ if (!read_round_.has_value()) return;
 srv-range-skips-linearizable-wait @@ server/etcd/kv_service.cc @@ if (!request->serializable()) { @@ if (request->serializable()) {
