@@ -1,7 +1,8 @@
 // The simulator with nodes on the real DurableStorage over a crashable in-memory disk: a crash
 // drops every unsynced byte (tearing the last write) and the restart runs the WAL's recovery.
 // The persistence, snapshot and churn scenarios and a mixed-fault sweep must hold exactly as
-// they do on MemoryStorage. RAFTKV_SOAK=1 sweeps many more seeds.
+// they do on MemoryStorage. The sweep is split into shards so that ctest runs them in parallel;
+// RAFTKV_SOAK=1 sweeps 100,000 seeds instead of 1,000.
 #include <cstdlib>
 #include <initializer_list>
 #include <string>
@@ -12,8 +13,9 @@
 namespace raftkv::sim {
 namespace {
 
-constexpr uint64_t kSweepSeeds = 50;
-constexpr uint64_t kSoakSweepSeeds = 5'000;
+constexpr uint64_t kShards = 4;
+constexpr uint64_t kSeedsPerShard = 250;
+constexpr uint64_t kSoakSeedsPerShard = 25'000;
 
 bool Soak() {
   const char* soak = std::getenv("RAFTKV_SOAK");
@@ -67,18 +69,26 @@ TEST(DurableDeterminism, ReplayCommandNamesTheStorage) {
   EXPECT_EQ(r.ReplayCommand(), "raftkv-sim --scenario mixed --seed 5 --storage durable");
 }
 
-TEST(DurableSweep, MixedFaultSeeds) {
-  const uint64_t seeds = Soak() ? kSoakSweepSeeds : kSweepSeeds;
+void RunDurableShard(uint64_t shard) {
+  const uint64_t per_shard = Soak() ? kSoakSeedsPerShard : kSeedsPerShard;
+  const uint64_t first = 1 + shard * per_shard;
   int violations = 0;
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+  for (uint64_t seed = first; seed < first + per_shard; ++seed) {
     const RunResult result = RunDurable("mixed", seed);
     if (!result.ok) {
       ++violations;
       ADD_FAILURE() << result.Describe();
     }
   }
-  EXPECT_EQ(violations, 0) << "durable seeds 1.." << seeds;
+  EXPECT_EQ(violations, 0) << "durable seeds " << first << ".." << first + per_shard - 1;
 }
+
+TEST(DurableSweep, Shard0) { RunDurableShard(0); }
+TEST(DurableSweep, Shard1) { RunDurableShard(1); }
+TEST(DurableSweep, Shard2) { RunDurableShard(2); }
+TEST(DurableSweep, Shard3) { RunDurableShard(3); }
+
+static_assert(kShards * kSeedsPerShard >= 1000, "CI runs at least 1,000 durable mixed-fault seeds");
 
 }  // namespace
 }  // namespace raftkv::sim

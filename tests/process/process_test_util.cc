@@ -68,6 +68,18 @@ void ClusterTest::StartCluster(uint64_t snapshot_count) {
   absl::Status started = cluster_->StartAll();
   ASSERT_TRUE(started.ok()) << started;
   WaitForLeader();
+  // Like etcd, each member announces its client URLs through the log once it has a leader; a
+  // test that compares member lists starts only when every founder's list shows every URL.
+  const int founders = spares_ > 0 ? size_ : total;
+  EXPECT_TRUE(Eventually([&] {
+    for (int i = 0; i < founders; ++i) {
+      const std::string list = Etcdctl("member list", cluster_->endpoint(i)).output;
+      for (int j = 0; j < founders; ++j) {
+        if (list.find("http://" + cluster_->endpoint(j)) == std::string::npos) return false;
+      }
+    }
+    return true;
+  })) << "the founders never all published their client URLs";
 }
 
 CommandResult ClusterTest::Etcdctl(const std::string& args, const std::string& endpoints) {
