@@ -46,24 +46,30 @@ Result EtcdBackend::CallDriver(absl::Time deadline, Start start) {
   return answer.get();
 }
 
-absl::StatusOr<kvpb::Response> EtcdBackend::Write(kvpb::Request request, absl::Time deadline) {
-  if (node_->stopped()) return etcd::StoppedError();
+void EtcdBackend::Write(kvpb::Request request, absl::Time deadline, WriteDone done) {
+  if (node_->stopped()) return done(etcd::StoppedError());
   if (static_cast<int64_t>(request.ByteSizeLong()) > etcd::kMaxRequestBytes) {
-    return etcd::RequestTooLargeError();
+    return done(etcd::RequestTooLargeError());
   }
-  return CallDriver<node::WriteResult>(
-      deadline, [request = std::move(request)](node::Driver& driver, int ticks,
-                                               node::WriteDone done) mutable {
-        driver.Write(std::move(request), ticks, std::move(done));
-      });
+  // The task owns `done` until the driver takes it; a task that never runs (the thread stopped
+  // first) is destroyed unrun, so a refused post is answered here, not by the task.
+  auto task = std::make_shared<WriteDone>(std::move(done));
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post([request = std::move(request), ticks,
+                                   task](node::Driver& driver) mutable {
+    driver.Write(std::move(request), ticks, std::move(*task));
+  });
+  if (!posted) (*task)(etcd::StoppedError());
 }
 
-absl::Status EtcdBackend::WaitLinearizable(absl::Time deadline) {
-  if (node_->stopped()) return etcd::StoppedError();
-  return CallDriver<absl::Status>(deadline,
-                                  [](node::Driver& driver, int ticks, node::ReadDone done) {
-                                    driver.ReadIndex(ticks, std::move(done));
-                                  });
+void EtcdBackend::WaitLinearizable(absl::Time deadline, WaitDone done) {
+  if (node_->stopped()) return done(etcd::StoppedError());
+  auto task = std::make_shared<WaitDone>(std::move(done));
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post([ticks, task](node::Driver& driver) {
+    driver.ReadIndex(ticks, std::move(*task));
+  });
+  if (!posted) (*task)(etcd::StoppedError());
 }
 
 void EtcdBackend::Read(absl::FunctionRef<void(const kv::Store&)> fn) {

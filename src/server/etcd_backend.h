@@ -1,9 +1,10 @@
-// The etcd API's Backend over this member's node thread: requests become tasks for the driver,
-// and the gRPC thread waits for the driver's answer.
+// The etcd API's Backend over this member's node thread: requests become tasks for the driver.
 //
-// The driver answers every request by its deadline (counted in ticks) with etcd's error for
-// the case; the gRPC thread waits a little longer than the deadline so that the driver's answer,
-// not a guess made here, reaches the client. Reads of the store and the member list take the
+// Writes and read-index waits are answered by the driver on the node thread, through the
+// caller's callback; no thread waits for them. The driver answers every request by its deadline
+// (counted in ticks) with etcd's error for the case. Membership changes, rare and issued by
+// operators, still wait on the calling thread: a little longer than the deadline, so that the
+// driver's answer, not a guess made here, reaches the client. Reads of the store and the member list take the
 // applied state's reader lock; response headers use only the node thread's published values.
 //
 // Thread-safety: thread-safe (gRPC threads).
@@ -32,8 +33,8 @@ class EtcdBackend final : public etcd::Backend {
   EtcdBackend(NodeThread* node, const LockedApplier* state, const Membership* membership,
               std::shared_ptr<spdlog::logger> logger);
 
-  absl::StatusOr<kvpb::Response> Write(kvpb::Request request, absl::Time deadline) override;
-  absl::Status WaitLinearizable(absl::Time deadline) override;
+  void Write(kvpb::Request request, absl::Time deadline, WriteDone done) override;
+  void WaitLinearizable(absl::Time deadline, WaitDone done) override;
   void Read(absl::FunctionRef<void(const kv::Store&)> fn) override;
   etcd::NodeInfo Info() override;
   etcd::HeaderInfo Header() override;

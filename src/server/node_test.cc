@@ -34,6 +34,23 @@ kvpb::Request Put(const std::string& key, const std::string& value) {
 
 absl::Time Deadline() { return absl::Now() + absl::Seconds(5); }
 
+// The backend answers through a callback; these wait for the answer, as a client does.
+absl::StatusOr<kvpb::Response> WriteAndWait(etcd::Backend& backend, kvpb::Request request,
+                                            absl::Time deadline) {
+  std::promise<absl::StatusOr<kvpb::Response>> answer;
+  std::future<absl::StatusOr<kvpb::Response>> result = answer.get_future();
+  backend.Write(std::move(request), deadline,
+                [&answer](absl::StatusOr<kvpb::Response> r) { answer.set_value(std::move(r)); });
+  return result.get();
+}
+
+absl::Status WaitLinearizable(etcd::Backend& backend, absl::Time deadline) {
+  std::promise<absl::Status> answer;
+  std::future<absl::Status> result = answer.get_future();
+  backend.WaitLinearizable(deadline, [&answer](absl::Status s) { answer.set_value(std::move(s)); });
+  return result.get();
+}
+
 // Polls `done` every 10 ms until it holds or 10 s pass.
 bool Eventually(const std::function<bool()>& done) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -186,7 +203,7 @@ class Cluster {
 int LeaderCutOffFromItsFollowers(Cluster& cluster) {
   int leader = cluster.WaitForLeader();
   if (leader < 0) return leader;
-  EXPECT_TRUE(cluster.backend(leader).Write(Put("before", "1"), Deadline()).ok());
+  EXPECT_TRUE(WriteAndWait(cluster.backend(leader), Put("before", "1"), Deadline()).ok());
   for (int i = 0; i < 3; ++i) {
     if (i != leader) cluster.thread(i).Stop();
   }
@@ -203,10 +220,10 @@ TEST(NodeTest, ASingleMemberClusterElectsItselfAndServesWritesAndReads) {
   Cluster cluster({}, /*size=*/1);
   cluster.StartAll();
   ASSERT_EQ(cluster.WaitForLeader(), 0);
-  absl::StatusOr<kvpb::Response> r = cluster.backend(0).Write(Put("k", "v"), Deadline());
+  absl::StatusOr<kvpb::Response> r = WriteAndWait(cluster.backend(0), Put("k", "v"), Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->put().header().revision(), 2);
-  ASSERT_TRUE(cluster.backend(0).WaitLinearizable(Deadline()).ok());
+  ASSERT_TRUE(WaitLinearizable(cluster.backend(0), Deadline()).ok());
   EXPECT_EQ(LocalValue(cluster.backend(0), "k"), "v");
 }
 
@@ -215,7 +232,7 @@ TEST(NodeTest, AWriteOnTheLeaderIsAppliedOnEveryMember) {
   cluster.StartAll();
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
-  absl::StatusOr<kvpb::Response> r = cluster.backend(leader).Write(Put("k", "v"), Deadline());
+  absl::StatusOr<kvpb::Response> r = WriteAndWait(cluster.backend(leader), Put("k", "v"), Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->put().header().revision(), 2);
   for (int i = 0; i < 3; ++i) {
@@ -229,7 +246,7 @@ TEST(NodeTest, AWriteOnAFollowerIsForwardedAndAnsweredOnceAppliedThere) {
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
   int follower = (leader + 1) % 3;
-  absl::StatusOr<kvpb::Response> r = cluster.backend(follower).Write(Put("f", "1"), Deadline());
+  absl::StatusOr<kvpb::Response> r = WriteAndWait(cluster.backend(follower), Put("f", "1"), Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   // Answered after the follower applied it itself: its local store already has it.
   EXPECT_EQ(LocalValue(cluster.backend(follower), "f"), "1");
@@ -241,9 +258,9 @@ TEST(NodeTest, ALinearizableReadOnAFollowerSeesEveryAcknowledgedWrite) {
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(cluster.backend(leader).Write(Put("x", std::to_string(i)), Deadline()).ok());
+    ASSERT_TRUE(WriteAndWait(cluster.backend(leader), Put("x", std::to_string(i)), Deadline()).ok());
     int follower = (leader + 1 + i % 2) % 3;
-    ASSERT_TRUE(cluster.backend(follower).WaitLinearizable(Deadline()).ok());
+    ASSERT_TRUE(WaitLinearizable(cluster.backend(follower), Deadline()).ok());
     EXPECT_EQ(LocalValue(cluster.backend(follower), "x"), std::to_string(i));
   }
 }
@@ -258,8 +275,8 @@ TEST(NodeTest, ConcurrentWritesAllComplete) {
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        if (cluster.backend((leader + t) % 3)
-                .Write(Put(absl::StrCat(t, "/", i), "v"), Deadline())
+        if (WriteAndWait(cluster.backend((leader + t) % 3), Put(absl::StrCat(t, "/", i), "v"),
+                         Deadline())
                 .ok()) {
           ++ok;
         }
@@ -273,9 +290,9 @@ TEST(NodeTest, ConcurrentWritesAllComplete) {
 TEST(NodeTest, WithoutAQuorumWritesAndReadsFailWithNoLeader) {
   Cluster cluster({});
   cluster.StartMember(0);
-  absl::StatusOr<kvpb::Response> r = cluster.backend(0).Write(Put("k", "v"), Deadline());
+  absl::StatusOr<kvpb::Response> r = WriteAndWait(cluster.backend(0), Put("k", "v"), Deadline());
   EXPECT_EQ(r.status(), etcd::NoLeaderError());
-  EXPECT_EQ(cluster.backend(0).WaitLinearizable(Deadline()), etcd::NoLeaderError());
+  EXPECT_EQ(WaitLinearizable(cluster.backend(0), Deadline()), etcd::NoLeaderError());
 }
 
 TEST(NodeTest, AProposedWriteThatTimesOutSaysTimedOutNeverNoLeader) {
@@ -285,7 +302,7 @@ TEST(NodeTest, AProposedWriteThatTimesOutSaysTimedOutNeverNoLeader) {
   ASSERT_GE(leader, 0);
   // Proposed while it leads; it cannot commit, and the leader steps down before the deadline.
   absl::StatusOr<kvpb::Response> r =
-      cluster.backend(leader).Write(Put("k", "v"), absl::Now() + absl::Seconds(1));
+      WriteAndWait(cluster.backend(leader), Put("k", "v"), absl::Now() + absl::Seconds(1));
   EXPECT_EQ(cluster.thread(leader).leader(), 0u);
   ASSERT_FALSE(r.ok());
   // The entry may still commit under a later leader: the client must not take it as never
@@ -325,7 +342,7 @@ TEST(NodeTest, AMemberThatMissedACompactedLogCatchesUpBySnapshot) {
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(cluster.backend(leader).Write(Put(absl::StrCat("k", i), "v"), Deadline()).ok());
+    ASSERT_TRUE(WriteAndWait(cluster.backend(leader), Put(absl::StrCat("k", i), "v"), Deadline()).ok());
   }
   cluster.StartMember(2);
   EXPECT_TRUE(Eventually([&] { return LocalValue(cluster.backend(2), "k0") == "v"; }));
@@ -347,7 +364,7 @@ TEST(NodeTest, AMemberThatInstallsASnapshotTakenAfterAMemberWasAddedCanSendToIt)
   // Enough writes that the leader's log no longer holds the change: member 3 can learn of the
   // new member only from the snapshot.
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(cluster.backend(leader).Write(Put(absl::StrCat("k", i), "v"), Deadline()).ok());
+    ASSERT_TRUE(WriteAndWait(cluster.backend(leader), Put(absl::StrCat("k", i), "v"), Deadline()).ok());
   }
   cluster.StartMember(2);
   EXPECT_TRUE(Eventually([&] { return LocalValue(cluster.backend(2), "k49") == "v"; }));
@@ -379,7 +396,7 @@ TEST(NodeTest, AFullProposalQueueAnswersTooManyRequests) {
   cluster.StartAll();
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
-  EXPECT_EQ(cluster.backend(leader).Write(Put("k", "v"), Deadline()).status(),
+  EXPECT_EQ(WriteAndWait(cluster.backend(leader), Put("k", "v"), Deadline()).status(),
             etcd::TooManyRequestsError());
 }
 
@@ -390,14 +407,14 @@ TEST(NodeTest, StoppingFailsWaitingCallsWithServerStopped) {
   ASSERT_GE(leader, 0);
   // Proposed, and unable to commit: it waits for its deadline until the member stops.
   std::future<absl::StatusOr<kvpb::Response>> waiting = std::async(std::launch::async, [&] {
-    return cluster.backend(leader).Write(Put("k", "v"), absl::Now() + absl::Seconds(30));
+    return WriteAndWait(cluster.backend(leader), Put("k", "v"), absl::Now() + absl::Seconds(30));
   });
   absl::SleepFor(absl::Milliseconds(100));
   cluster.thread(leader).Stop();
   ASSERT_EQ(waiting.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(waiting.get().status(), etcd::StoppedError());
-  EXPECT_EQ(cluster.backend(leader).WaitLinearizable(Deadline()), etcd::StoppedError());
-  EXPECT_EQ(cluster.backend(leader).Write(Put("k", "v"), Deadline()).status(),
+  EXPECT_EQ(WaitLinearizable(cluster.backend(leader), Deadline()), etcd::StoppedError());
+  EXPECT_EQ(WriteAndWait(cluster.backend(leader), Put("k", "v"), Deadline()).status(),
             etcd::StoppedError());
 }
 

@@ -2,7 +2,9 @@
 //
 // The gRPC services in this folder never see raft: they hand writes to Backend::Write, wait for
 // linearizable reads with Backend::WaitLinearizable, read the local store through Backend::Read
-// and describe the cluster with Backend::Info. server::EtcdBackend implements Backend over the
+// and describe the cluster with Backend::Info. Write and WaitLinearizable answer through a
+// callback, so that no thread waits while a request is replicated: the KV service finishes its
+// gRPC call from the callback. server::EtcdBackend implements Backend over the
 // node driver (src/node); tests implement it over a bare kv::Store.
 //
 // Thread-safety: every Backend method may be called concurrently from gRPC threads.
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -62,16 +65,23 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // Replicates `request` (followers forward the proposal to the leader), waits until the entry
-  // is applied to the local store and returns the store's answer. The request's id is assigned by
-  // the backend; callers may leave it 0. Errors are the canonical statuses below, or the store's
-  // own InvalidArgument/OutOfRange answers.
-  virtual absl::StatusOr<kvpb::Response> Write(kvpb::Request request, absl::Time deadline) = 0;
+  // Called exactly once with the answer to Write or WaitLinearizable. It may run on any thread
+  // (in the server: the node thread, so it must be quick and must not block), and possibly
+  // before the call that took it returns.
+  using WriteDone = absl::AnyInvocable<void(absl::StatusOr<kvpb::Response>)>;
+  using WaitDone = absl::AnyInvocable<void(absl::Status)>;
 
-  // Confirms a read index with the leader (ReadIndex, thesis §6.4) and waits until the local
+  // Replicates `request` (followers forward the proposal to the leader), waits until the entry
+  // is applied to the local store and answers with the store's answer. The request's id is
+  // assigned by the backend; callers may leave it 0. Errors are the canonical statuses below, or
+  // the store's own InvalidArgument/OutOfRange answers. The answer comes by `deadline` (a
+  // timeout error at the latest).
+  virtual void Write(kvpb::Request request, absl::Time deadline, WriteDone done) = 0;
+
+  // Confirms a read index with the leader (ReadIndex, thesis §6.4) and answers once the local
   // store has applied at least that index. After OK, Read observes every write acknowledged
   // before this call started.
-  virtual absl::Status WaitLinearizable(absl::Time deadline) = 0;
+  virtual void WaitLinearizable(absl::Time deadline, WaitDone done) = 0;
 
   // Runs `fn` with the local store held stable (under its read lock). `fn` must not block or call
   // back into the Backend.

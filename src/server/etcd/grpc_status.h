@@ -23,7 +23,8 @@ inline ::grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 // The deadline for serving `context`'s call: `timeout` from now, or the client's own deadline
 // when that is sooner.
-inline absl::Time CallDeadline(const ::grpc::ServerContext* context, absl::Duration timeout) {
+inline absl::Time CallDeadline(const ::grpc::ServerContextBase* context,
+                               absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   const auto client_deadline = context->deadline();
   // gRPC reports "no deadline" as the largest time point, which absl cannot represent.

@@ -31,7 +31,7 @@ absl::Status CheckSize(const Message& request) {
 KvService::KvService(Backend* backend, absl::Duration request_timeout)
     : backend_(backend), request_timeout_(request_timeout) {}
 
-absl::Time KvService::Deadline(const ::grpc::ServerContext* context) const {
+absl::Time KvService::Deadline(const ::grpc::CallbackServerContext* context) const {
   return CallDeadline(context, request_timeout_);
 }
 
@@ -42,96 +42,128 @@ void KvService::FillHeader(etcdserverpb::ResponseHeader* header) {
   header->set_raft_term(info.raft_term);
 }
 
-absl::StatusOr<kvpb::Response> KvService::Replicate(const ::grpc::ServerContext* context,
-                                                    kvpb::Request request) {
-  if (auto status = kv::ValidateRequest(request); !status.ok()) return status;
-  return backend_->Write(std::move(request), Deadline(context));
-}
-
-::grpc::Status KvService::Range(::grpc::ServerContext* context,
-                                const etcdserverpb::RangeRequest* request,
-                                etcdserverpb::RangeResponse* response) {
-  if (auto status = CheckSize(*request); !status.ok()) return ToGrpcStatus(status);
-  if (auto status = kv::ValidateRange(*request); !status.ok()) return ToGrpcStatus(status);
-  if (!request->serializable()) {
-    if (auto status = backend_->WaitLinearizable(Deadline(context)); !status.ok()) {
-      return ToGrpcStatus(status);
-    }
+template <typename Response>
+void KvService::Replicate(::grpc::CallbackServerContext* context, kvpb::Request request,
+                          Response* response, ::grpc::ServerUnaryReactor* reactor,
+                          Response* (*take)(kvpb::Response&)) {
+  if (auto status = kv::ValidateRequest(request); !status.ok()) {
+    return reactor->Finish(ToGrpcStatus(status));
   }
-  absl::StatusOr<etcdserverpb::RangeResponse> result;
-  backend_->Read([&](const kv::Store& store) { result = store.Range(*request); });
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result);
-  FillHeader(response->mutable_header());
-  return ::grpc::Status::OK;
+  backend_->Write(std::move(request), Deadline(context),
+                  [this, response, reactor, take](absl::StatusOr<kvpb::Response> result) {
+                    if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+                    *response = std::move(*take(*result));
+                    FillHeader(response->mutable_header());
+                    reactor->Finish(::grpc::Status::OK);
+                  });
 }
 
-::grpc::Status KvService::Put(::grpc::ServerContext* context,
-                              const etcdserverpb::PutRequest* request,
-                              etcdserverpb::PutResponse* response) {
-  if (auto status = CheckSize(*request); !status.ok()) return ToGrpcStatus(status);
-  if (auto status = CheckNoLease(*request); !status.ok()) return ToGrpcStatus(status);
-  kvpb::Request replicated;
-  *replicated.mutable_put() = *request;
-  auto result = Replicate(context, std::move(replicated));
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result->mutable_put());
-  FillHeader(response->mutable_header());
-  return ::grpc::Status::OK;
+void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serializable,
+                             ::grpc::ServerUnaryReactor* reactor,
+                             absl::AnyInvocable<void()> read) {
+  if (serializable) return read();
+  backend_->WaitLinearizable(Deadline(context),
+                             [reactor, read = std::move(read)](absl::Status status) mutable {
+                               if (!status.ok()) return reactor->Finish(ToGrpcStatus(status));
+                               read();
+                             });
 }
 
-::grpc::Status KvService::DeleteRange(::grpc::ServerContext* context,
-                                      const etcdserverpb::DeleteRangeRequest* request,
-                                      etcdserverpb::DeleteRangeResponse* response) {
-  if (auto status = CheckSize(*request); !status.ok()) return ToGrpcStatus(status);
-  kvpb::Request replicated;
-  *replicated.mutable_delete_range() = *request;
-  auto result = Replicate(context, std::move(replicated));
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result->mutable_delete_range());
-  FillHeader(response->mutable_header());
-  return ::grpc::Status::OK;
-}
-
-::grpc::Status KvService::Txn(::grpc::ServerContext* context,
-                              const etcdserverpb::TxnRequest* request,
-                              etcdserverpb::TxnResponse* response) {
-  if (auto status = CheckSize(*request); !status.ok()) return ToGrpcStatus(status);
-  if (kv::TxnIsReadOnly(*request)) {
-    // Like etcd, a txn that only reads is served as a read: no log entry, no revision change.
-    if (!kv::TxnIsSerializable(*request)) {
-      if (auto status = backend_->WaitLinearizable(Deadline(context)); !status.ok()) {
-        return ToGrpcStatus(status);
-      }
-    }
-    absl::StatusOr<etcdserverpb::TxnResponse> result;
-    backend_->Read([&](const kv::Store& store) { result = store.ReadTxn(*request); });
-    if (!result.ok()) return ToGrpcStatus(result.status());
+::grpc::ServerUnaryReactor* KvService::Range(::grpc::CallbackServerContext* context,
+                                             const etcdserverpb::RangeRequest* request,
+                                             etcdserverpb::RangeResponse* response) {
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status valid = CheckSize(*request);
+  if (valid.ok()) valid = kv::ValidateRange(*request);
+  if (!valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  WhenReadable(context, request->serializable(), reactor, [this, request, response, reactor] {
+    absl::StatusOr<etcdserverpb::RangeResponse> result;
+    backend_->Read([&](const kv::Store& store) { result = store.Range(*request); });
+    if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
     *response = std::move(*result);
     FillHeader(response->mutable_header());
-    return ::grpc::Status::OK;
-  }
-  // A leased put inside the txn is left to the store: etcd only rejects it on the taken branch.
-  kvpb::Request replicated;
-  *replicated.mutable_txn() = *request;
-  auto result = Replicate(context, std::move(replicated));
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result->mutable_txn());
-  // Only the outer header is complete; etcd's sub-responses carry just the revision.
-  FillHeader(response->mutable_header());
-  return ::grpc::Status::OK;
+    reactor->Finish(::grpc::Status::OK);
+  });
+  return reactor;
 }
 
-::grpc::Status KvService::Compact(::grpc::ServerContext* context,
-                                  const etcdserverpb::CompactionRequest* request,
-                                  etcdserverpb::CompactionResponse* response) {
+::grpc::ServerUnaryReactor* KvService::Put(::grpc::CallbackServerContext* context,
+                                           const etcdserverpb::PutRequest* request,
+                                           etcdserverpb::PutResponse* response) {
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status valid = CheckSize(*request);
+  if (valid.ok()) valid = CheckNoLease(*request);
+  if (!valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  kvpb::Request replicated;
+  *replicated.mutable_put() = *request;
+  Replicate<etcdserverpb::PutResponse>(
+      context, std::move(replicated), response, reactor,
+      [](kvpb::Response& r) { return r.mutable_put(); });
+  return reactor;
+}
+
+::grpc::ServerUnaryReactor* KvService::DeleteRange(
+    ::grpc::CallbackServerContext* context, const etcdserverpb::DeleteRangeRequest* request,
+    etcdserverpb::DeleteRangeResponse* response) {
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status valid = CheckSize(*request); !valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  kvpb::Request replicated;
+  *replicated.mutable_delete_range() = *request;
+  Replicate<etcdserverpb::DeleteRangeResponse>(
+      context, std::move(replicated), response, reactor,
+      [](kvpb::Response& r) { return r.mutable_delete_range(); });
+  return reactor;
+}
+
+::grpc::ServerUnaryReactor* KvService::Txn(::grpc::CallbackServerContext* context,
+                                           const etcdserverpb::TxnRequest* request,
+                                           etcdserverpb::TxnResponse* response) {
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status valid = CheckSize(*request); !valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  if (kv::TxnIsReadOnly(*request)) {
+    // Like etcd, a txn that only reads is served as a read: no log entry, no revision change.
+    WhenReadable(context, kv::TxnIsSerializable(*request), reactor,
+                 [this, request, response, reactor] {
+                   absl::StatusOr<etcdserverpb::TxnResponse> result;
+                   backend_->Read([&](const kv::Store& store) { result = store.ReadTxn(*request); });
+                   if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+                   *response = std::move(*result);
+                   FillHeader(response->mutable_header());
+                   reactor->Finish(::grpc::Status::OK);
+                 });
+    return reactor;
+  }
+  // A leased put inside the txn is left to the store: etcd only rejects it on the taken branch.
+  // Only the outer header is complete; etcd's sub-responses carry just the revision.
+  kvpb::Request replicated;
+  *replicated.mutable_txn() = *request;
+  Replicate<etcdserverpb::TxnResponse>(context, std::move(replicated), response, reactor,
+                                       [](kvpb::Response& r) { return r.mutable_txn(); });
+  return reactor;
+}
+
+::grpc::ServerUnaryReactor* KvService::Compact(::grpc::CallbackServerContext* context,
+                                               const etcdserverpb::CompactionRequest* request,
+                                               etcdserverpb::CompactionResponse* response) {
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   kvpb::Request replicated;
   *replicated.mutable_compaction() = *request;
-  auto result = Replicate(context, std::move(replicated));
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result->mutable_compaction());
-  FillHeader(response->mutable_header());
-  return ::grpc::Status::OK;
+  Replicate<etcdserverpb::CompactionResponse>(
+      context, std::move(replicated), response, reactor,
+      [](kvpb::Response& r) { return r.mutable_compaction(); });
+  return reactor;
 }
 
 }  // namespace raftkv::server::etcd

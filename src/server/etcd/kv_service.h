@@ -3,39 +3,55 @@
 // Writes are validated here (so malformed requests cost no raft round), then replicated with
 // Backend::Write; linearizable ranges wait on Backend::WaitLinearizable before reading the local
 // store, serializable ones read it at once. Every response gets a full header.
+//
+// The service uses gRPC's callback API: a call that waits for replication or a read index holds
+// no thread. The backend's answer finishes the call from whichever thread gave it (in the server,
+// the node thread, which answers a whole batch in one pass).
 // Thread-safety: thread-safe; gRPC calls the methods concurrently.
 #pragma once
 
+#include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "server/etcd/backend.h"
 
 namespace raftkv::server::etcd {
 
-class KvService final : public etcdserverpb::KV::Service {
+class KvService final : public etcdserverpb::KV::CallbackService {
  public:
   // `backend` is not owned and must outlive the service. `request_timeout` bounds how long one
   // call waits for replication or a read index when the client set no earlier deadline.
   KvService(Backend* backend, absl::Duration request_timeout);
 
-  ::grpc::Status Range(::grpc::ServerContext* context, const etcdserverpb::RangeRequest* request,
-                       etcdserverpb::RangeResponse* response) override;
-  ::grpc::Status Put(::grpc::ServerContext* context, const etcdserverpb::PutRequest* request,
-                     etcdserverpb::PutResponse* response) override;
-  ::grpc::Status DeleteRange(::grpc::ServerContext* context,
-                             const etcdserverpb::DeleteRangeRequest* request,
-                             etcdserverpb::DeleteRangeResponse* response) override;
-  ::grpc::Status Txn(::grpc::ServerContext* context, const etcdserverpb::TxnRequest* request,
-                     etcdserverpb::TxnResponse* response) override;
-  ::grpc::Status Compact(::grpc::ServerContext* context,
-                         const etcdserverpb::CompactionRequest* request,
-                         etcdserverpb::CompactionResponse* response) override;
+  ::grpc::ServerUnaryReactor* Range(::grpc::CallbackServerContext* context,
+                                    const etcdserverpb::RangeRequest* request,
+                                    etcdserverpb::RangeResponse* response) override;
+  ::grpc::ServerUnaryReactor* Put(::grpc::CallbackServerContext* context,
+                                  const etcdserverpb::PutRequest* request,
+                                  etcdserverpb::PutResponse* response) override;
+  ::grpc::ServerUnaryReactor* DeleteRange(::grpc::CallbackServerContext* context,
+                                          const etcdserverpb::DeleteRangeRequest* request,
+                                          etcdserverpb::DeleteRangeResponse* response) override;
+  ::grpc::ServerUnaryReactor* Txn(::grpc::CallbackServerContext* context,
+                                  const etcdserverpb::TxnRequest* request,
+                                  etcdserverpb::TxnResponse* response) override;
+  ::grpc::ServerUnaryReactor* Compact(::grpc::CallbackServerContext* context,
+                                      const etcdserverpb::CompactionRequest* request,
+                                      etcdserverpb::CompactionResponse* response) override;
 
  private:
-  absl::Time Deadline(const ::grpc::ServerContext* context) const;
-  // Replicates `request` and returns the applied result, or the error to send.
-  absl::StatusOr<kvpb::Response> Replicate(const ::grpc::ServerContext* context,
-                                           kvpb::Request request);
+  absl::Time Deadline(const ::grpc::CallbackServerContext* context) const;
+  // Replicates `request`; on success `take` moves the store's answer into the response, which
+  // then gets its header. Finishes the call either way.
+  template <typename Response>
+  void Replicate(::grpc::CallbackServerContext* context, kvpb::Request request,
+                 Response* response, ::grpc::ServerUnaryReactor* reactor,
+                 Response* (*take)(kvpb::Response&));
+  // Runs `read` once the local store may serve a read: at once when `serializable`, after the
+  // read index otherwise. `read` finishes the call; an error before it is sent as is.
+  void WhenReadable(::grpc::CallbackServerContext* context, bool serializable,
+                    ::grpc::ServerUnaryReactor* reactor,
+                    absl::AnyInvocable<void()> read);
   void FillHeader(etcdserverpb::ResponseHeader* header);
 
   Backend* const backend_;

@@ -25,17 +25,28 @@ class TestBackend final : public Backend {
   static constexpr uint64_t kMemberId = 0x8e9dcaf1c3b2a110;
   static constexpr uint64_t kTerm = 7;
 
-  absl::StatusOr<kvpb::Response> Write(kvpb::Request request, absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    if (write_error_.has_value()) return *write_error_;
-    ++writes_;
-    return store_.Apply(request, store_.applied_index() + 1);
+  void Write(kvpb::Request request, absl::Time, WriteDone done) override {
+    absl::StatusOr<kvpb::Response> result;
+    {
+      absl::MutexLock lock(&mu_);
+      if (write_error_.has_value()) {
+        result = *write_error_;
+      } else {
+        ++writes_;
+        result = store_.Apply(request, store_.applied_index() + 1);
+      }
+    }
+    done(std::move(result));
   }
 
-  absl::Status WaitLinearizable(absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    ++linearizable_waits_;
-    return read_error_.value_or(absl::OkStatus());
+  void WaitLinearizable(absl::Time, WaitDone done) override {
+    absl::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      ++linearizable_waits_;
+      status = read_error_.value_or(absl::OkStatus());
+    }
+    done(std::move(status));
   }
 
   void Read(absl::FunctionRef<void(const kv::Store&)> fn) override {
