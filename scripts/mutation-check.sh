@@ -50,7 +50,7 @@ n-prevote-bumps-term @@ raft/raft.cc @@   trk_.ResetVotes();\n  lead_ = 0;\n  st
 o-readindex-no-heartbeat @@ raft/raft_leader.cc @@       read_only_.AddRequest(log_.committed(), m);\n      read_only_.RecvAck(id_, ctx);\n      BcastHeartbeatWithCtx(ctx); @@       (void)ctx;\n      if (auto resp = ResponseToReadIndexReq(m, log_.committed())) Send(*std::move(resp));
 o2-readindex-before-own-commit @@ raft/raft_leader.cc @@ if (!CommittedEntryInCurrentTerm()) {\n        pending_read_index_messages_.push_back(m); @@ if (false) {\n        pending_read_index_messages_.push_back(m);
 p-leader-counts-unpersisted @@ raft/raft_leader.cc @@   log_.Append(entries);\n @@   log_.Append(entries);\n  if (auto self = trk_.progress().find(id_); self != trk_.progress().end()) {\n    self->second.MaybeUpdate(log_.LastIndex());\n  }\n
-q-commit-decreases @@ raft/raft_log.cc @@   if (index <= committed_) return;\n  assert(index <= LastIndex() @@   if (index == committed_) return;\n  assert(index <= LastIndex()
+q-commit-decreases @@ raft/raft_log.cc @@   if (index <= committed_) return;\n  RAFTKV_CHECK(index <= LastIndex() @@   if (index == committed_) return;\n  RAFTKV_CHECK(index <= LastIndex()
 r-backtrack-hint-off-by-one @@ raft/tracker/progress.cc @@ next_ = std::max(std::min(rejected, match_hint + 1), match_ + 1); @@ next_ = std::max(std::min(rejected, match_hint), match_ + 1);
 s-inflight-limit-ignored @@ raft/tracker/progress.cc @@       return inflights_.Full(); @@       return inflights_.Full() && false;
 t-follower-commit-past-last-new @@ raft/raft_log.cc @@ CommitTo(std::min(committed, last_new)); @@ CommitTo(std::min(committed, LastIndex()));

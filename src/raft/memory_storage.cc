@@ -1,7 +1,5 @@
 #include "raftkv/raft/memory_storage.h"
 
-#include <cassert>
-
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "raft/util.h"

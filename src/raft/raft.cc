@@ -3,8 +3,8 @@
 #include "raft/raft.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "fmt/format.h"
 #include "raft/confchange/confchange.h"
 #include "raft/errors.h"
@@ -117,7 +117,9 @@ void Raft::Send(raftpb::Message m) {
       t == raftpb::MSG_REQUEST_PRE_VOTE || t == raftpb::MSG_REQUEST_PRE_VOTE_RESPONSE) {
     // Vote messages carry the term of the election they belong to, which for pre-votes is
     // not this node's term.
-    assert(m.term() != 0 && "vote message without a term");
+    // A vote message of term 0 would be taken by its receiver for a local message.
+    RAFTKV_CHECK(m.term() != 0, "vote message of type ", raftpb::MessageType_Name(t),
+                 " without a term");
   } else if (t != raftpb::MSG_PROPOSE && t != raftpb::MSG_READ_INDEX) {
     // Proposals and read requests forwarded to the leader travel as local messages (term 0).
     m.set_term(term_);
@@ -176,7 +178,7 @@ void Raft::BecomeFollower(uint64_t term, uint64_t lead) {
 }
 
 void Raft::BecomeCandidate() {
-  assert(state_ != StateRole::kLeader && "invalid transition [leader -> candidate]");
+  RAFTKV_CHECK(state_ != StateRole::kLeader, "invalid transition [leader -> candidate]");
   Reset(term_ + 1);
   vote_ = id_;
   state_ = StateRole::kCandidate;
@@ -184,7 +186,7 @@ void Raft::BecomeCandidate() {
 }
 
 void Raft::BecomePreCandidate() {
-  assert(state_ != StateRole::kLeader && "invalid transition [leader -> pre-candidate]");
+  RAFTKV_CHECK(state_ != StateRole::kLeader, "invalid transition [leader -> pre-candidate]");
   // A pre-candidate changes neither its term nor its vote (thesis §9.6): it only asks
   // whether it could win, so a partitioned node cannot disrupt the cluster by raising terms.
   trk_.ResetVotes();
@@ -194,7 +196,8 @@ void Raft::BecomePreCandidate() {
 }
 
 void Raft::BecomeLeader() {
-  assert(state_ != StateRole::kFollower && "invalid transition [follower -> leader]");
+  // Only a candidate that won its election may lead (Election Safety, §5.2).
+  RAFTKV_CHECK(state_ != StateRole::kFollower, "invalid transition [follower -> leader]");
   Reset(term_);
   lead_ = id_;
   state_ = StateRole::kLeader;
@@ -209,8 +212,7 @@ void Raft::BecomeLeader() {
   // counts against the uncommitted-size limit.
   raftpb::Entry empty;
   const bool appended = AppendEntry({empty});
-  assert(appended && "an empty entry cannot be refused");
-  (void)appended;
+  RAFTKV_CHECK(appended, "the new leader's empty entry was refused");
   Log(LogLevel::kInfo, fmt::format("became leader at term {}", term_));
 }
 

@@ -1,7 +1,6 @@
 // The leader's step function: proposals, replication and its flow control, commitment,
 // heartbeats, read-index confirmation and leadership transfer.
 #include <algorithm>
-#include <cassert>
 
 #include "fmt/format.h"
 #include "raft/confchange/confchange.h"

@@ -1,8 +1,8 @@
 #include "raft/raft_log.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "fmt/format.h"
 #include "raft/util.h"
 
@@ -77,7 +77,8 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
     // A conflict inside the committed prefix would mean two different entries were committed
     // at the same index: a violation of Leader Completeness (§5.4), never a peer's fault we
     // could recover from.
-    assert(conflict > committed_ && "entry conflicts with a committed entry");
+    RAFTKV_CHECK(conflict > committed_, "entry ", conflict,
+                 " conflicts with the committed log (commit index ", committed_, ")");
     const size_t skip = conflict - (index + 1);
     Append({entries.begin() + static_cast<ptrdiff_t>(skip), entries.end()});
   }
@@ -90,7 +91,8 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
 
 uint64_t RaftLog::Append(const std::vector<raftpb::Entry>& entries) {
   if (entries.empty()) return LastIndex();
-  assert(entries.front().index() > committed_ && "appending over committed entries");
+  RAFTKV_CHECK(entries.front().index() > committed_, "appending at index ", entries.front().index(),
+               " would replace committed entries (commit index ", committed_, ")");
   unstable_.TruncateAndAppend(entries);
   return LastIndex();
 }
@@ -138,13 +140,15 @@ std::vector<raftpb::Entry> RaftLog::NextCommittedEntries() const {
 }
 
 void RaftLog::AcceptApplying(uint64_t index) {
-  assert(index <= committed_);
+  RAFTKV_CHECK(index <= committed_, "applying up to ", index, " is beyond the commit index ",
+               committed_);
   applying_ = std::max(applying_, index);
 }
 
 void RaftLog::AppliedTo(uint64_t index) {
   if (index == 0) return;
-  assert(index <= committed_ && index >= applied_ && "applied index out of range");
+  RAFTKV_CHECK(index <= committed_ && index >= applied_, "applied index ", index, " is outside [",
+               applied_, ", ", committed_, "]");
   applied_ = index;
   applying_ = std::max(applying_, index);
 }
@@ -159,12 +163,13 @@ bool RaftLog::MaybeCommit(uint64_t max_index, uint64_t term) {
 
 void RaftLog::CommitTo(uint64_t index) {
   if (index <= committed_) return;
-  assert(index <= LastIndex() && "commit beyond the last index");
+  RAFTKV_CHECK(index <= LastIndex(), "commit index ", index, " is beyond the last index ",
+               LastIndex());
   committed_ = index;
 }
 
 absl::Status RaftLog::CheckOutOfBounds(uint64_t lo, uint64_t hi) const {
-  assert(lo <= hi);
+  RAFTKV_CHECK(lo <= hi, "invalid log slice [", lo, ", ", hi, ")");
   if (lo < FirstIndex()) return CompactedError();
   if (hi > LastIndex() + 1) return UnavailableError();
   return absl::OkStatus();
@@ -213,6 +218,11 @@ void RaftLog::Restore(const raftpb::Snapshot& snapshot) {
   logger_->Log(LogLevel::kInfo,
                fmt::format("log [{}] starts to restore snapshot [index: {}, term: {}]", String(),
                            snapshot.metadata().index(), snapshot.metadata().term()));
+  // Raft::Restore takes only snapshots past the commit index; an older one would drop
+  // committed entries.
+  RAFTKV_CHECK(snapshot.metadata().index() >= committed_, "restoring the snapshot at index ",
+               snapshot.metadata().index(), " would move the commit index ", committed_,
+               " backwards");
   committed_ = snapshot.metadata().index();
   unstable_.Restore(snapshot);
 }

@@ -193,5 +193,61 @@ TEST_F(RaftLogTest, AppliedToTracksTheApplication) {
   EXPECT_EQ(log->applying(), 3u);
 }
 
+// The log's invariants protect committed data, so breaking one stops the process in every build
+// type (the server ships without assertions) with a message that names the invariant, instead
+// of going on with a log that lost or replaced committed entries (etcd-io/raft panics alike).
+// These tests do not depend on NDEBUG: they pass in release builds too.
+using RaftLogDeathTest = RaftLogTest;
+
+TEST_F(RaftLogDeathTest, AppendThatConflictsWithACommittedEntryStopsTheNode) {
+  auto log = MakeLog(Terms(1, {1, 1, 1}));
+  log->CommitTo(3);
+  // A leader that sends a different entry at index 2, which this follower already committed,
+  // would make two different entries committed at one index (§5.4).
+  EXPECT_DEATH(log->MaybeAppend(1, 1, 3, Terms(2, {2})),
+               "invariant broken: .*entry 2 conflicts with the committed log \\(commit index 3\\)");
+}
+
+TEST_F(RaftLogDeathTest, AppendOverCommittedEntriesStopsTheNode) {
+  auto log = MakeLog(Terms(1, {1, 1, 1}));
+  log->CommitTo(2);
+  EXPECT_DEATH(log->Append(Terms(2, {2})),
+               "invariant broken: .*appending at index 2 would replace committed entries "
+               "\\(commit index 2\\)");
+}
+
+TEST_F(RaftLogDeathTest, CommitBeyondTheLastIndexStopsTheNode) {
+  auto log = MakeLog(Terms(1, {1, 1, 1}));
+  EXPECT_DEATH(log->CommitTo(5), "invariant broken: .*commit index 5 is beyond the last index 3");
+}
+
+TEST_F(RaftLogDeathTest, ApplyingBeyondTheCommitIndexStopsTheNode) {
+  auto log = MakeLog(Terms(1, {1, 1, 1}));
+  log->CommitTo(2);
+  EXPECT_DEATH(log->AcceptApplying(3),
+               "invariant broken: .*applying up to 3 is beyond the commit index 2");
+  EXPECT_DEATH(log->AppliedTo(3), "invariant broken: .*applied index 3 is outside \\[0, 2\\]");
+}
+
+TEST_F(RaftLogDeathTest, AppliedIndexMovingBackwardsStopsTheNode) {
+  auto log = MakeLog(Terms(1, {1, 1, 1}));
+  log->CommitTo(3);
+  log->AcceptApplying(3);
+  log->AppliedTo(3);
+  EXPECT_DEATH(log->AppliedTo(2), "invariant broken: .*applied index 2 is outside \\[3, 3\\]");
+}
+
+TEST_F(RaftLogDeathTest, RestoringASnapshotBelowTheCommitIndexStopsTheNode) {
+  auto log = MakeLog(Terms(1, {1, 1, 1}));
+  log->CommitTo(3);
+  raftpb::Snapshot snap;
+  snap.mutable_metadata()->set_index(2);
+  snap.mutable_metadata()->set_term(1);
+  // The core restores only snapshots past its commit index; restoring an older one would move
+  // commit backwards and drop committed entries.
+  EXPECT_DEATH(log->Restore(snap),
+               "invariant broken: .*snapshot at index 2 would move the commit index 3 backwards");
+}
+
 }  // namespace
 }  // namespace raftkv::raft

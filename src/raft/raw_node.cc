@@ -12,8 +12,6 @@
 // because StableTo checks the term.
 #include "raftkv/raft/raw_node.h"
 
-#include <cassert>
-
 #include "raft/confchange/confchange.h"
 #include "raft/errors.h"
 #include "raft/raft.h"

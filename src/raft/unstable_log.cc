@@ -1,7 +1,8 @@
 #include "raft/unstable_log.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "base/check.h"
 
 namespace raftkv::raft {
 
@@ -83,7 +84,8 @@ void UnstableLog::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
     offset_in_progress_ = from;
   } else {
     // Keep [offset_, from), replace the rest.
-    assert(from < offset_ + entries_.size());
+    RAFTKV_CHECK(from < offset_ + entries_.size(), "appending at index ", from,
+                 " leaves a gap after the last index ", offset_ + entries_.size() - 1);
     entries_.resize(from - offset_);
     offset_in_progress_ = std::min(offset_in_progress_, from);
   }
@@ -91,7 +93,8 @@ void UnstableLog::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
 }
 
 std::vector<raftpb::Entry> UnstableLog::Slice(uint64_t lo, uint64_t hi) const {
-  assert(lo <= hi && lo >= offset_ && hi <= offset_ + entries_.size());
+  RAFTKV_CHECK(lo <= hi && lo >= offset_ && hi <= offset_ + entries_.size(), "unstable slice [", lo,
+               ", ", hi, ") is outside [", offset_, ", ", offset_ + entries_.size(), ")");
   return {entries_.begin() + static_cast<ptrdiff_t>(lo - offset_),
           entries_.begin() + static_cast<ptrdiff_t>(hi - offset_)};
 }

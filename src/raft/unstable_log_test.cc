@@ -128,5 +128,21 @@ TEST(UnstableLogTest, SliceReturnsTheRange) {
   EXPECT_EQ(s[1].index(), 7u);
 }
 
+// Appending after a gap would fill the hole with empty entries that were never in any leader's
+// log; the log stops the process instead, in every build type.
+TEST(UnstableLogDeathTest, AppendThatLeavesAGapStopsTheNode) {
+  UnstableLog u(5);
+  u.TruncateAndAppend({E(5, 1), E(6, 1)});
+  EXPECT_DEATH(u.TruncateAndAppend({E(9, 2)}),
+               "invariant broken: .*appending at index 9 leaves a gap after the last index 6");
+}
+
+TEST(UnstableLogDeathTest, SliceOutsideTheUnstableEntriesStopsTheNode) {
+  UnstableLog u(5);
+  u.TruncateAndAppend({E(5, 1), E(6, 1)});
+  EXPECT_DEATH(u.Slice(5, 8),
+               "invariant broken: .*unstable slice \\[5, 8\\) is outside \\[5, 7\\)");
+}
+
 }  // namespace
 }  // namespace raftkv::raft

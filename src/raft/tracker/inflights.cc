@@ -7,6 +7,9 @@ namespace raftkv::raft::tracker {
 
 Inflights::Inflights(size_t capacity, uint64_t max_bytes)
     : capacity_(capacity), max_bytes_(max_bytes) {
+  // Plain asserts here: the window only limits how much the leader sends ahead (flow control).
+  // A violation can stall or over-send replication to one follower, never lose or change an
+  // entry, and Config::Validate already refuses a zero capacity.
   assert(capacity > 0);
 }
 

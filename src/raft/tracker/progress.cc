@@ -1,15 +1,15 @@
 #include "raft/tracker/progress.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "fmt/format.h"
 
 namespace raftkv::raft::tracker {
 
 Progress::Progress(uint64_t next, size_t max_inflight, uint64_t max_inflight_bytes, bool is_learner)
     : next_(next), is_learner_(is_learner), inflights_(max_inflight, max_inflight_bytes) {
-  assert(next_ > match_);
+  RAFTKV_CHECK(next_ > match_, "progress next ", next_, " must be above match ", match_);
 }
 
 void Progress::ResetState(ProgressState state) {
@@ -55,7 +55,7 @@ void Progress::SentEntries(uint64_t last_index, size_t entries, uint64_t bytes) 
       probe_sent_ = true;
       break;
     case ProgressState::kSnapshot:
-      assert(false && "sending entries to a follower in snapshot state");
+      RAFTKV_CHECK(false, "sending entries to a follower in snapshot state");
       break;
   }
 }
