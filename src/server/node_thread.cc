@@ -1,5 +1,7 @@
 #include "server/node_thread.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -30,7 +32,11 @@ void NodeThread::Start(std::unique_ptr<node::Driver> driver) {
     if (stopping_) return;
     running_ = true;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    // Named for profilers and top -H.
+    pthread_setname_np(pthread_self(), "raft-node");
+    Run();
+  });
 }
 
 void NodeThread::Stop() {
