@@ -344,6 +344,72 @@ TEST(DriverTest, AStorageFailureStopsTheMemberAndNothingOfThatReadyLeaves) {
   EXPECT_EQ(after.result->status().message(), StoppedError().message());
 }
 
+// A log store whose storage cannot return entries: Entries fails its first `failures` calls
+// with a read error, as a WAL segment that no longer reads back would. It recovers afterwards
+// only so that a driver that keeps asking ends its test instead of hanging it.
+class UnreadableLogStore final : public LogStore, private raft::Storage {
+ public:
+  UnreadableLogStore(const std::vector<peerpb::Member>& founders, int failures)
+      : inner_(founders), inner_storage_(inner_.storage()), failures_left_(failures) {}
+
+  raft::Storage& storage() override { return *this; }
+  absl::Status Save(const raft::Ready& ready) override { return inner_.Save(ready); }
+  absl::Status CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                              std::string data) override {
+    return inner_.CreateSnapshot(index, conf_state, std::move(data));
+  }
+  absl::Status Compact(uint64_t index) override { return inner_.Compact(index); }
+
+  mutable int entries_calls = 0;
+
+ private:
+  absl::Status InitialState(raftpb::HardState* hard_state,
+                            raftpb::ConfState* conf_state) const override {
+    return inner_storage_.InitialState(hard_state, conf_state);
+  }
+  absl::StatusOr<std::vector<raftpb::Entry>> Entries(uint64_t lo, uint64_t hi,
+                                                     uint64_t max_size_bytes) const override {
+    ++entries_calls;
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return absl::InternalError("read of WAL segment 2 failed: Input/output error");
+    }
+    return inner_storage_.Entries(lo, hi, max_size_bytes);
+  }
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override { return inner_storage_.Term(i); }
+  uint64_t LastIndex() const override { return inner_storage_.LastIndex(); }
+  uint64_t FirstIndex() const override { return inner_storage_.FirstIndex(); }
+  absl::StatusOr<raftpb::Snapshot> Snapshot() const override { return inner_storage_.Snapshot(); }
+
+  MemoryLogStore inner_;
+  const raft::Storage& inner_storage_;
+  mutable int failures_left_;
+};
+
+TEST(DriverTest, AnUnreadableLogStopsTheMemberWithTheStorageErrorInsteadOfSpinning) {
+  std::vector<peerpb::Member> founders(1);
+  founders[0].set_id(1);
+  // The founding entries are committed but not applied: the first Process must read them back.
+  UnreadableLogStore log(founders, /*failures=*/1000);
+  StoreApplier applier;
+  testing::QueueNetwork network;
+  DriverOptions options;
+  options.id = 1;
+  auto driver = Driver::Create(options, &log, &applier, &network);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+
+  absl::Status s = (*driver)->Process();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("cannot read the committed entries [1, 1] from storage: read "
+                                   "of WAL segment 2 failed: Input/output error"));
+  EXPECT_EQ(log.entries_calls, 1) << "the driver kept asking a log that cannot be read";
+  EXPECT_EQ(applier.applied_index(), 0u);
+  // The member has stopped: it does no further work and says so.
+  EXPECT_EQ(std::string((*driver)->Process().message()), std::string(StoppedError().message()));
+  EXPECT_EQ(log.entries_calls, 1);
+}
+
 TEST(DriverTest, ARestartedMemberResumesFromItsSnapshotAndReplaysOnlyTheRest) {
   std::vector<peerpb::Member> founders(1);
   founders[0].set_id(1);

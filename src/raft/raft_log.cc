@@ -128,15 +128,18 @@ bool RaftLog::HasNextCommittedEntries() const {
   return applying_ < committed_;
 }
 
-std::vector<raftpb::Entry> RaftLog::NextCommittedEntries() const {
-  if (!HasNextCommittedEntries()) return {};
+absl::StatusOr<std::vector<raftpb::Entry>> RaftLog::NextCommittedEntries() const {
+  if (!HasNextCommittedEntries()) return std::vector<raftpb::Entry>{};
   auto entries = Slice(applying_ + 1, committed_ + 1, max_applying_bytes_);
   if (!entries.ok()) {
-    logger_->Log(LogLevel::kError,
-                 fmt::format("reading committed entries: {}", entries.status().ToString()));
-    return {};
+    // Not logged and dropped: the entries would stay due, and every later Ready would ask for
+    // them again.
+    return absl::Status(
+        entries.status().code(),
+        fmt::format("raft: cannot read the committed entries [{}, {}] from storage: {}",
+                    applying_ + 1, committed_, std::string(entries.status().message())));
   }
-  return *std::move(entries);
+  return entries;
 }
 
 void RaftLog::AcceptApplying(uint64_t index) {

@@ -74,8 +74,9 @@ class RaftLog {
 
   // Committed entries not yet handed out for applying, at most max_applying_bytes (but at
   // least one). They may include unstable entries: a Ready persists its entries before the
-  // application applies its committed entries.
-  std::vector<raftpb::Entry> NextCommittedEntries() const;
+  // application applies its committed entries. An error is Storage's: the committed entries
+  // cannot be read back, and the node cannot go on without them (RawNode::Error).
+  absl::StatusOr<std::vector<raftpb::Entry>> NextCommittedEntries() const;
   bool HasNextCommittedEntries() const;
   // Records that entries up to `index` were handed out for applying.
   void AcceptApplying(uint64_t index);

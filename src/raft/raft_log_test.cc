@@ -138,12 +138,12 @@ TEST_F(RaftLogTest, FindConflictByTermSkipsEntriesOfHigherTerms) {
 TEST_F(RaftLogTest, NextCommittedEntriesStartAfterApplying) {
   auto log = MakeLog(Terms(1, {1, 1, 1}));
   log->CommitTo(2);
-  auto ents = log->NextCommittedEntries();
+  auto ents = *log->NextCommittedEntries();
   ASSERT_EQ(ents.size(), 2u);
   log->AcceptApplying(2);
   EXPECT_FALSE(log->HasNextCommittedEntries());
   log->CommitTo(3);
-  ents = log->NextCommittedEntries();
+  ents = *log->NextCommittedEntries();
   ASSERT_EQ(ents.size(), 1u);
   EXPECT_EQ(ents[0].index(), 3u);
 }
@@ -151,7 +151,7 @@ TEST_F(RaftLogTest, NextCommittedEntriesStartAfterApplying) {
 TEST_F(RaftLogTest, NextCommittedEntriesIncludeUnstableOnes) {
   auto log = MakeLog(Terms(1, {1}), Terms(2, {1}));
   log->CommitTo(2);
-  EXPECT_EQ(log->NextCommittedEntries().size(), 2u);
+  EXPECT_EQ(log->NextCommittedEntries()->size(), 2u);
 }
 
 TEST_F(RaftLogTest, NextCommittedEntriesRespectTheByteLimitButReturnAtLeastOne) {
@@ -159,7 +159,7 @@ TEST_F(RaftLogTest, NextCommittedEntriesRespectTheByteLimitButReturnAtLeastOne) 
                                     E(3, 1, std::string(100, 'c'))};
   auto log = MakeLog(big, {}, 150);
   log->CommitTo(3);
-  EXPECT_EQ(log->NextCommittedEntries().size(), 1u);
+  EXPECT_EQ(log->NextCommittedEntries()->size(), 1u);
 }
 
 TEST_F(RaftLogTest, SliceSpansStableAndUnstable) {

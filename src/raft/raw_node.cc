@@ -114,6 +114,7 @@ absl::Status RawNode::Step(const raftpb::Message& message) {
 }
 
 bool RawNode::HasReady() const {
+  if (!error_.ok()) return false;
   if (!(raft_->GetSoftState() == prev_soft_state_)) return true;
   const raftpb::HardState hs = raft_->GetHardState();
   if (!IsEmptyHardState(hs) && !HardStateEqual(hs, prev_hard_state_)) return true;
@@ -134,7 +135,12 @@ Ready RawNode::GetReady() {
   RaftLog& log = raft_->log();
   rd.entries = log.NextUnstableEntries();
   if (const raftpb::Snapshot* snap = log.NextUnstableSnapshot()) rd.snapshot = *snap;
-  rd.committed_entries = log.NextCommittedEntries();
+  absl::StatusOr<std::vector<raftpb::Entry>> committed = log.NextCommittedEntries();
+  if (committed.ok()) {
+    rd.committed_entries = *std::move(committed);
+  } else {
+    error_ = committed.status();
+  }
   rd.messages.swap(raft_->messages());
   rd.persisted_messages.swap(raft_->persisted_messages());
   rd.read_states.swap(raft_->read_states());

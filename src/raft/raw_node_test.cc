@@ -6,8 +6,10 @@
 #include <memory>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "raftkv/raft/memory_storage.h"
+#include "raftkv/raft/ready_loop.h"
 
 namespace raftkv::raft {
 namespace {
@@ -332,6 +334,90 @@ TEST(RawNodeReadyContractTest, LeaderAppendsGoOutBeforeItsOwnPersistence) {
   ASSERT_EQ(rd.messages.size(), 1u);
   EXPECT_EQ(rd.messages[0].msg_type(), raftpb::MSG_APPEND);
   EXPECT_EQ(rd.messages[0].entries_size(), 1);
+}
+
+// A MemoryStorage whose Entries fails its first `failures` calls, as a log whose disk returns
+// an I/O or checksum error. It recovers afterwards only so that a node that keeps asking ends
+// its test instead of hanging it.
+class UnreadableEntriesStorage final : public Storage {
+ public:
+  explicit UnreadableEntriesStorage(int failures) : failures_left_(failures) {}
+
+  absl::Status InitialState(raftpb::HardState* hard_state,
+                            raftpb::ConfState* conf_state) const override {
+    return inner.InitialState(hard_state, conf_state);
+  }
+  absl::StatusOr<std::vector<raftpb::Entry>> Entries(uint64_t lo, uint64_t hi,
+                                                     uint64_t max_size_bytes) const override {
+    ++entries_calls;
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return absl::DataLossError("checksum mismatch in segment 3 at offset 4096");
+    }
+    return inner.Entries(lo, hi, max_size_bytes);
+  }
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override { return inner.Term(i); }
+  uint64_t LastIndex() const override { return inner.LastIndex(); }
+  uint64_t FirstIndex() const override { return inner.FirstIndex(); }
+  absl::StatusOr<raftpb::Snapshot> Snapshot() const override { return inner.Snapshot(); }
+
+  MemoryStorage inner;
+  mutable int entries_calls = 0;
+
+ private:
+  mutable int failures_left_;
+};
+
+// Applies nothing but counts what it is asked to do.
+class CountingHandler final : public ReadyHandler {
+ public:
+  void Send(std::vector<raftpb::Message>) override {}
+  absl::Status Persist(const Ready&) override {
+    ++persists;
+    return absl::OkStatus();
+  }
+  absl::Status Apply(const Ready& ready) override {
+    applied += ready.committed_entries.size();
+    return absl::OkStatus();
+  }
+  int persists = 0;
+  size_t applied = 0;
+};
+
+// A node whose storage cannot return the committed entries it must apply cannot make
+// progress: the Ready loop must stop with the storage's error instead of asking again forever
+// (the entries stay "ready", so a loop that only logs the error never ends).
+TEST(RawNodeStorageErrorTest, UnreadableCommittedEntriesStopTheReadyLoopWithTheStorageError) {
+  UnreadableEntriesStorage storage(/*failures=*/1000);
+  ASSERT_TRUE(storage.inner.Bootstrap(Voters({1})).ok());
+  std::vector<raftpb::Entry> entries(3);
+  for (uint64_t i = 1; i <= 3; ++i) {
+    entries[i - 1].set_index(i);
+    entries[i - 1].set_term(1);
+  }
+  ASSERT_TRUE(storage.inner.Append(entries).ok());
+  raftpb::HardState hs;
+  hs.set_term(1);
+  hs.set_commit(3);
+  storage.inner.SetHardState(hs);
+  Config c;
+  c.id = 1;
+  c.storage = &storage;
+  auto node = RawNode::Create(c);
+  ASSERT_TRUE(node.ok()) << node.status();
+
+  CountingHandler handler;
+  absl::Status s = HandleReadies(**node, handler);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("committed entries"));
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("checksum mismatch in segment 3 at offset 4096"));
+  EXPECT_EQ(storage.entries_calls, 1) << "the Ready loop kept asking a failing storage";
+  EXPECT_EQ(handler.persists, 0) << "the incomplete Ready was handled";
+  EXPECT_EQ(handler.applied, 0u);
+  // The node keeps the error and hands out nothing more.
+  EXPECT_EQ((*node)->Error(), s);
+  EXPECT_FALSE((*node)->HasReady());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ namespace raftkv::raft {
 absl::Status HandleReadies(RawNode& node, ReadyHandler& handler) {
   while (node.HasReady()) {
     Ready ready = node.GetReady();
+    if (absl::Status s = node.Error(); !s.ok()) return s;
     handler.ObserveState(ready);
     if (!ready.messages.empty()) handler.Send(std::move(ready.messages));
     if (absl::Status s = handler.Persist(ready); !s.ok()) return s;

@@ -68,10 +68,20 @@ class RawNode {
   // Delivers a message from a peer.
   absl::Status Step(const raftpb::Message& message);
 
+  // False once Error() is set: a failed node has nothing more to hand out.
   bool HasReady() const;
-  // The work accumulated since the last Advance. Call Advance() once it is handled.
+  // The work accumulated since the last Advance. Call Advance() once it is handled. Check
+  // Error() after each call: if it is set, this Ready is incomplete and must not be handled.
   Ready GetReady();
   void Advance();
+
+  // OK while the node can go on. Otherwise Storage failed a read the node cannot make progress
+  // without — the committed entries the application must apply next (an I/O or checksum
+  // error) — and the error names it. The node keeps the error, HasReady() is false from then
+  // on, and the application must stop driving the node (HandleReadies returns the error):
+  // retrying would ask the same storage for the same entries forever, and skipping them would
+  // apply later entries out of order.
+  absl::Status Error() const { return error_; }
 
   // Asks the leader to hand leadership to `transferee` (thesis §3.10).
   void TransferLeader(uint64_t transferee);
@@ -105,6 +115,7 @@ class RawNode {
   SoftState prev_soft_state_;
   raftpb::HardState prev_hard_state_;
   bool ready_outstanding_ = false;
+  absl::Status error_;
 };
 
 }  // namespace raftkv::raft

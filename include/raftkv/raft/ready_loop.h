@@ -34,7 +34,9 @@ class ReadyHandler {
 
 // Handles every Ready `node` has, in order, until it has none. An error from Persist or Apply
 // stops the loop before that Ready's `persisted_messages` (Persist) or its Advance (both) and
-// is returned: the application must stop driving the node.
+// is returned: the application must stop driving the node. So is the node's own
+// RawNode::Error (storage could not return the committed entries to apply), found before
+// anything of that Ready is sent, persisted or applied.
 absl::Status HandleReadies(RawNode& node, ReadyHandler& handler);
 
 }  // namespace raftkv::raft
