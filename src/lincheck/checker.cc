@@ -58,6 +58,14 @@ class OpSet {
   uint64_t hash_ = 0;
 };
 
+// Whether every member of `a` is a member of `b` (same word count).
+bool IsSubset(const Words& a, const Words& b) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    if ((a[i] & ~b[i]) != 0) return false;
+  }
+  return true;
+}
+
 // Memo table key: which operations with a known outcome are placed, and the state reached.
 struct VisitedKey {
   size_t hash;
@@ -324,7 +332,13 @@ class PartitionSearch {
       for (const Words& used : it->second) {
         if (unknown_placed_.Contains(used)) return nullptr;
       }
-      it->second.push_back(unknown_placed_.words());
+      // Keep only the minimal sets: one that contains the new set is dominated by it, and
+      // without pruning the scan above grows with every visit to a busy (known set, state).
+      UnknownSets& sets = it->second;
+      sets.erase(std::remove_if(sets.begin(), sets.end(),
+                                [&](const Words& used) { return IsSubset(unknown_placed_.words(), used); }),
+                 sets.end());
+      sets.push_back(unknown_placed_.words());
     }
     ++visited_nodes_;
     return &it->first.state;
