@@ -335,8 +335,9 @@ class PartitionSearch {
       // Keep only the minimal sets: one that contains the new set is dominated by it, and
       // without pruning the scan above grows with every visit to a busy (known set, state).
       UnknownSets& sets = it->second;
-      sets.erase(std::remove_if(sets.begin(), sets.end(),
-                                [&](const Words& used) { return IsSubset(unknown_placed_.words(), used); }),
+      sets.erase(std::remove_if(
+                     sets.begin(), sets.end(),
+                     [&](const Words& used) { return IsSubset(unknown_placed_.words(), used); }),
                  sets.end());
       sets.push_back(unknown_placed_.words());
     }

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -267,8 +267,7 @@ TEST(CheckerTest, ManyUnknownWritesOnOneKeyAreDecided) {
   text << file.rdbuf();
   absl::StatusOr<History> history = ParseRaftkvHistory(text.str(), "one-key-39-unknown.txt");
   ASSERT_TRUE(history.ok()) << history.status();
-  const CheckResult result =
-      CheckHistory(*NewKvModel(), *history, {.timeout = absl::Seconds(300)});
+  const CheckResult result = CheckHistory(*NewKvModel(), *history, {.timeout = absl::Seconds(300)});
   EXPECT_EQ(result.verdict, Verdict::kLinearizable);
 }
 

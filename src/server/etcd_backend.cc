@@ -55,10 +55,10 @@ void EtcdBackend::Write(kvpb::Request request, absl::Time deadline, WriteDone do
   // first) is destroyed unrun, so a refused post is answered here, not by the task.
   auto task = std::make_shared<WriteDone>(std::move(done));
   const int ticks = node_->TicksUntil(deadline);
-  const bool posted = node_->Post([request = std::move(request), ticks,
-                                   task](node::Driver& driver) mutable {
-    driver.Write(std::move(request), ticks, std::move(*task));
-  });
+  const bool posted =
+      node_->Post([request = std::move(request), ticks, task](node::Driver& driver) mutable {
+        driver.Write(std::move(request), ticks, std::move(*task));
+      });
   if (!posted) (*task)(etcd::StoppedError());
 }
 
@@ -66,9 +66,8 @@ void EtcdBackend::WaitLinearizable(absl::Time deadline, WaitDone done) {
   if (node_->stopped()) return done(etcd::StoppedError());
   auto task = std::make_shared<WaitDone>(std::move(done));
   const int ticks = node_->TicksUntil(deadline);
-  const bool posted = node_->Post([ticks, task](node::Driver& driver) {
-    driver.ReadIndex(ticks, std::move(*task));
-  });
+  const bool posted = node_->Post(
+      [ticks, task](node::Driver& driver) { driver.ReadIndex(ticks, std::move(*task)); });
   if (!posted) (*task)(etcd::StoppedError());
 }
 

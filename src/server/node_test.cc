@@ -232,7 +232,8 @@ TEST(NodeTest, AWriteOnTheLeaderIsAppliedOnEveryMember) {
   cluster.StartAll();
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
-  absl::StatusOr<kvpb::Response> r = WriteAndWait(cluster.backend(leader), Put("k", "v"), Deadline());
+  absl::StatusOr<kvpb::Response> r =
+      WriteAndWait(cluster.backend(leader), Put("k", "v"), Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->put().header().revision(), 2);
   for (int i = 0; i < 3; ++i) {
@@ -246,7 +247,8 @@ TEST(NodeTest, AWriteOnAFollowerIsForwardedAndAnsweredOnceAppliedThere) {
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
   int follower = (leader + 1) % 3;
-  absl::StatusOr<kvpb::Response> r = WriteAndWait(cluster.backend(follower), Put("f", "1"), Deadline());
+  absl::StatusOr<kvpb::Response> r =
+      WriteAndWait(cluster.backend(follower), Put("f", "1"), Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   // Answered after the follower applied it itself: its local store already has it.
   EXPECT_EQ(LocalValue(cluster.backend(follower), "f"), "1");
@@ -258,7 +260,8 @@ TEST(NodeTest, ALinearizableReadOnAFollowerSeesEveryAcknowledgedWrite) {
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(WriteAndWait(cluster.backend(leader), Put("x", std::to_string(i)), Deadline()).ok());
+    ASSERT_TRUE(
+        WriteAndWait(cluster.backend(leader), Put("x", std::to_string(i)), Deadline()).ok());
     int follower = (leader + 1 + i % 2) % 3;
     ASSERT_TRUE(WaitLinearizable(cluster.backend(follower), Deadline()).ok());
     EXPECT_EQ(LocalValue(cluster.backend(follower), "x"), std::to_string(i));
@@ -342,7 +345,8 @@ TEST(NodeTest, AMemberThatMissedACompactedLogCatchesUpBySnapshot) {
   int leader = cluster.WaitForLeader();
   ASSERT_GE(leader, 0);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(WriteAndWait(cluster.backend(leader), Put(absl::StrCat("k", i), "v"), Deadline()).ok());
+    ASSERT_TRUE(
+        WriteAndWait(cluster.backend(leader), Put(absl::StrCat("k", i), "v"), Deadline()).ok());
   }
   cluster.StartMember(2);
   EXPECT_TRUE(Eventually([&] { return LocalValue(cluster.backend(2), "k0") == "v"; }));
@@ -364,7 +368,8 @@ TEST(NodeTest, AMemberThatInstallsASnapshotTakenAfterAMemberWasAddedCanSendToIt)
   // Enough writes that the leader's log no longer holds the change: member 3 can learn of the
   // new member only from the snapshot.
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(WriteAndWait(cluster.backend(leader), Put(absl::StrCat("k", i), "v"), Deadline()).ok());
+    ASSERT_TRUE(
+        WriteAndWait(cluster.backend(leader), Put(absl::StrCat("k", i), "v"), Deadline()).ok());
   }
   cluster.StartMember(2);
   EXPECT_TRUE(Eventually([&] { return LocalValue(cluster.backend(2), "k49") == "v"; }));

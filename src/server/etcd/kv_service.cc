@@ -59,14 +59,15 @@ void KvService::Replicate(::grpc::CallbackServerContext* context, kvpb::Request 
 }
 
 void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serializable,
-                             ::grpc::ServerUnaryReactor* reactor,
+                             bool one_key, ::grpc::ServerUnaryReactor* reactor,
                              absl::AnyInvocable<void()> read) {
   if (serializable) return read();
-  backend_->WaitLinearizable(Deadline(context),
-                             [reactor, read = std::move(read)](absl::Status status) mutable {
-                               if (!status.ok()) return reactor->Finish(ToGrpcStatus(status));
-                               read();
-                             });
+  backend_->WaitLinearizable(Deadline(context), [this, one_key, reactor, read = std::move(read)](
+                                                    absl::Status status) mutable {
+    if (!status.ok()) return reactor->Finish(ToGrpcStatus(status));
+    if (one_key) return read();
+    long_reads_.Run(std::move(read));
+  });
 }
 
 ::grpc::ServerUnaryReactor* KvService::Range(::grpc::CallbackServerContext* context,
@@ -79,14 +80,16 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  WhenReadable(context, request->serializable(), reactor, [this, request, response, reactor] {
-    absl::StatusOr<etcdserverpb::RangeResponse> result;
-    backend_->Read([&](const kv::Store& store) { result = store.Range(*request); });
-    if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
-    *response = std::move(*result);
-    FillHeader(response->mutable_header());
-    reactor->Finish(::grpc::Status::OK);
-  });
+  const bool one_key = request->range_end().empty();
+  WhenReadable(context, request->serializable(), one_key, reactor,
+               [this, request, response, reactor] {
+                 absl::StatusOr<etcdserverpb::RangeResponse> result;
+                 backend_->Read([&](const kv::Store& store) { result = store.Range(*request); });
+                 if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+                 *response = std::move(*result);
+                 FillHeader(response->mutable_header());
+                 reactor->Finish(::grpc::Status::OK);
+               });
   return reactor;
 }
 
@@ -102,15 +105,14 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
   }
   kvpb::Request replicated;
   *replicated.mutable_put() = *request;
-  Replicate<etcdserverpb::PutResponse>(
-      context, std::move(replicated), response, reactor,
-      [](kvpb::Response& r) { return r.mutable_put(); });
+  Replicate<etcdserverpb::PutResponse>(context, std::move(replicated), response, reactor,
+                                       [](kvpb::Response& r) { return r.mutable_put(); });
   return reactor;
 }
 
-::grpc::ServerUnaryReactor* KvService::DeleteRange(
-    ::grpc::CallbackServerContext* context, const etcdserverpb::DeleteRangeRequest* request,
-    etcdserverpb::DeleteRangeResponse* response) {
+::grpc::ServerUnaryReactor* KvService::DeleteRange(::grpc::CallbackServerContext* context,
+                                                   const etcdserverpb::DeleteRangeRequest* request,
+                                                   etcdserverpb::DeleteRangeResponse* response) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (absl::Status valid = CheckSize(*request); !valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
@@ -134,15 +136,16 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
   }
   if (kv::TxnIsReadOnly(*request)) {
     // Like etcd, a txn that only reads is served as a read: no log entry, no revision change.
-    WhenReadable(context, kv::TxnIsSerializable(*request), reactor,
-                 [this, request, response, reactor] {
-                   absl::StatusOr<etcdserverpb::TxnResponse> result;
-                   backend_->Read([&](const kv::Store& store) { result = store.ReadTxn(*request); });
-                   if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
-                   *response = std::move(*result);
-                   FillHeader(response->mutable_header());
-                   reactor->Finish(::grpc::Status::OK);
-                 });
+    WhenReadable(
+        context, kv::TxnIsSerializable(*request), /*one_key=*/false, reactor,
+        [this, request, response, reactor] {
+          absl::StatusOr<etcdserverpb::TxnResponse> result;
+          backend_->Read([&](const kv::Store& store) { result = store.ReadTxn(*request); });
+          if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+          *response = std::move(*result);
+          FillHeader(response->mutable_header());
+          reactor->Finish(::grpc::Status::OK);
+        });
     return reactor;
   }
   // A leased put inside the txn is left to the store: etcd only rejects it on the taken branch.

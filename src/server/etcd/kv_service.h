@@ -6,7 +6,8 @@
 //
 // The service uses gRPC's callback API: a call that waits for replication or a read index holds
 // no thread. The backend's answer finishes the call from whichever thread gave it (in the server,
-// the node thread, which answers a whole batch in one pass).
+// the node thread, which answers a whole batch in one pass); a linearizable read that may be
+// long (more than one key) is served by the read executor instead, off that thread.
 // Thread-safety: thread-safe; gRPC calls the methods concurrently.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "server/etcd/backend.h"
+#include "server/etcd/read_executor.h"
 
 namespace raftkv::server::etcd {
 
@@ -44,18 +46,18 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   // Replicates `request`; on success `take` moves the store's answer into the response, which
   // then gets its header. Finishes the call either way.
   template <typename Response>
-  void Replicate(::grpc::CallbackServerContext* context, kvpb::Request request,
-                 Response* response, ::grpc::ServerUnaryReactor* reactor,
-                 Response* (*take)(kvpb::Response&));
+  void Replicate(::grpc::CallbackServerContext* context, kvpb::Request request, Response* response,
+                 ::grpc::ServerUnaryReactor* reactor, Response* (*take)(kvpb::Response&));
   // Runs `read` once the local store may serve a read: at once when `serializable`, after the
-  // read index otherwise. `read` finishes the call; an error before it is sent as is.
-  void WhenReadable(::grpc::CallbackServerContext* context, bool serializable,
-                    ::grpc::ServerUnaryReactor* reactor,
-                    absl::AnyInvocable<void()> read);
+  // read index otherwise (on the read executor unless `one_key`). `read` finishes the call; an
+  // error before it is sent as is.
+  void WhenReadable(::grpc::CallbackServerContext* context, bool serializable, bool one_key,
+                    ::grpc::ServerUnaryReactor* reactor, absl::AnyInvocable<void()> read);
   void FillHeader(etcdserverpb::ResponseHeader* header);
 
   Backend* const backend_;
   const absl::Duration request_timeout_;
+  ReadExecutor long_reads_{2};
 };
 
 }  // namespace raftkv::server::etcd
