@@ -336,6 +336,37 @@ void FaultInjectionEnv::Crash(bool tear_last_write) {
     node->synced = std::move(survived);
     node->pending.clear();
   }
+  FinishCrashLocked();
+}
+
+void FaultInjectionEnv::CrashWritingBackPagesInAnyOrder(uint64_t page_bytes) {
+  std::lock_guard lock(mu_);
+  std::set<Node*> nodes;
+  for (const auto& [name, node] : durable_names_) nodes.insert(node.get());
+  for (Node* node : nodes) {
+    std::string survived = node->synced;
+    survived.resize(node->data.size(), '\0');
+    // Every page an unsynced write touched, each decided once.
+    std::set<uint64_t> pages;
+    for (const Node::PendingOp& op : node->pending) {
+      if (op.kind != Node::OpKind::kWrite || op.data.empty()) continue;
+      const uint64_t end = op.offset_or_size + op.data.size();
+      for (uint64_t p = op.offset_or_size / page_bytes; p * page_bytes < end; ++p) pages.insert(p);
+    }
+    for (uint64_t p : pages) {
+      const uint64_t begin = p * page_bytes;
+      if (begin >= survived.size() || !rand_.Bernoulli(0.5)) continue;
+      const uint64_t len = std::min<uint64_t>(page_bytes, survived.size() - begin);
+      survived.replace(begin, len, node->data, begin, len);
+    }
+    node->data = survived;
+    node->synced = std::move(survived);
+    node->pending.clear();
+  }
+  FinishCrashLocked();
+}
+
+void FaultInjectionEnv::FinishCrashLocked() {
   names_ = durable_names_;
   locks_.clear();
   ++generation_;

@@ -10,6 +10,12 @@
 // write here, cut anywhere in the concatenation of its pieces. All randomness comes from the
 // seed, so a crash replays exactly.
 //
+// CrashWritingBackPagesInAnyOrder() is the other kind of power cut: the page cache had started
+// writing the unsynced data back, in no particular order, so every page touched by an unsynced
+// write reached the medium or did not, independently of the others. One write spanning several
+// pages can then leave its later pages on disk and its earlier ones not (still zero in a
+// preallocated file): what a real multi-page pwrite left before its fdatasync returned.
+//
 // CrashAfter(n) freezes the file system after n more mutating operations: every later call
 // fails with Unavailable, as if the process had died at that instant, until Crash() is called.
 // This puts a crash in the middle of a multi-step operation (between a snapshot's rename and
@@ -52,6 +58,11 @@ class FaultInjectionEnv final : public Env {
 
   // Power loss: see the file comment. Unfreezes the file system and releases all locks.
   void Crash(bool tear_last_write = true);
+  // Power loss with page writeback in any order (see the file comment): each `page_bytes`-aligned
+  // page that an unsynced write touched keeps either its durable content or its current one,
+  // chosen at random (seeded). Unsynced size changes (allocations, truncations) are kept, as a
+  // journaling file system commits them ahead of the data. Otherwise like Crash().
+  void CrashWritingBackPagesInAnyOrder(uint64_t page_bytes = 4096);
 
   // Lets `ops` more mutating operations succeed, then freezes (see the file comment).
   void CrashAfter(uint64_t ops);
@@ -78,6 +89,9 @@ class FaultInjectionEnv final : public Env {
   absl::Status CheckAliveLocked(uint64_t generation) const;
   absl::Status BeginMutationLocked();
   std::shared_ptr<Node> FindLocked(const std::string& path) const;
+  // The part of a crash that follows deciding what each file kept: the namespace reverts to
+  // its durable view, handles and locks die.
+  void FinishCrashLocked();
 
   mutable std::mutex mu_;
   base::Rand rand_;

@@ -78,6 +78,39 @@ TEST_F(FaultInjectionEnvTest, TornCrashKeepsOnlyAPrefixOfTheUnsyncedWrites) {
   EXPECT_TRUE(saw_partial);
 }
 
+TEST_F(FaultInjectionEnvTest, PageWritebackCrashKeepsEachUnsyncedPageWholeOrNotAtAll) {
+  const std::string synced(100, 's');
+  std::string unsynced;
+  for (char c : std::string("abcdefghij")) unsynced += std::string(50, c);
+  bool saw_later_page_without_earlier = false;
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    FaultInjectionEnv env(seed);
+    ASSERT_TRUE(env.CreateDir("/d").ok());
+    auto f = *env.OpenFile("/d/f", OpenMode::kCreate);
+    ASSERT_TRUE(f->Allocate(1000).ok());
+    ASSERT_TRUE(f->WriteAt(0, synced).ok());
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(env.SyncDir("/d").ok());
+    ASSERT_TRUE(f->WriteAt(100, unsynced).ok());  // one write over pages 1..5 of 100 bytes
+    env.CrashWritingBackPagesInAnyOrder(/*page_bytes=*/100);
+    const std::string after = *ReadFileToString(&env, "/d/f");
+    ASSERT_EQ(after.size(), 1000u);
+    EXPECT_EQ(after.substr(0, 100), synced) << "synced data is never lost";
+    std::vector<bool> kept;
+    for (uint64_t page = 1; page <= 5; ++page) {
+      const std::string got = after.substr(page * 100, 100);
+      const std::string written = unsynced.substr((page - 1) * 100, 100);
+      EXPECT_TRUE(got == written || got == std::string(100, '\0')) << "page " << page;
+      kept.push_back(got == written);
+    }
+    EXPECT_EQ(after.substr(600), std::string(400, '\0'));
+    for (size_t i = 0; i + 1 < kept.size(); ++i) {
+      saw_later_page_without_earlier |= !kept[i] && kept[i + 1];
+    }
+  }
+  EXPECT_TRUE(saw_later_page_without_earlier);
+}
+
 TEST_F(FaultInjectionEnvTest, GatherWriteAtReadsBackAsTheConcatenationAndIsLostUnsynced) {
   auto f = Create("/d/f");
   ASSERT_TRUE(f->Append("durable").ok());

@@ -17,14 +17,15 @@ using testing::MakeEntries;
 using testing::MakeEntry;
 using testing::MakeHardState;
 
-// Offsets of the records in a segment's bytes.
-std::vector<uint64_t> RecordOffsets(const std::string& data) {
+// Offsets of the records in a segment's bytes; the sync points (framing that starts a write
+// issued after a sync) only when asked for.
+std::vector<uint64_t> RecordOffsets(const std::string& data, bool with_sync_points = false) {
   std::vector<uint64_t> offsets;
   uint64_t offset = 0;
   DecodedRecord r;
   while (offset < data.size() &&
          DecodeRecord(std::string_view(data).substr(offset), &r) == DecodeResult::kOk) {
-    offsets.push_back(offset);
+    if (r.type != kSyncPoint || with_sync_points) offsets.push_back(offset);
     offset += r.size_bytes;
   }
   return offsets;
@@ -108,6 +109,89 @@ TEST_F(RecoveryTest, BitFlipInTheMiddleIsDataLossNamingFileAndOffset) {
   ASSERT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(s.status().message().find(segment1_), std::string_view::npos);
   EXPECT_NE(s.status().message().find(fmt::format("offset {}", third)), std::string_view::npos)
+      << s.status();
+}
+
+// A power cut while one write of several pages was in the page cache: the kernel may have
+// written its pages back in any order, so its last page can be on disk while its first is
+// still the preallocated zeros. The records after the hole were never synced, so they were
+// never acknowledged: the open cuts the whole unsynced write off and keeps everything synced.
+TEST_F(RecoveryTest, ATornMultiPageWriteWhoseLastPageReachedTheDiskIsCutOffKeepingSyncedRecords) {
+  constexpr uint64_t kPage = 4096;
+  WriteSynced(6);
+  {
+    auto s = Open();
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<raftpb::Entry> big;
+    for (uint64_t i = 7; i <= 10; ++i) big.push_back(MakeEntry(i, 1, std::string(3000, 'x')));
+    // Not synced: the crash comes before the fdatasync returns.
+    ASSERT_TRUE((*s)->Save(MakeHardState(1, 1, 10), big, /*must_sync=*/false).ok());
+  }
+  const std::string written = *env_.Contents(segment1_);
+  env_.Crash(/*tear_last_write=*/false);
+  std::string disk = *env_.Contents(segment1_);
+  const uint64_t write_start = RecordOffsets(disk, true).back() + 1;    // inside the first lost one
+  const uint64_t write_end = RecordOffsets(written, true).back() + 32;  // past its hard state
+  // Only the write's last page (holding its hard state record) reached the disk.
+  const uint64_t last_page = (write_end - 32) / kPage * kPage;
+  ASSERT_GT(last_page, write_start) << "the write must span several pages";
+  disk.replace(last_page, write_end - last_page, written, last_page, write_end - last_page);
+  DecodedRecord hard_state;
+  ASSERT_EQ(DecodeRecord(std::string_view(disk).substr(write_end - 32), &hard_state),
+            DecodeResult::kOk)
+      << "a valid record must follow the hole for this test to mean anything";
+  ASSERT_TRUE(env_.SetContents(segment1_, disk).ok());
+
+  auto s = Open();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ((*s)->LastIndex(), 6u);
+  auto entries = (*s)->Entries(1, 7, raft::kNoLimit);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(entries->size(), 6u);
+  EXPECT_GT((*s)->dropped_tail_bytes(), 0u);
+  EXPECT_TRUE(logger_.Contains("torn tail")) << (logger_.lines.empty() ? "" : logger_.lines[0]);
+  EXPECT_TRUE(
+      logger_.Contains(fmt::format("the valid records from offset {} on belong to the "
+                                   "same unsynced stretch",
+                                   write_end - 32)))
+      << (logger_.lines.empty() ? "" : logger_.lines[0]);
+  // The cut is durable: the next open finds a clean log.
+  s->reset();
+  logger_.lines.clear();
+  s = Open();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ((*s)->dropped_tail_bytes(), 0u);
+  EXPECT_EQ((*s)->LastIndex(), 6u);
+}
+
+// The same hole — a page of zeros where records were — inside records that later writes
+// prove were synced (they were written after the fdatasync that covered the hole returned) is
+// not a torn write but lost data: the open refuses it, naming the segment and offset.
+TEST_F(RecoveryTest,
+       AHoleInsideSyncedRecordsFollowedByLaterWritesIsDataLossNamingSegmentAndOffset) {
+  constexpr uint64_t kPage = 4096;
+  {
+    auto s = Open();
+    ASSERT_TRUE(s.ok());
+    for (uint64_t i = 1; i <= 8; ++i) {
+      ASSERT_TRUE((*s)->Save(std::nullopt, {MakeEntry(i, 1, std::string(3000, 'y'))}, true).ok());
+    }
+  }
+  std::string disk = *env_.Contents(segment1_);
+  const uint64_t hole = kPage;  // the second page, well before the last record
+  const std::vector<uint64_t> offsets = RecordOffsets(disk, /*with_sync_points=*/true);
+  uint64_t damaged = 0;  // the record the hole starts in
+  for (uint64_t o : offsets) {
+    if (o <= hole) damaged = o;
+  }
+  ASSERT_LT(hole + kPage, offsets.back());
+  disk.replace(hole, kPage, std::string(kPage, '\0'));
+  ASSERT_TRUE(env_.SetContents(segment1_, disk).ok());
+
+  auto s = Open();
+  ASSERT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  EXPECT_NE(s.status().message().find(segment1_), std::string_view::npos) << s.status();
+  EXPECT_NE(s.status().message().find(fmt::format("offset {}", damaged)), std::string_view::npos)
       << s.status();
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace raftkv::storage {
@@ -17,7 +18,19 @@ absl::StatusOr<SegmentScan> ScanSegment(std::string_view data, const std::string
       scan.stop = r;
       break;
     }
-    if (absl::Status s = visit(record, offset); !s.ok()) return s;
+    if (record.type == kSyncPoint) {
+      uint64_t synced_end = 0;
+      // A sync point can only speak of bytes written before it.
+      if (!DecodeSyncPoint(record.payload, &synced_end) || synced_end > offset) {
+        return absl::DataLossError(
+            fmt::format("WAL segment {} is corrupt at offset {}: the sync point does not parse "
+                        "or claims bytes after itself",
+                        path, offset));
+      }
+      scan.synced_end = std::max(scan.synced_end, synced_end);
+    } else if (absl::Status s = visit(record, offset); !s.ok()) {
+      return s;
+    }
     offset += record.size_bytes;
   }
   scan.valid_end = offset;
@@ -36,23 +49,31 @@ absl::StatusOr<SegmentScan> ScanSegment(std::string_view data, const std::string
   scan.garbage_bytes = last_nonzero - offset;
   if (scan.garbage_bytes == 0) return scan;
 
-  // Is anything after the bad spot still a good record? Records are 8-byte aligned, so only
-  // aligned offsets need trying.
-  for (uint64_t y = offset + kRecordAlignBytes; y + kRecordHeaderBytes <= last_nonzero;
-       y += kRecordAlignBytes) {
-    DecodedRecord record;
-    if (DecodeRecord(data.substr(y), &record) == DecodeResult::kOk) {
-      return absl::DataLossError(fmt::format(
-          "WAL segment {} is corrupt at offset {} ({}); a valid record follows at offset {}, "
-          "so this is damage inside the log, not a torn tail",
-          path, offset, DecodeResultName(scan.stop), y));
-    }
-  }
-  if (scan.garbage_bytes > 0 && !is_newest) {
+  if (!is_newest) {
     return absl::DataLossError(fmt::format(
         "WAL segment {} is corrupt at offset {} ({}); it is not the newest segment, so it was "
         "fully synced and cannot have a torn tail",
         path, offset, DecodeResultName(scan.stop)));
+  }
+  // Do the valid records after the bad spot prove it was synced? Records are 8-byte aligned,
+  // so only aligned offsets need trying; a valid record is skipped whole.
+  for (uint64_t y = offset + kRecordAlignBytes; y + kRecordHeaderBytes <= last_nonzero;) {
+    DecodedRecord record;
+    if (DecodeRecord(data.substr(y), &record) != DecodeResult::kOk) {
+      y += kRecordAlignBytes;
+      continue;
+    }
+    uint64_t synced_end = 0;
+    if (record.type == kSyncPoint && DecodeSyncPoint(record.payload, &synced_end) &&
+        synced_end > offset && synced_end <= y) {
+      return absl::DataLossError(fmt::format(
+          "WAL segment {} is corrupt at offset {} ({}): the sync point at offset {} records that "
+          "the segment was durable up to offset {} before a later write, so this is damage to "
+          "synced records, not a torn tail",
+          path, offset, DecodeResultName(scan.stop), y, synced_end));
+    }
+    if (scan.valid_record_in_tail == 0) scan.valid_record_in_tail = y;
+    y += record.size_bytes;
   }
   return scan;
 }

@@ -256,16 +256,27 @@ absl::Status Wal::Recover(WalRecovery* rec) {
       active_ = std::move(*file);
       offset_ = scan->valid_end;
       header_end_ = header_bytes;
+      // What was read back may still be only in the page cache (the process died, the machine
+      // did not): only what a sync point recorded is known durable.
+      durable_end_ = recorded_durable_end_ = std::max(header_bytes, scan->synced_end);
       if (scan->garbage_bytes > 0) {
+        std::string later;
+        if (scan->valid_record_in_tail != 0) {
+          later = fmt::format(
+              "; the valid records from offset {} on belong to the same unsynced "
+              "stretch, written back before the pages in front of them",
+              scan->valid_record_in_tail);
+        }
         Log(raft::LogLevel::kWarn,
-            fmt::format("WAL segment {}: dropped a torn tail of {} bytes at offset {} ({})", path,
-                        scan->garbage_bytes, scan->valid_end, DecodeResultName(scan->stop)));
+            fmt::format("WAL segment {}: dropped a torn tail of {} bytes at offset {} ({}{})", path,
+                        scan->garbage_bytes, scan->valid_end, DecodeResultName(scan->stop), later));
         rec->dropped_tail_bytes = scan->garbage_bytes;
         if (absl::Status s = active_->Truncate(offset_); !s.ok()) return s;
         if (options_.preallocate) {
           if (absl::Status s = active_->Allocate(options_.segment_bytes); !s.ok()) return s;
         }
         if (absl::Status s = active_->Sync(); !s.ok()) return s;
+        durable_end_ = offset_;
       }
     }
   }
@@ -317,7 +328,7 @@ absl::Status Wal::CreateSegment(uint64_t seq) {
   if (absl::Status s = env_->SyncDir(dir_); !s.ok()) return s;
   active_ = std::move(*file);
   segments_.push_back({seq, state_.last_index});
-  offset_ = header_end_ = header.size();
+  offset_ = header_end_ = durable_end_ = recorded_durable_end_ = header.size();
   return absl::OkStatus();
 }
 
@@ -379,11 +390,25 @@ absl::Status Wal::WriteBatches(std::span<const WalBatch* const> batches, bool sy
     if (!b->empty()) pieces.push_back(b->data_);
   }
   if (bytes == 0) return sync ? Sync() : absl::OkStatus();
-  if (offset_ > header_end_ && offset_ + bytes > options_.segment_bytes) {
+  // A sync returned since the last sync point: this write says so first. A roll makes the new
+  // segment's header the sync point, so the check comes after it.
+  const uint64_t sync_point_bytes = RecordBytes(8);
+  const bool needs_sync_point = durable_end_ > recorded_durable_end_;
+  if (offset_ > header_end_ &&
+      offset_ + bytes + (needs_sync_point ? sync_point_bytes : 0) > options_.segment_bytes) {
     if (absl::Status s = Roll(); !s.ok()) return Fail(s);
+  }
+  std::string sync_point;
+  if (durable_end_ > recorded_durable_end_) {
+    AppendRecord(kSyncPoint, EncodeSyncPoint(durable_end_), &sync_point);
+    pieces.insert(pieces.begin(), sync_point);
   }
   // One write call for the whole group, gathered from the batches' own buffers.
   if (absl::Status s = active_->GatherWriteAt(offset_, pieces); !s.ok()) return Fail(s);
+  if (!sync_point.empty()) {
+    offset_ += sync_point.size();
+    recorded_durable_end_ = durable_end_;
+  }
   for (const WalBatch* b : batches) {
     if (locations != nullptr) {
       for (const WalBatch::EntryInfo& e : b->entries_) {
@@ -400,6 +425,7 @@ absl::Status Wal::Sync() {
   if (!failed_.ok()) return failed_;
   if (absl::Status s = active_->DataSync(); !s.ok()) return Fail(s);
   ++syncs_;
+  durable_end_ = offset_;
   return absl::OkStatus();
 }
 

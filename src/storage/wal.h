@@ -8,10 +8,13 @@
 //
 // Writing: a WalBatch is encoded in memory and written with one write call, followed by one
 // fdatasync when asked; several batches can go out with one gathered write call (WriteGroup),
-// which is how WalCommitter commits a group. When the active segment would overflow it is
-// trimmed, fsynced and a new one is started: created as <name>.tmp, preallocated to the segment
-// size, its header record written and fsynced, renamed, and the directory fsynced. A crash
-// during a roll thus leaves either a .tmp file (deleted on open) or a complete, empty segment.
+// which is how WalCommitter commits a group. A write issued after an fdatasync of this Wal
+// returned starts with a sync point recording how far the segment is durable (wal_format.h),
+// which lets recovery tell damage to synced records from a torn tail. When the active segment would
+// overflow it is trimmed, fsynced and a new one is started: created as <name>.tmp, preallocated to
+// the segment size, its header record written and fsynced, renamed, and the directory fsynced. A
+// crash during a roll thus leaves either a .tmp file (deleted on open) or a complete, empty
+// segment.
 //
 // Errors: any failed write, allocation or sync makes the Wal permanently failed and every later
 // write returns the first error. An fsync is never retried: after a failed fsync the kernel may
@@ -166,7 +169,14 @@ class Wal {
   std::shared_ptr<io::File> active_;
   uint64_t offset_ = 0;      // next write position in the active segment
   uint64_t header_end_ = 0;  // offset just past the active segment's header record
-  SegmentHeader state_;      // what the next segment header will record
+  // The active segment is known durable up to here (a sync of it returned, or recovery found
+  // it so); only this Wal's own syncs count, so a sync done outside it (WalCommitter) is not
+  // known here — which only makes the sync points more conservative.
+  uint64_t durable_end_ = 0;
+  // The largest durable offset a sync point in the active segment records (the header's end
+  // when none does): a write needs a sync point only when durable_end_ has moved past it.
+  uint64_t recorded_durable_end_ = 0;
+  SegmentHeader state_;  // what the next segment header will record
   absl::Status failed_;
   uint64_t syncs_ = 0;
   mutable std::map<uint64_t, std::unique_ptr<io::File>> readers_;

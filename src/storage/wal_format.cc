@@ -79,7 +79,7 @@ DecodeResult DecodeRecord(std::string_view data, DecodedRecord* record) {
   const uint32_t length = word & kMaxRecordPayloadBytes;
   const uint8_t type = static_cast<uint8_t>(word >> 24);
   if (type < static_cast<uint8_t>(RecordType::kSegmentHeader) ||
-      type > static_cast<uint8_t>(RecordType::kSnapshot)) {
+      type > static_cast<uint8_t>(kSyncPoint)) {
     return DecodeResult::kBadType;
   }
   const uint64_t size = RecordBytes(length);
@@ -149,6 +149,16 @@ bool DecodeHardState(std::string_view payload, raftpb::HardState* hs) {
   hs->set_vote(v[1]);
   hs->set_commit(v[2]);
   return true;
+}
+
+std::string EncodeSyncPoint(uint64_t synced_end) {
+  std::string out;
+  PutU64(&out, synced_end);
+  return out;
+}
+
+bool DecodeSyncPoint(std::string_view payload, uint64_t* synced_end) {
+  return GetU64s(payload, synced_end, 1);
 }
 
 std::string EncodeSnapshotMarker(const SnapshotMarker& m, bool replace) {

@@ -29,6 +29,12 @@
 //                installed snapshot; otherwise entries after index are kept). The snapshot
 //                file with this index and term becomes the current one once this record is
 //                durable; a snapshot file newer than the last marker was never committed.
+//   kSyncPoint (type 5): u64 synced_end — when the write that starts with this record was
+//                issued, this segment was known durable (an fdatasync had returned) up to byte
+//                offset synced_end. It is how recovery tells a torn unsynced tail from damage to
+//                synced records (segment_scan.h). It belongs to the framing: ScanSegment reads
+//                it and never hands it to a record visitor, so it is not a RecordType
+//                enumerator that every switch over record types must handle.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +52,8 @@ enum class RecordType : uint8_t {
   kHardState = 3,
   kSnapshot = 4,
 };
+// See kSyncPoint above: decoded like any record, consumed by ScanSegment.
+inline constexpr RecordType kSyncPoint = static_cast<RecordType>(5);
 
 inline constexpr size_t kRecordHeaderBytes = 8;
 inline constexpr size_t kRecordAlignBytes = 8;
@@ -114,6 +122,9 @@ bool DecodeSegmentHeader(std::string_view payload, SegmentHeader* h);
 
 std::string EncodeHardState(const raftpb::HardState& hs);
 bool DecodeHardState(std::string_view payload, raftpb::HardState* hs);
+
+std::string EncodeSyncPoint(uint64_t synced_end);
+bool DecodeSyncPoint(std::string_view payload, uint64_t* synced_end);
 
 std::string EncodeSnapshotMarker(const SnapshotMarker& m, bool replace);
 bool DecodeSnapshotMarker(std::string_view payload, SnapshotMarker* m, bool* replace);
