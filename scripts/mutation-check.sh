@@ -70,7 +70,7 @@ drv-snapshot-ready-not-synced @@ node/durable_log_store.cc @@ const bool sync = 
 wal-cold-cache-compaction @@ storage/durable_storage.cc @@ if (cache_.empty()) cache_first_ = LastIndex() + 1; @@ if (cache_.empty()) cache_first_ = offset_ + 1;
 drv-read-served-before-applied @@ node/driver_reads.cc @@ auto end = reads_to_apply_.upper_bound(applied); @@ auto end = reads_to_apply_.upper_bound(applied + 1);
 drv-stale-read-state-accepted @@ node/driver_reads.cc @@ if (!read_round_.has_value() || read_state.request_ctx != read_round_->ctx) return; @@ if (!read_round_.has_value()) return;
-srv-range-skips-linearizable-wait @@ server/etcd/kv_service.cc @@ if (!request->serializable()) { @@ if (request->serializable()) {
+srv-range-skips-linearizable-wait @@ server/etcd/kv_service.cc @@ WhenReadable(context, request->serializable(), one_key, reactor, @@ WhenReadable(context, !request->serializable(), one_key, reactor,
 drv-restart-skips-unapplied @@ node/driver.cc @@ config.applied = applier_->applied_index(); @@ config.applied = hard_state_.commit();
 drv-conf-change-not-applied-to-core @@ node/driver.cc @@   conf_state_ = raw_->ApplyConfChange(change);\n  applier_->ApplyConfChange(entry.index(), change); @@   applier_->ApplyConfChange(entry.index(), change);
 drv-conf-state-not-recorded @@ node/driver.cc @@   // The core hears of a change when it is applied, in log order (thesis §4.1).\n  conf_state_ = raw_->ApplyConfChange(change); @@   // The core hears of a change when it is applied, in log order (thesis §4.1).\n  (void)raw_->ApplyConfChange(change);
