@@ -97,8 +97,9 @@ void NodeThread::Run() {
     }
     Handle(std::move(inbox));
     if (absl::Status s = driver_->Process(); !s.ok()) {
-      // The log could not be persisted or a snapshot does not restore: going on would break
-      // what this member's votes and acknowledgements promised (§5.2, §5.3).
+      // The log could not be persisted or read back, or a snapshot does not restore: going on
+      // would break what this member's votes and acknowledgements promised (§5.2, §5.3), or
+      // spin on entries it cannot apply.
       options_.logger->critical("{}; stopping", std::string(s.message()));
       spdlog::shutdown();
       std::_Exit(1);
