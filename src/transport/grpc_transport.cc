@@ -1,7 +1,11 @@
 #include "transport/grpc_transport.h"
 
+#include <algorithm>
+#include <atomic>
+#include <limits>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "grpcpp/grpcpp.h"
@@ -49,7 +53,17 @@ class PeerService final : public peerpb::Peer::Service {
   grpc::Status SendSnapshot(grpc::ServerContext* context,
                             grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                             peerpb::SnapshotReceipt* receipt) override {
-    SnapshotAssembler assembler;
+    // A leader sends one snapshot per follower at a time; more streams than the bound are
+    // refused rather than buffered, so that forged streams cannot multiply memory.
+    const int receiving = receiving_snapshots_.fetch_add(1) + 1;
+    absl::Cleanup done_receiving = [this] { receiving_snapshots_.fetch_sub(1); };
+    if (receiving > transport_->options().max_concurrent_snapshots) {
+      transport_->logger().warn("refusing a snapshot stream from {}: {} already in progress",
+                                context->peer(), receiving - 1);
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "too many snapshot transfers in progress");
+    }
+    SnapshotAssembler assembler(transport_->options().max_snapshot_bytes);
     peerpb::SnapshotChunk chunk;
     uint64_t received_bytes = 0;
     while (!assembler.complete() && reader->Read(&chunk)) {
@@ -62,7 +76,10 @@ class PeerService final : public peerpb::Peer::Service {
       if (absl::Status s = assembler.Add(std::move(chunk)); !s.ok()) {
         transport_->logger().warn("refusing a snapshot from {:x}: {}", from,
                                   std::string(s.message()));
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
+        return grpc::Status(s.code() == absl::StatusCode::kResourceExhausted
+                                ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                                : grpc::StatusCode::INVALID_ARGUMENT,
+                            std::string(s.message()));
       }
     }
     if (!assembler.complete()) {
@@ -99,6 +116,7 @@ class PeerService final : public peerpb::Peer::Service {
   }
 
   GrpcTransport* const transport_;
+  std::atomic<int> receiving_snapshots_{0};
 };
 
 absl::StatusOr<peerpb::MembersResponse> FetchMembers(const std::string& address,
@@ -131,7 +149,8 @@ absl::StatusOr<int> GrpcTransport::Start(const std::string& listen_address) {
   int port = 0;
   builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service_.get());
-  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<size_t>(options_.max_receive_message_bytes, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(-1);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port == 0) {

@@ -49,6 +49,15 @@ struct GrpcTransportOptions {
   absl::Duration max_backoff = absl::Seconds(1);
   size_t snapshot_chunk_bytes = 1 << 20;
   absl::Duration snapshot_timeout = absl::Minutes(5);
+  // Bounds on what a peer may make this member allocate. Peer traffic is not authenticated
+  // yet, so nothing a peer announces is trusted. One received gRPC message (a batch, or a
+  // snapshot chunk) may not exceed max_receive_message_bytes: it must exceed max_batch_bytes
+  // plus the largest single raft message (the core's max_size_per_msg plus one entry of the
+  // largest client request). A snapshot's data may not exceed max_snapshot_bytes, and at most
+  // max_concurrent_snapshots are received at a time (a leader sends one per follower).
+  size_t max_receive_message_bytes = 64 << 20;
+  uint64_t max_snapshot_bytes = uint64_t{8} << 30;
+  int max_concurrent_snapshots = 2;
   // Null means spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
   // Answers Peer.Members (the current members, for a member joining at run time); unset, the

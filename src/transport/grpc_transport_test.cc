@@ -48,6 +48,8 @@ class RecordingReceiver final : public Receiver {
   std::vector<bool> snapshot_reports_;
   std::vector<uint64_t> removed_by_;
 
+  absl::Mutex& mu() { return mu_; }
+
  private:
   absl::Mutex mu_;
 };
@@ -134,6 +136,49 @@ TEST(GrpcTransportTest, StreamsALargeSnapshotInChunksAndReportsSuccess) {
   EXPECT_EQ(b.receiver.received_[0].snapshot().metadata().index(), 1000u);
   ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.snapshot_reports_.size() == 1; }));
   EXPECT_TRUE(a.receiver.snapshot_reports_[0]);
+}
+
+TEST(GrpcTransportTest, RefusesASnapshotAboveTheReceiversLimitAndReportsItFailed) {
+  Member a(7, 1);
+  Member b(7, 2, [](GrpcTransportOptions& o) { o.max_snapshot_bytes = 1 << 20; });
+  Connect(a, 1, b, 2);
+  raftpb::Message snap;
+  snap.set_msg_type(raftpb::MSG_SNAPSHOT);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(1000);
+  snap.mutable_snapshot()->set_data(std::string(2 << 20, 'x'));
+  a.transport->Send({snap});
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.snapshot_reports_.size() == 1; }));
+  EXPECT_FALSE(a.receiver.snapshot_reports_[0]);
+  absl::MutexLock lock(&b.receiver.mu());
+  EXPECT_TRUE(b.receiver.received_.empty());
+}
+
+// A batch larger than the receiver's bound is refused by gRPC before it is allocated; the
+// stream is re-established and later traffic flows.
+TEST(GrpcTransportTest, RefusesAnOversizedBatchAndKeepsDeliveringLaterTraffic) {
+  Member a(7, 1);
+  Member b(7, 2, [](GrpcTransportOptions& o) { o.max_receive_message_bytes = 256 << 10; });
+  Connect(a, 1, b, 2);
+  raftpb::Message append;
+  append.set_msg_type(raftpb::MSG_APPEND);
+  append.set_from(1);
+  append.set_to(2);
+  append.add_entries()->set_data(std::string(1 << 20, 'y'));
+  a.transport->Send({append});
+  auto got_heartbeat = [](auto& r) {
+    for (const auto& m : r.received_) {
+      if (m.msg_type() == raftpb::MSG_HEARTBEAT) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 200 && !b.receiver.WaitFor(got_heartbeat, absl::Milliseconds(50)); ++i) {
+    a.transport->Send({Heartbeat(1, 2, 5)});
+  }
+  ASSERT_TRUE(b.receiver.WaitFor(got_heartbeat));
+  absl::MutexLock lock(&b.receiver.mu());
+  for (const auto& m : b.receiver.received_) EXPECT_NE(m.msg_type(), raftpb::MSG_APPEND);
 }
 
 TEST(GrpcTransportTest, RefusesBatchesFromAnotherCluster) {

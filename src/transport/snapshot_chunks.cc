@@ -1,5 +1,6 @@
 #include "transport/snapshot_chunks.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -46,8 +47,13 @@ absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
     started_ = true;
     from_ = chunk.from();
     total_size_bytes_ = chunk.total_size_bytes();
+    if (total_size_bytes_ > max_size_bytes_) {
+      return absl::ResourceExhaustedError(absl::StrCat("snapshot of ", total_size_bytes_,
+                                                       " bytes exceeds this member's limit of ",
+                                                       max_size_bytes_, " bytes"));
+    }
     message_ = std::move(*chunk.mutable_message());
-    data_.reserve(total_size_bytes_);
+    data_.reserve(std::min(total_size_bytes_, kMaxUpfrontReserveBytes));
   }
   if (chunk.offset() != data_.size()) {
     return absl::InvalidArgumentError(

@@ -27,15 +27,28 @@ std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,
 
 class SnapshotAssembler {
  public:
+  // The most memory reserved up front from a header's announced size; beyond it the buffer
+  // grows with the data that actually arrives, so a header that lies costs nothing.
+  static constexpr uint64_t kMaxUpfrontReserveBytes = uint64_t{64} << 20;
+  // The default bound on one snapshot's data.
+  static constexpr uint64_t kDefaultMaxSizeBytes = uint64_t{8} << 30;
+
+  explicit SnapshotAssembler(uint64_t max_size_bytes = kDefaultMaxSizeBytes)
+      : max_size_bytes_(max_size_bytes) {}
+
   // Takes the next chunk in order. InvalidArgument when the stream is malformed (no header
-  // first, a gap, more data than announced) and DataLoss when the checksum does not match.
+  // first, a gap, more data than announced), ResourceExhausted when the announced size is
+  // above the limit, and DataLoss when the checksum does not match.
   absl::Status Add(peerpb::SnapshotChunk chunk);
   bool complete() const { return complete_; }
   // The sender and the whole MsgSnapshot. REQUIRES: complete().
   uint64_t from() const { return from_; }
   raftpb::Message TakeMessage();
+  // Capacity of the data buffer so far.
+  uint64_t reserved_bytes() const { return data_.capacity(); }
 
  private:
+  const uint64_t max_size_bytes_;
   bool started_ = false;
   bool complete_ = false;
   uint64_t from_ = 0;

@@ -70,6 +70,38 @@ TEST(SnapshotChunksTest, RefusesAMissingChunk) {
   EXPECT_EQ(assembler.Add(chunks[2]).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Peer traffic is not authenticated yet, so the size a header announces is not trusted: a
+// forged header must neither reserve that memory nor be accepted beyond the configured limit.
+TEST(SnapshotChunksTest, RefusesAnAnnouncedSizeAboveTheLimitWithoutReservingIt) {
+  std::vector<peerpb::SnapshotChunk> chunks = SplitSnapshot(SnapshotMessage(Pattern(10)), 1, 100);
+  chunks[0].set_total_size_bytes(uint64_t{1} << 62);
+  SnapshotAssembler assembler(/*max_size_bytes=*/1 << 20);
+  absl::Status s = assembler.Add(chunks[0]);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(),
+            "snapshot of 4611686018427387904 bytes exceeds this member's limit of 1048576 bytes");
+  EXPECT_FALSE(assembler.complete());
+}
+
+TEST(SnapshotChunksTest, AcceptsASnapshotExactlyAtTheLimit) {
+  raftpb::Message m = SnapshotMessage(Pattern(4096));
+  SnapshotAssembler assembler(/*max_size_bytes=*/4096);
+  for (auto& chunk : SplitSnapshot(m, 1, 1000)) ASSERT_TRUE(assembler.Add(chunk).ok());
+  EXPECT_TRUE(assembler.complete());
+}
+
+// A header may announce a large (allowed) size and then send nothing: memory must follow the
+// data that arrives, not the announcement.
+TEST(SnapshotChunksTest, MemoryFollowsTheDataReceivedNotTheAnnouncedSize) {
+  std::vector<peerpb::SnapshotChunk> chunks =
+      SplitSnapshot(SnapshotMessage(Pattern(300)), 1, 100);
+  ASSERT_FALSE(chunks[0].last());
+  chunks[0].set_total_size_bytes(uint64_t{4} << 30);
+  SnapshotAssembler assembler(/*max_size_bytes=*/uint64_t{8} << 30);
+  ASSERT_TRUE(assembler.Add(chunks[0]).ok());
+  EXPECT_LE(assembler.reserved_bytes(), SnapshotAssembler::kMaxUpfrontReserveBytes);
+}
+
 TEST(SnapshotChunksTest, RefusesAStreamWithoutItsHeader) {
   std::vector<peerpb::SnapshotChunk> chunks =
       SplitSnapshot(SnapshotMessage(Pattern(5000)), 1, 2000);
