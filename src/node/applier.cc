@@ -1,5 +1,7 @@
 #include "node/applier.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace raftkv::node {
 
 absl::StatusOr<kvpb::Response> StoreApplier::ApplyRequest(uint64_t index,
@@ -27,12 +29,24 @@ void StoreApplier::ApplyMemberAttributes(uint64_t index, const peerpb::Member& a
 
 void StoreApplier::MarkApplied(uint64_t index) { store_.MarkApplied(index); }
 
-std::string StoreApplier::Snapshot() const {
+absl::StatusOr<std::string> StoreApplier::Snapshot() const {
   peerpb::StateSnapshot state;
   state.set_kv(store_.Snapshot());
   for (peerpb::Member& m : members_.List()) *state.add_members() = std::move(m);
   for (uint64_t id : members_.RemovedIds()) state.add_removed_ids(id);
-  return state.SerializeAsString();
+  // Protobuf encodes an over-large message as nothing; a snapshot must never claim a state it
+  // does not hold, so refuse before encoding.
+  const uint64_t size = state.ByteSizeLong();
+  if (size > max_snapshot_bytes_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the state is ", size, " bytes, more than a snapshot can hold (",
+                     max_snapshot_bytes_, " bytes)"));
+  }
+  std::string encoded;
+  if (!state.SerializeToString(&encoded)) {
+    return absl::ResourceExhaustedError("the state cannot be encoded as one snapshot");
+  }
+  return encoded;
 }
 
 absl::Status StoreApplier::Restore(uint64_t index, std::string_view data) {

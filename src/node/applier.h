@@ -39,8 +39,9 @@ class Applier {
   // An entry that changes no state (empty, or not the application's).
   virtual void MarkApplied(uint64_t index) = 0;
 
-  // The whole state, for a raft snapshot at applied_index().
-  virtual std::string Snapshot() const = 0;
+  // The whole state, for a raft snapshot at applied_index(). ResourceExhausted when the state
+  // cannot be encoded whole (see StoreApplier); the driver then keeps its log instead.
+  virtual absl::StatusOr<std::string> Snapshot() const = 0;
   // Replaces the whole state with a Snapshot() taken at `index`. An error means the snapshot
   // is not what it claims to be; the member must stop, since the state may be partly replaced.
   virtual absl::Status Restore(uint64_t index, std::string_view data) = 0;
@@ -54,20 +55,25 @@ class Applier {
 // Thread-compatible.
 class StoreApplier final : public Applier {
  public:
-  StoreApplier() = default;
+  // The largest state a snapshot can hold: one protobuf message, which may not reach 2 GiB.
+  static constexpr uint64_t kMaxSnapshotBytes = (uint64_t{2} << 30) - 1;
+
+  explicit StoreApplier(uint64_t max_snapshot_bytes = kMaxSnapshotBytes)
+      : max_snapshot_bytes_(max_snapshot_bytes) {}
 
   absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
                                               const kvpb::Request& request) override;
   void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override;
   void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) override;
   void MarkApplied(uint64_t index) override;
-  std::string Snapshot() const override;
+  absl::StatusOr<std::string> Snapshot() const override;
   absl::Status Restore(uint64_t index, std::string_view data) override;
   uint64_t applied_index() const override { return store_.applied_index(); }
   const MemberList& members() const override { return members_; }
   const kv::Store& store() const override { return store_; }
 
  private:
+  const uint64_t max_snapshot_bytes_;
   kv::Store store_;
   MemberList members_;
 };

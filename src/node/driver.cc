@@ -276,7 +276,17 @@ void Driver::MaybeSnapshot() {
   if (options_.snapshot_count == 0 || applied < last_snapshot_index_ + options_.snapshot_count) {
     return;
   }
-  absl::Status s = log_store_->CreateSnapshot(applied, conf_state_, applier_->Snapshot());
+  absl::StatusOr<std::string> state = applier_->Snapshot();
+  if (!state.ok()) {
+    // Never compact behind a snapshot that does not hold the whole state: keep the log, and
+    // try again only after another snapshot_count entries.
+    Log(raft::LogLevel::kWarn,
+        fmt::format("not snapshotting at index {}, the log is kept whole: {}", applied,
+                    std::string(state.status().message())));
+    last_snapshot_index_ = applied;
+    return;
+  }
+  absl::Status s = log_store_->CreateSnapshot(applied, conf_state_, *std::move(state));
   if (!s.ok()) {
     // A newer snapshot arrived from the leader meanwhile, or the disk refused: try again later.
     Log(raft::LogLevel::kWarn,

@@ -444,6 +444,44 @@ TEST(DriverTest, ARestartedMemberResumesFromItsSnapshotAndReplaysOnlyTheRest) {
   EXPECT_EQ(applier.store().applied_index(), log.storage().LastIndex());
 }
 
+// A snapshot must never be smaller than the state it claims to hold. A state too large to
+// encode whole (protobuf's 2 GiB bound; lowered here) is not snapshotted, and the log it would
+// have replaced is kept, so a restart replays every entry.
+TEST(DriverTest, AStateTooLargeToSnapshotWholeKeepsItsLogUncompacted) {
+  std::vector<peerpb::Member> founders(1);
+  founders[0].set_id(1);
+  testing::CountingLogStore log(founders);
+  DriverOptions options;
+  options.id = 1;
+  options.snapshot_count = 4;
+  options.snapshot_catchup_entries = 0;
+  {
+    StoreApplier applier(/*max_snapshot_bytes=*/512);
+    testing::QueueNetwork network;
+    auto driver = Driver::Create(options, &log, &applier, &network);
+    ASSERT_TRUE(driver.ok());
+    ASSERT_TRUE((*driver)->Process().ok());
+    (*driver)->Campaign();
+    ASSERT_TRUE((*driver)->Process().ok());
+    for (int i = 0; i < 12; ++i) {
+      WriteAnswer a;
+      (*driver)->Write(PutRequest("k" + std::to_string(i), std::string(300, 'v')), kLongTimeout,
+                       a.Callback());
+      ASSERT_TRUE((*driver)->Process().ok());
+      ASSERT_TRUE(a.result.has_value() && a.result->ok());
+    }
+    EXPECT_EQ((*driver)->snapshots_taken(), 0u);
+    EXPECT_EQ(log.storage().FirstIndex(), 1u) << "the log was compacted behind no snapshot";
+  }
+  StoreApplier applier;
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(options, &log, &applier, &network);
+  ASSERT_TRUE(driver.ok());
+  ASSERT_TRUE((*driver)->Process().ok());
+  EXPECT_EQ(applier.store().revision(), 13);
+  EXPECT_EQ(applier.store().live_keys(), 12);
+}
+
 TEST(DriverTest, AMembershipChangeIsAnsweredWhenAppliedAndTheNetworkFollowsIt) {
   TestCluster cluster(3);
   ASSERT_TRUE(cluster.Elect(1));

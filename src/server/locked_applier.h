@@ -33,7 +33,7 @@ class LockedApplier final : public node::Applier {
   void MarkApplied(uint64_t index) override;
   absl::Status Restore(uint64_t index, std::string_view data) override;
 
-  std::string Snapshot() const override { return state_.Snapshot(); }
+  absl::StatusOr<std::string> Snapshot() const override { return state_.Snapshot(); }
   uint64_t applied_index() const override { return state_.applied_index(); }
   const node::MemberList& members() const override { return state_.members(); }
   const kv::Store& store() const override { return state_.store(); }

@@ -40,7 +40,7 @@ class ObservedApplier final : public node::Applier {
   void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override;
   void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) override;
   void MarkApplied(uint64_t index) override;
-  std::string Snapshot() const override { return inner_.Snapshot(); }
+  absl::StatusOr<std::string> Snapshot() const override { return inner_.Snapshot(); }
   absl::Status Restore(uint64_t index, std::string_view data) override;
   uint64_t applied_index() const override { return inner_.applied_index(); }
   const node::MemberList& members() const override { return inner_.members(); }
