@@ -77,6 +77,11 @@ absl::Status ValidateFlags(const ServerFlags& flags) {
         std::pair{"--initial-advertise-peer-urls", &flags.initial_advertise_peer_urls}}) {
     if (absl::Status s = CheckUrls(flag, *value); !s.ok()) return s;
   }
+  if (!flags.listen_metrics_urls.empty()) {
+    if (absl::Status s = CheckUrls("--listen-metrics-urls", flags.listen_metrics_urls); !s.ok()) {
+      return s;
+    }
+  }
   if (flags.heartbeat_interval_ms <= 0) {
     return absl::InvalidArgumentError("--heartbeat-interval must be a positive number of ms");
   }

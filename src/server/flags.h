@@ -34,6 +34,10 @@ struct ServerFlags {
   int64_t election_timeout_ms = 1000;
   uint64_t snapshot_count = 100000;
   std::string log_level = "info";
+  // Where the HTTP /metrics and /health endpoints listen, comma-separated like the other URL
+  // flags (ParseUrlList reads it). Empty, etcd's default, means they are served on no extra
+  // listener.
+  std::string listen_metrics_urls;
 };
 
 // Fills the defaults that depend on other flags (data dir, initial cluster).

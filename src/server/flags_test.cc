@@ -62,6 +62,17 @@ TEST(FlagsTest, BadUrlsNameTheirFlag) {
   EXPECT_NE(ValidateFlags(f).message().find("--initial-cluster"), std::string::npos);
 }
 
+TEST(FlagsTest, MetricsUrlsAreOptionalButMustBeUrls) {
+  ServerFlags f = ThreeMembers();
+  EXPECT_TRUE(f.listen_metrics_urls.empty());
+  f.listen_metrics_urls = "http://127.0.0.1:2381,http://127.0.0.1:2382";
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+  f.listen_metrics_urls = "127.0.0.1:2381";
+  absl::Status s = ValidateFlags(f);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--listen-metrics-urls"), std::string::npos) << s;
+}
+
 TEST(FlagsTest, ClusterStateAndLogLevelAreChecked) {
   ServerFlags f = ThreeMembers();
   f.initial_cluster_state = "fresh";

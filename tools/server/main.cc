@@ -51,6 +51,8 @@ void AddFlags(CLI::App& app, raftkv::server::ServerFlags& f) {
                  "Applied entries between two snapshots of the store")
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--listen-metrics-urls", f.listen_metrics_urls,
+                 "Extra URLs to serve /metrics and /health on (default: none)");
 }
 
 std::shared_ptr<spdlog::logger> MakeLogger(const raftkv::server::ServerFlags& flags) {
