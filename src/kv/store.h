@@ -24,9 +24,20 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
+#include "etcd/mvcc/mvccpb/kv.pb.h"
 #include "raftkv/kvpb/kv.pb.h"
 
 namespace raftkv::kv {
+
+// A slice of the store's history for watchers: see Store::Events.
+struct EventPage {
+  // Events in revision order; within one revision, in key order.
+  std::vector<mvccpb::Event> events;
+  // Every event with a revision in (from, through] is in `events`, and no other. Equals the
+  // requested `to` (clamped to the store revision) when the page is complete; a caller pages on
+  // by asking again from `through`.
+  int64_t through = 0;
+};
 
 struct HashKVResult {
   uint32_t hash = 0;
@@ -73,6 +84,18 @@ class Store {
   // A hash of every key version in (compact_revision, revision], for cross-member consistency
   // checks (etcd's HashKV). revision <= 0 means the current revision.
   absl::StatusOr<HashKVResult> HashKV(int64_t revision) const;
+
+  // The writes to the keys of etcd's range form (key, range_end) with revisions in (from, to],
+  // read from the kept history (events.cc), so that every write path (put, delete, txn, and any
+  // later one) shows up without the write side knowing about watchers. A PUT carries the key
+  // after the write; a DELETE carries the key and the deletion's mod_revision, as in etcd. With
+  // `prev_kv`, each event also carries the key's previous live version when history still has it.
+  // Stops after the first revision at which `limit` events were reached (a revision is never
+  // split); `to` is clamped to the store revision. Fails with CompactedError when
+  // from < compact_revision(): compaction dropped writes at or below it (tombstones included).
+  // Cost: O(k log h + e log k) for k keys in range, h versions per key and e events returned.
+  absl::StatusOr<EventPage> Events(std::string_view key, std::string_view range_end, int64_t from,
+                                   int64_t to, bool prev_kv, size_t limit) const;
 
   // Serializes the whole store, history and applied index included, in a versioned and
   // checksummed format (see snapshot.cc).
