@@ -108,6 +108,10 @@ absl::Status ValidateFlags(const ServerFlags& flags) {
     return absl::InvalidArgumentError(
         absl::StrCat("--log-level is '", flags.log_level, "'; use debug, info, warn or error"));
   }
+  if (flags.logger != "capnslog" && flags.logger != "zap") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--logger is '", flags.logger, "'; use capnslog or zap"));
+  }
   if (flags.initial_cluster_token.empty()) {
     return absl::InvalidArgumentError("--initial-cluster-token must not be empty");
   }

@@ -34,10 +34,16 @@ struct ServerFlags {
   int64_t election_timeout_ms = 1000;
   uint64_t snapshot_count = 100000;
   std::string log_level = "info";
+  // "capnslog" (plain text, etcd 3.4's default) or "zap" (JSON lines); see server/log_setup.h.
+  std::string logger = "capnslog";
+  // Comma-separated: default, stderr, stdout or file paths.
+  std::string log_outputs = "default";
   // Where the HTTP /metrics and /health endpoints listen, comma-separated like the other URL
   // flags (ParseUrlList reads it). Empty, etcd's default, means they are served on no extra
   // listener.
   std::string listen_metrics_urls;
+  // --quota-backend-bytes: 0 means etcd's default quota (2 GiB). Kept for the NOSPACE alarm.
+  int64_t quota_backend_bytes = 0;
 };
 
 // Fills the defaults that depend on other flags (data dir, initial cluster).

@@ -1,0 +1,130 @@
+#include "server/etcd_flag_table.h"
+
+#include <algorithm>
+#include <array>
+
+namespace raftkv::server {
+namespace {
+
+using enum EtcdFlagStatus;
+
+constexpr std::string_view kNoV2 = "raftkv serves only the v3 API";
+constexpr std::string_view kNoTls = "raftkv serves plaintext only; TLS clients cannot connect";
+constexpr std::string_view kNoProxy = "raftkv has no proxy mode; it always runs as a member";
+constexpr std::string_view kNoDiscovery =
+    "raftkv forms clusters from --initial-cluster only; discovery is not supported";
+constexpr std::string_view kNoAuth = "raftkv has no authentication";
+
+constexpr std::array kFlags = {
+    // Member.
+    EtcdFlag{"name", false, kImplemented, "this member's name in --initial-cluster"},
+    EtcdFlag{"data-dir", false, kImplemented, "default <name>.etcd"},
+    EtcdFlag{"wal-dir", false, kIgnored, "the log always lives inside --data-dir"},
+    EtcdFlag{"snapshot-count", false, kImplemented, "applied entries between snapshots"},
+    EtcdFlag{"heartbeat-interval", false, kImplemented, "milliseconds"},
+    EtcdFlag{"election-timeout", false, kImplemented,
+             "milliseconds, at least 5 heartbeat intervals"},
+    EtcdFlag{"initial-election-tick-advance", true, kIgnored,
+             "raftkv's first election waits a full election timeout"},
+    EtcdFlag{"listen-peer-urls", false, kImplemented, "http only"},
+    EtcdFlag{"listen-client-urls", false, kImplemented, "http only"},
+    EtcdFlag{"max-snapshots", false, kIgnored, "raftkv keeps only the newest snapshot"},
+    EtcdFlag{"max-wals", false, kIgnored, "raftkv removes log segments a snapshot covers"},
+    EtcdFlag{"quota-backend-bytes", false, kImplemented,
+             "stored; the NOSPACE alarm that enforces it is not built yet"},
+    EtcdFlag{"backend-batch-interval", false, kIgnored, "no bbolt backend"},
+    EtcdFlag{"backend-batch-limit", false, kIgnored, "no bbolt backend"},
+    EtcdFlag{"max-txn-ops", false, kIgnored, "raftkv's own txn limit applies (128, as etcd)"},
+    EtcdFlag{"max-request-bytes", false, kIgnored,
+             "raftkv's own request limit applies (1.5 MiB, as etcd)"},
+    EtcdFlag{"max-concurrent-streams", false, kIgnored, "gRPC's default applies"},
+    EtcdFlag{"grpc-keepalive-min-time", false, kIgnored, "gRPC's defaults apply"},
+    EtcdFlag{"grpc-keepalive-interval", false, kIgnored, "gRPC's defaults apply"},
+    EtcdFlag{"grpc-keepalive-timeout", false, kIgnored, "gRPC's defaults apply"},
+    // Clustering.
+    EtcdFlag{"initial-advertise-peer-urls", false, kImplemented, "must match --initial-cluster"},
+    EtcdFlag{"initial-cluster", false, kImplemented, "name=http://host:port,..."},
+    EtcdFlag{"initial-cluster-state", false, kImplemented, "new or existing"},
+    EtcdFlag{"initial-cluster-token", false, kImplemented, "part of every member id"},
+    EtcdFlag{"advertise-client-urls", false, kImplemented, "announced to the cluster"},
+    EtcdFlag{"discovery", false, kIgnored, kNoDiscovery},
+    EtcdFlag{"discovery-fallback", false, kIgnored, kNoDiscovery},
+    EtcdFlag{"discovery-proxy", false, kIgnored, kNoDiscovery},
+    EtcdFlag{"discovery-srv", false, kIgnored, kNoDiscovery},
+    EtcdFlag{"discovery-srv-name", false, kIgnored, kNoDiscovery},
+    EtcdFlag{"strict-reconfig-check", true, kIgnored,
+             "raftkv always refuses a change that would lose quorum"},
+    EtcdFlag{"pre-vote", true, kIgnored, "raftkv always runs pre-vote"},
+    EtcdFlag{"auto-compaction-retention", false, kIgnored,
+             "no automatic compaction; compact with etcdctl compact"},
+    EtcdFlag{"auto-compaction-mode", false, kIgnored,
+             "no automatic compaction; compact with etcdctl compact"},
+    EtcdFlag{"enable-v2", true, kIgnored, kNoV2},
+    EtcdFlag{"experimental-enable-v2v3", false, kIgnored, kNoV2},
+    // Security.
+    EtcdFlag{"cert-file", false, kIgnored, kNoTls},
+    EtcdFlag{"key-file", false, kIgnored, kNoTls},
+    EtcdFlag{"client-cert-auth", true, kIgnored, kNoTls},
+    EtcdFlag{"client-crl-file", false, kIgnored, kNoTls},
+    EtcdFlag{"client-cert-allowed-hostname", false, kIgnored, kNoTls},
+    EtcdFlag{"trusted-ca-file", false, kIgnored, kNoTls},
+    EtcdFlag{"auto-tls", true, kIgnored, kNoTls},
+    EtcdFlag{"peer-cert-file", false, kIgnored, kNoTls},
+    EtcdFlag{"peer-key-file", false, kIgnored, kNoTls},
+    EtcdFlag{"peer-client-cert-auth", true, kIgnored, kNoTls},
+    EtcdFlag{"peer-trusted-ca-file", false, kIgnored, kNoTls},
+    EtcdFlag{"peer-cert-allowed-cn", false, kIgnored, kNoTls},
+    EtcdFlag{"peer-cert-allowed-hostname", false, kIgnored, kNoTls},
+    EtcdFlag{"peer-auto-tls", true, kIgnored, kNoTls},
+    EtcdFlag{"peer-crl-file", false, kIgnored, kNoTls},
+    EtcdFlag{"cipher-suites", false, kIgnored, kNoTls},
+    EtcdFlag{"cors", false, kIgnored, "no HTTP client gateway"},
+    EtcdFlag{"host-whitelist", false, kIgnored, "no HTTP client gateway"},
+    EtcdFlag{"auth-token", false, kIgnored, kNoAuth},
+    EtcdFlag{"bcrypt-cost", false, kIgnored, kNoAuth},
+    EtcdFlag{"auth-token-ttl", false, kIgnored, kNoAuth},
+    // Profiling, monitoring and logging.
+    EtcdFlag{"enable-pprof", true, kIgnored, "no Go runtime to profile"},
+    EtcdFlag{"metrics", false, kIgnored, "one metrics set"},
+    EtcdFlag{"listen-metrics-urls", false, kImplemented, "extra listeners for /metrics, /health"},
+    EtcdFlag{"logger", false, kImplemented, "capnslog: plain text; zap: JSON lines"},
+    EtcdFlag{"log-outputs", false, kImplemented, "default, stderr, stdout or file paths"},
+    EtcdFlag{"log-level", false, kImplemented, "debug, info, warn or error"},
+    EtcdFlag{"debug", true, kIgnored, "deprecated in etcd; use --log-level debug"},
+    EtcdFlag{"log-package-levels", false, kIgnored, "deprecated in etcd; use --log-level"},
+    // Proxy.
+    EtcdFlag{"proxy", false, kIgnored, kNoProxy},
+    EtcdFlag{"proxy-failure-wait", false, kIgnored, kNoProxy},
+    EtcdFlag{"proxy-refresh-interval", false, kIgnored, kNoProxy},
+    EtcdFlag{"proxy-dial-timeout", false, kIgnored, kNoProxy},
+    EtcdFlag{"proxy-write-timeout", false, kIgnored, kNoProxy},
+    EtcdFlag{"proxy-read-timeout", false, kIgnored, kNoProxy},
+    // Experimental.
+    EtcdFlag{"experimental-initial-corrupt-check", true, kIgnored, "no corruption check"},
+    EtcdFlag{"experimental-corrupt-check-time", false, kIgnored, "no corruption check"},
+    EtcdFlag{"experimental-backend-bbolt-freelist-type", false, kIgnored, "no bbolt backend"},
+    EtcdFlag{"experimental-enable-lease-checkpoint", true, kIgnored, "no lease checkpoints"},
+    EtcdFlag{"experimental-compaction-batch-limit", false, kIgnored, "compaction is not batched"},
+    EtcdFlag{"experimental-peer-skip-client-san-verification", true, kIgnored, kNoTls},
+    EtcdFlag{"experimental-watch-progress-notify-interval", false, kIgnored,
+             "no periodic watch progress notifications"},
+    EtcdFlag{"experimental-warning-apply-duration", false, kIgnored, "no slow-apply warning"},
+    // Unsafe.
+    EtcdFlag{"force-new-cluster", true, kRefused,
+             "not supported: the server refuses to start when it is true"},
+    // Configuration file.
+    EtcdFlag{"config-file", false, kRefused,
+             "not supported: the server refuses to start when it is given"},
+};
+
+}  // namespace
+
+std::span<const EtcdFlag> EtcdFlags() { return kFlags; }
+
+const EtcdFlag* FindEtcdFlag(std::string_view name) {
+  auto it = std::find_if(kFlags.begin(), kFlags.end(),
+                         [name](const EtcdFlag& f) { return f.name == name; });
+  return it == kFlags.end() ? nullptr : &*it;
+}
+
+}  // namespace raftkv::server
