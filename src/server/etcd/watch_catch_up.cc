@@ -3,7 +3,7 @@
 
 #include "server/etcd/watch_response.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 
 CatchUpStep CatchUpWatcher(const kv::Store& store, Watcher& watcher, size_t max_events) {
   CatchUpStep step;
@@ -32,4 +32,4 @@ CatchUpStep CatchUpWatcher(const kv::Store& store, Watcher& watcher, size_t max_
   return step;
 }
 
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd

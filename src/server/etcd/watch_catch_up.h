@@ -12,7 +12,7 @@
 #include "kv/store.h"
 #include "server/etcd/watcher_table.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 
 struct CatchUpStep {
   // What to send, if anything (a page whose events were all filtered out sends nothing). Its
@@ -28,4 +28,4 @@ struct CatchUpStep {
 // them.
 CatchUpStep CatchUpWatcher(const kv::Store& store, Watcher& watcher, size_t max_events);
 
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd

@@ -1,7 +1,7 @@
 // Watch event filters and response fragmentation (etcd's v3rpc sendFragments rules).
 #include "server/etcd/watch_response.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 
 using etcdserverpb::WatchCreateRequest;
 using etcdserverpb::WatchResponse;
@@ -44,4 +44,4 @@ std::vector<WatchResponse> FragmentWatchResponse(const WatchResponse& response,
   return out;
 }
 
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd

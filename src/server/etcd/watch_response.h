@@ -9,7 +9,7 @@
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "etcd/mvcc/mvccpb/kv.pb.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 
 // True when `event` survives the create request's filters (NOPUT drops puts, NODELETE deletes).
 bool PassesWatchFilters(const etcdserverpb::WatchCreateRequest& create,
@@ -22,4 +22,4 @@ bool PassesWatchFilters(const etcdserverpb::WatchCreateRequest& create,
 std::vector<etcdserverpb::WatchResponse> FragmentWatchResponse(
     const etcdserverpb::WatchResponse& response, size_t max_bytes);
 
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd

@@ -9,7 +9,7 @@
 #include "server/etcd/watch_response.h"
 #include "server/etcd/watcher_table.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 namespace {
 
 using etcdserverpb::WatchCreateRequest;
@@ -239,4 +239,4 @@ TEST(WatchCatchUp, FilteredPageSendsNothingButAdvances) {
 }
 
 }  // namespace
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd

@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 
 absl::StatusOr<int64_t> WatcherTable::Add(const etcdserverpb::WatchCreateRequest& create,
                                           int64_t current_revision) {
@@ -40,4 +40,4 @@ Watcher* WatcherTable::Find(int64_t id) {
   return it == watchers_.end() ? nullptr : &it->second;
 }
 
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd

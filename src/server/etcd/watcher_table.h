@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 
-namespace raftkv::etcd {
+namespace raftkv::server::etcd {
 
 struct Watcher {
   int64_t id = 0;
@@ -42,4 +42,4 @@ class WatcherTable {
   std::map<int64_t, Watcher> watchers_;
 };
 
-}  // namespace raftkv::etcd
+}  // namespace raftkv::server::etcd
