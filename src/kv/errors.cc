@@ -27,5 +27,11 @@ absl::Status FutureRevisionError() {
 absl::Status LeaseNotFoundError() {
   return absl::NotFoundError("etcdserver: requested lease not found");
 }
+absl::Status LeaseExistsError() {
+  return absl::FailedPreconditionError("etcdserver: lease already exists");
+}
+absl::Status LeaseTtlTooLargeError() {
+  return absl::OutOfRangeError("etcdserver: too large lease TTL");
+}
 
 }  // namespace raftkv::kv

@@ -5,6 +5,8 @@
 // Thread-safety: plain functions, safe anywhere.
 #pragma once
 
+#include <cstdint>
+
 #include "absl/status/status.h"
 
 namespace raftkv::kv {
@@ -18,8 +20,12 @@ absl::Status DuplicateKeyError();    // INVALID_ARGUMENT "etcdserver: duplicate 
 absl::Status CompactedError();       // OUT_OF_RANGE "etcdserver: mvcc: required revision ..."
 absl::Status FutureRevisionError();  // OUT_OF_RANGE "etcdserver: mvcc: ... future revision"
 absl::Status LeaseNotFoundError();   // NOT_FOUND "etcdserver: requested lease not found"
+absl::Status LeaseExistsError();     // FAILED_PRECONDITION "etcdserver: lease already exists"
+absl::Status LeaseTtlTooLargeError();  // OUT_OF_RANGE "etcdserver: too large lease TTL"
 
 // etcd's default --max-txn-ops: the most operations one branch of a txn may carry.
 inline constexpr int kMaxTxnOps = 128;
+// etcd's MaxLeaseTTL, in seconds: a grant asking for more fails with LeaseTtlTooLargeError.
+inline constexpr int64_t kMaxLeaseTtlSeconds = 9000000000;
 
 }  // namespace raftkv::kv

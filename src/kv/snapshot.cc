@@ -1,13 +1,17 @@
 // Store snapshots: the whole store, history included, as one self-checking byte string.
 //
 // Format (little-endian):
-//   magic "RKVS" | u32 format version (1) | u64 payload length | payload | u32 CRC-32C(payload)
+//   magic "RKVS" | u32 format version (2) | u64 payload length | payload | u32 CRC-32C(payload)
 //   payload = i64 revision | i64 compact_revision | u64 applied_index | u64 key count | keys...
+//             | u64 lease count | leases...          (the lease part is absent in version 1)
 //   key     = u32 key length | key bytes | u32 version count | versions...
 //   version = i64 mod_revision | i64 create_revision | i64 version | i64 lease | u8 flags
 //             (bit 0: tombstone) | u32 value length | value bytes
-// Keys appear in ascending order and versions in ascending mod_revision, so equal stores give
-// byte-identical snapshots.
+//   lease   = i64 id | i64 granted TTL
+// Keys appear in ascending order, versions in ascending mod_revision and leases in ascending id,
+// so equal stores give byte-identical snapshots. Which keys a lease holds is not stored: it is
+// the lease of each key's live version, rebuilt on restore. Version 1 (written before leases
+// existed) is still read, as a store without leases.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -21,7 +25,8 @@ namespace raftkv::kv {
 namespace {
 
 constexpr std::string_view kMagic = "RKVS";
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatVersionWithoutLeases = 1;
 constexpr size_t kPreambleBytes = 4 + 4 + 8;
 constexpr size_t kTrailerBytes = 4;
 
@@ -104,6 +109,11 @@ std::string Store::Snapshot() const {
       PutBytes(&payload, version.value);
     }
   }
+  PutFixed<uint64_t>(&payload, leases_.size());
+  for (const auto& [id, lease] : leases_) {
+    PutFixed<int64_t>(&payload, id);
+    PutFixed<int64_t>(&payload, lease.ttl);
+  }
 
   std::string out;
   out.reserve(kPreambleBytes + payload.size() + kTrailerBytes);
@@ -122,11 +132,11 @@ absl::Status Store::Restore(std::string_view snapshot) {
   Reader preamble(snapshot.substr(4, kPreambleBytes - 4));
   const uint32_t format = preamble.Fixed<uint32_t>();
   const uint64_t payload_size = preamble.Fixed<uint64_t>();
-  if (format != kFormatVersion) {
+  if (format != kFormatVersion && format != kFormatVersionWithoutLeases) {
     return absl::FailedPreconditionError(fmt::format(
-        "kv snapshot has format version {}; this build reads version {} only (written by a "
-        "newer raftkv?)",
-        format, kFormatVersion));
+        "kv snapshot has format version {}; this build reads versions {} and {} only (written "
+        "by a newer raftkv?)",
+        format, kFormatVersionWithoutLeases, kFormatVersion));
   }
   if (payload_size != snapshot.size() - kPreambleBytes - kTrailerBytes) {
     return absl::DataLossError(
@@ -183,9 +193,32 @@ absl::Status Store::Restore(std::string_view snapshot) {
     if (!history.back().tombstone) ++live_keys;
     keys.emplace_hint(keys.end(), std::string(key), std::move(history));
   }
+  std::map<int64_t, Lease> leases;
+  if (format >= 2) {
+    const uint64_t lease_count = in.Fixed<uint64_t>();
+    for (uint64_t l = 0; l < lease_count && in.ok(); ++l) {
+      const int64_t id = in.Fixed<int64_t>();
+      const int64_t ttl = in.Fixed<int64_t>();
+      if (!in.ok()) break;
+      if (id == 0 || ttl < 1 || (!leases.empty() && id <= leases.rbegin()->first)) {
+        return Corrupt("impossible or unordered lease", in.offset());
+      }
+      leases.emplace_hint(leases.end(), id, Lease{.ttl = ttl, .keys = {}});
+      size_bytes += kLeaseBytes;
+    }
+    if (!in.ok()) return Corrupt("truncated leases", in.offset());
+  }
   if (!in.done()) return Corrupt("trailing bytes", in.offset());
+  for (const auto& [key, history] : keys) {
+    const Version& live = history.back();
+    if (live.tombstone || live.lease == 0) continue;
+    auto lease = leases.find(live.lease);
+    if (lease == leases.end()) return Corrupt("a key is attached to a lease that does not exist", 0);
+    lease->second.keys.insert(key);
+  }
 
   keys_ = std::move(keys);
+  leases_ = std::move(leases);
   revision_ = revision;
   compact_revision_ = compact_revision;
   applied_index_ = applied_index;

@@ -3,6 +3,11 @@
 // Every member applies the same kvpb::Requests in raft log order and must reach the same state,
 // so the store is deterministic: no clock, no randomness, no threads, iteration in key order.
 //
+// Leases (lease.cc): a lease is an id and a granted TTL; a put with `lease` attaches its key,
+// a put without one (or a delete) detaches it, and revoking a lease deletes every attached key
+// at one revision through the ordinary delete path, so history and watch events see it. When a
+// lease expires is not the store's business: the leader decides and proposes the revoke.
+//
 // Revisions (etcd's rules): the store revision starts at 1 and grows by exactly one per Put, per
 // DeleteRange that deleted at least one key, and per Txn that performed at least one effective
 // write (all of a txn's writes share that revision). Each key carries create_revision,
@@ -16,6 +21,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +44,16 @@ struct EventPage {
   // requested `to` (clamped to the store revision) when the page is complete; a caller pages on
   // by asking again from `through`.
   int64_t through = 0;
+};
+
+// One lease as the replicated state knows it: no expiry time, which only the leader keeps
+// (node::LeaseClock).
+struct LeaseState {
+  int64_t id = 0;
+  // The granted TTL in seconds (etcd's GrantedTTL).
+  int64_t ttl = 0;
+  // The live keys attached to the lease, in key order (filled only when asked for).
+  std::vector<std::string> keys;
 };
 
 struct HashKVResult {
@@ -96,6 +113,12 @@ class Store {
   // Cost: O(k log h + e log k) for k keys in range, h versions per key and e events returned.
   absl::StatusOr<EventPage> Events(std::string_view key, std::string_view range_end, int64_t from,
                                    int64_t to, bool prev_kv, size_t limit) const;
+
+  // The lease `id`, with its attached keys when `with_keys`; nullopt when there is none.
+  std::optional<LeaseState> FindLease(int64_t id, bool with_keys) const;
+  // Every lease, in ascending id order, without keys.
+  std::vector<LeaseState> Leases() const;
+  size_t lease_count() const { return leases_.size(); }
 
   // Serializes the whole store, history and applied index included, in a versioned and
   // checksummed format (see snapshot.cc).
@@ -167,6 +190,20 @@ class Store {
   absl::Status CheckPut(const etcdserverpb::PutRequest& request) const;
   void Append(History& history, Version version);
 
+  // lease.cc
+  struct Lease {
+    int64_t ttl = 0;
+    std::set<std::string, std::less<>> keys;
+  };
+  absl::Status GrantLease(const etcdserverpb::LeaseGrantRequest& request,
+                          etcdserverpb::LeaseGrantResponse* response);
+  absl::Status RevokeLease(WriteBatch& batch, const etcdserverpb::LeaseRevokeRequest& request,
+                           etcdserverpb::LeaseRevokeResponse* response);
+  // Moves `key` from the lease `from` to the lease `to` (0: none).
+  void MoveKeyLease(const std::string& key, int64_t from, int64_t to);
+  // What a lease is charged in size_bytes().
+  static constexpr int64_t kLeaseBytes = 64;
+
   // txn.cc
   bool CompareHolds(const etcdserverpb::Compare& compare) const;
   // Evaluates the compares of `txn` and of every txn nested on the taken branches, depth first,
@@ -180,6 +217,7 @@ class Store {
                 const std::vector<bool>& path, size_t* step, etcdserverpb::TxnResponse* response);
 
   KeyMap keys_;
+  std::map<int64_t, Lease> leases_;
   int64_t revision_ = 1;
   int64_t compact_revision_ = 0;
   uint64_t applied_index_ = 0;

@@ -149,6 +149,8 @@ absl::Status ValidateRequest(const kvpb::Request& request) {
     case kvpb::Request::kTxn:
       return ValidateTxn(request.txn());
     case kvpb::Request::kCompaction:
+    case kvpb::Request::kLeaseGrant:
+    case kvpb::Request::kLeaseRevoke:
       return absl::OkStatus();
     case kvpb::Request::OP_NOT_SET:
       break;

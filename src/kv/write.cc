@@ -1,5 +1,5 @@
 // The store's write side: applying replicated requests (put, delete, compaction) and the applied
-// index. Transactions live in txn.cc.
+// index. Transactions live in txn.cc, leases in lease.cc.
 #include <algorithm>
 #include <utility>
 
@@ -40,6 +40,19 @@ absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64
       if (auto status = Compact(request.compaction().revision()); !status.ok()) return status;
       response.mutable_compaction()->mutable_header()->set_revision(revision_);
       break;
+    case kvpb::Request::kLeaseGrant:
+      if (auto status = GrantLease(request.lease_grant(), response.mutable_lease_grant());
+          !status.ok()) {
+        return status;
+      }
+      break;
+    case kvpb::Request::kLeaseRevoke:
+      if (auto status =
+              RevokeLease(batch, request.lease_revoke(), response.mutable_lease_revoke());
+          !status.ok()) {
+        return status;
+      }
+      break;
     case kvpb::Request::OP_NOT_SET:
       RAFTKV_KV_INVARIANT(false);  // ValidateRequest rejects it
   }
@@ -53,8 +66,7 @@ void Store::MarkApplied(uint64_t index) {
 }
 
 absl::Status Store::CheckPut(const etcdserverpb::PutRequest& request) const {
-  // raftkv grants no leases, so every lease id is unknown.
-  if (request.lease() != 0) return LeaseNotFoundError();
+  if (request.lease() != 0 && !leases_.contains(request.lease())) return LeaseNotFoundError();
   if (request.ignore_value() || request.ignore_lease()) {
     auto it = keys_.find(request.key());
     if (it == keys_.end() || it->second.back().tombstone) return KeyNotFoundError();
@@ -99,6 +111,7 @@ void Store::Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
     ++live_keys_;
   }
   size_bytes_ += VersionBytes(request.key().size(), next.value.size());
+  MoveKeyLease(it->first, existed ? history.back().lease : 0, next.lease);
   Append(history, std::move(next));
   batch.wrote = true;
   response->mutable_header()->set_revision(batch.visible());
@@ -121,6 +134,7 @@ void Store::DeleteRange(WriteBatch& batch, const etcdserverpb::DeleteRangeReques
       kv->set_value(prev.value);
       kv->set_lease(prev.lease);
     }
+    MoveKeyLease(it->first, prev.lease, 0);
     Version tombstone;
     tombstone.mod_revision = batch.revision;
     tombstone.tombstone = true;
