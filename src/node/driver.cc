@@ -10,7 +10,11 @@
 namespace raftkv::node {
 
 Driver::Driver(DriverOptions options, LogStore* log_store, Applier* applier, Network* network)
-    : options_(std::move(options)), log_store_(log_store), applier_(applier), network_(network) {}
+    : options_(std::move(options)),
+      log_store_(log_store),
+      applier_(applier),
+      network_(network),
+      leases_(options_.tick_millis) {}
 
 Driver::~Driver() = default;
 
@@ -81,6 +85,7 @@ void Driver::Tick() {
     for (ReadWaiter& w : read_round_->waiters) next_reads_.push_back(std::move(w));
     read_round_.reset();
   }
+  ExpireLeases();
   MaybePublishAttributes();
 }
 
@@ -128,6 +133,7 @@ absl::Status Driver::Process() {
 void Driver::ObserveState(const raft::Ready& ready) {
   if (ready.soft_state.has_value()) ObserveSoftState(*ready.soft_state);
   if (ready.hard_state.has_value()) hard_state_ = *ready.hard_state;
+  if (leases_.primary() && lessor_term_ != term()) DemoteLessor();
 }
 
 void Driver::Send(std::vector<raftpb::Message> messages) { network_->Send(std::move(messages)); }
@@ -161,6 +167,8 @@ void Driver::AfterAdvance() {
 void Driver::ObserveSoftState(const raft::SoftState& soft_state) {
   const uint64_t previous = soft_state_.leader;
   soft_state_ = soft_state;
+  // Only a leader expires leases; it takes over again when it applies its first entry.
+  if (soft_state.role != raft::StateRole::kLeader) DemoteLessor();
   if (previous == soft_state.leader) return;
   if (soft_state.leader == 0) {
     Log(raft::LogLevel::kWarn, fmt::format("lost the leader {:x}; no leader now", previous));
@@ -188,6 +196,7 @@ absl::Status Driver::ApplySnapshot(const raftpb::Snapshot& snapshot) {
   }
   last_snapshot_index_ = index;
   ++snapshots_installed_;
+  leases_.Follow(ticks_, applier_->store().Leases());
   // The snapshot may know members this member never saw join (etcd rebuilds its peers here too).
   network_->FollowMembers(applier_->members());
   Log(raft::LogLevel::kInfo, fmt::format("restored the state from a snapshot at index {}", index));
@@ -221,6 +230,7 @@ void Driver::ApplyNormalEntry(const raftpb::Entry& entry) {
   if (entry.data().empty() || !proposal.ParseFromString(entry.data())) {
     // A new leader's empty entry (§5.4.2), or data that is not ours: the index still moves.
     applier_->MarkApplied(index);
+    if (entry.data().empty()) MaybePromoteLessor(entry);
     return;
   }
   const bool ours = proposal.proposer() == options_.id;
@@ -229,6 +239,7 @@ void Driver::ApplyNormalEntry(const raftpb::Entry& entry) {
     WriteResult result = absl::InternalError("the replicated request does not decode");
     if (request.ParseFromString(proposal.kv_request())) {
       result = applier_->ApplyRequest(index, request);
+      ObserveAppliedLeaseRequest(request, result);
     } else {
       applier_->MarkApplied(index);
     }
@@ -325,6 +336,9 @@ void Driver::FailAll(const absl::Status& status) {
   for (auto& [index, w] : reads_to_apply_) reads.push_back(std::move(w));
   reads_to_apply_.clear();
   for (ReadWaiter& w : reads) w.done(status);
+  std::vector<LessorWaiter> lessor_waiters = std::move(lessor_waiters_);
+  lessor_waiters_.clear();
+  for (LessorWaiter& w : lessor_waiters) w.run(status);
 }
 
 size_t Driver::pending_reads() const {

@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/applier.h"
+#include "node/lease_clock.h"
 #include "node/log_store.h"
 #include "node/network.h"
 #include "raftkv/kvpb/kv.pb.h"
@@ -82,6 +83,13 @@ struct DriverOptions {
   // Ticks between two announcements of this member's attributes until one is applied.
   int publish_retry_ticks = 10;
 
+  // Leases: the length of one tick in the host's clock, which turns lease TTLs (seconds) into
+  // ticks. etcd's minimum TTL, 1.5 election timeouts, follows from it.
+  uint64_t tick_millis = 100;
+  // Expired leases whose revoke the leader proposes per tick at most (etcd revokes at most
+  // 1000 per second), so a mass expiry does not flood the log.
+  size_t max_lease_revokes_per_tick = 100;
+
   // Request ids are request_id_base + 1, + 2, ...: the host chooses a base that differs
   // between incarnations of the member, so that an entry proposed before a restart never
   // completes a request made after it.
@@ -96,6 +104,18 @@ struct DriverOptions {
 using WriteResult = absl::StatusOr<kvpb::Response>;
 using WriteDone = absl::AnyInvocable<void(WriteResult)>;
 using ReadDone = absl::AnyInvocable<void(absl::Status)>;
+
+// What LeaseTimeToLive answers: the leader's view of one lease.
+struct LeaseTimeToLiveResult {
+  int64_t id = 0;
+  // Whole seconds until the leader expires it.
+  int64_t remaining_seconds = 0;
+  int64_t granted_ttl = 0;
+  std::vector<std::string> keys;
+};
+// A keep-alive's answer: the lease's TTL, or 0 when there is no such lease (etcd's answer).
+using LeaseRenewDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>)>;
+using LeaseTimeToLiveDone = absl::AnyInvocable<void(absl::StatusOr<LeaseTimeToLiveResult>)>;
 
 // A membership change for the leader to propose (thesis §4.1: one member at a time). Its
 // context carries the peerpb::Member it adds, promotes, updates or removes.
@@ -125,7 +145,10 @@ class Driver final : private raft::ReadyHandler {
   void ReportSnapshot(uint64_t peer, bool delivered);
 
   // Replicates `request` (a follower's core forwards it to the leader) and completes `done`
-  // with the store's answer once this member applied it, or with an error:
+  // with the store's answer once this member applied it, or with an error. A lease grant with
+  // id 0 gets an id chosen here (positive, from this member's request ids, as etcd does), and a
+  // TTL below the minimum (MinLeaseTtlSeconds) is raised to it, before it is proposed, so every
+  // member applies the same grant. Errors:
   //   NoLeaderError / LeaderChangedError: not proposed (safe to retry);
   //   TimeoutError / TimeoutDueToLeaderFailError: proposed, not applied within timeout_ticks
   //     (the outcome is unknown);
@@ -139,6 +162,24 @@ class Driver final : private raft::ReadyHandler {
   // Errors as Write, plus LeaderChangedError when this member does not lead, the core's refusal
   // (FailedPrecondition: another change is pending) and LearnerNotReady (FailedPrecondition).
   void ChangeMembership(MembershipChange change, int timeout_ticks, WriteDone done);
+  // --- Leases (driver_leases.cc). Expiry is the leader's alone (see LeaseClock); keep-alives
+  // and TTL queries are answered from its clock, and are not replicated (as in etcd 3.4).
+  // Both answer LeaderChangedError when this member does not lead (the caller forwards to the
+  // leader, or the client retries), and wait, up to timeout_ticks (then TimeoutError), while a
+  // new leader has not yet applied its first entry and taken over lease expiry. ---
+
+  // Renews lease `id` for its full TTL; answers the TTL, or 0 when the lease does not exist or
+  // already expired.
+  void RenewLease(int64_t id, int timeout_ticks, LeaseRenewDone done);
+  // The remaining and granted TTL of lease `id` (with its keys when `with_keys`), or the
+  // store's LeaseNotFoundError.
+  void LeaseTimeToLive(int64_t id, bool with_keys, int timeout_ticks, LeaseTimeToLiveDone done);
+  // etcd's minimum lease TTL: 1.5 election timeouts, in whole seconds rounded up.
+  int64_t MinLeaseTtlSeconds() const;
+  // Whether this member currently keeps lease expiry (it leads and has taken over).
+  bool lease_primary() const { return leases_.primary(); }
+  const LeaseClock& lease_clock() const { return leases_; }
+
   // Asks the leader to hand leadership to `target` (thesis §3.10).
   void TransferLeader(uint64_t target);
   // Starts an election now.
@@ -185,6 +226,11 @@ class Driver final : private raft::ReadyHandler {
     ReadDone done;
     uint64_t deadline_tick = 0;
   };
+  // A lease query waiting for this leader to take over lease expiry.
+  struct LessorWaiter {
+    absl::AnyInvocable<void(absl::Status)> run;
+    uint64_t deadline_tick = 0;
+  };
   // One ReadIndex request to the leader and the reads it answers.
   struct ReadRound {
     std::string ctx;
@@ -218,6 +264,16 @@ class Driver final : private raft::ReadyHandler {
   void ExpireWrites();
   void MaybePublishAttributes();
 
+  // driver_leases.cc
+  void PrepareLeaseGrant(kvpb::Request& request);
+  void ProposeUnwaited(const kvpb::Request& request);
+  // Runs `run` with OK once this member keeps lease expiry, or with the error that stops it.
+  void WhenLessor(int timeout_ticks, absl::AnyInvocable<void(absl::Status)> run);
+  void ObserveAppliedLeaseRequest(const kvpb::Request& request, const WriteResult& result);
+  void MaybePromoteLessor(const raftpb::Entry& entry);
+  void DemoteLessor();
+  void ExpireLeases();
+
   // driver_reads.cc: linearizable reads (thesis §6.4).
   void MaybeIssueReadRound();
   void OnReadState(const raft::ReadState& read_state);
@@ -249,6 +305,12 @@ class Driver final : private raft::ReadyHandler {
   std::optional<ReadRound> read_round_;                 // the round in flight
   std::multimap<uint64_t, ReadWaiter> reads_to_apply_;  // by read index
   uint64_t read_rounds_ = 0;
+
+  LeaseClock leases_;
+  // The term in which this member took over lease expiry: a later term, even with this member
+  // leading again, starts over (another leader may have renewed leases meanwhile).
+  uint64_t lessor_term_ = 0;
+  std::vector<LessorWaiter> lessor_waiters_;
 
   bool attributes_published_ = false;
   uint64_t next_publish_tick_ = 0;

@@ -22,6 +22,7 @@ void Driver::Write(kvpb::Request request, int timeout_ticks, WriteDone done) {
       hard_state_.commit() > applier_->applied_index() + options_.max_apply_backlog) {
     return done(TooManyRequestsError());
   }
+  if (request.has_lease_grant()) PrepareLeaseGrant(request);
   const uint64_t id = NextRequestId();
   request.set_id(id);
   peerpb::Proposal proposal;
