@@ -41,4 +41,12 @@ absl::Status Backend::UpdateMember(uint64_t, const std::vector<std::string>&, ab
   return absl::UnimplementedError("membership changes are not served by this backend");
 }
 
+// Leases: a backend without a lease clock serves no keep-alives or TTL queries.
+void Backend::RenewLease(int64_t, absl::Time, RenewDone done) {
+  done(absl::UnimplementedError("leases are not served by this backend"));
+}
+void Backend::LeaseTimeToLive(int64_t, bool, absl::Time, TimeToLiveDone done) {
+  done(absl::UnimplementedError("leases are not served by this backend"));
+}
+
 }  // namespace raftkv::server::etcd

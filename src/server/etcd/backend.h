@@ -60,6 +60,15 @@ struct HeaderInfo {
   uint64_t raft_term = 0;
 };
 
+// Leases: the leader's view of one lease (Backend::LeaseTimeToLive).
+struct LeaseTtl {
+  int64_t id = 0;
+  // Whole seconds until the leader expires the lease.
+  int64_t remaining_seconds = 0;
+  int64_t granted_ttl = 0;
+  std::vector<std::string> keys;
+};
+
 // REQUIRES: thread-safe; called from gRPC threads.
 class Backend {
  public:
@@ -114,6 +123,23 @@ class Backend {
     return {
         .cluster_id = info.cluster_id, .member_id = info.member_id, .raft_term = info.raft_term};
   }
+
+  // ---- Leases (etcd's Lease service) ----
+  //
+  // Grants and revokes are replicated writes: Write with a lease_grant (id 0: the node picks
+  // one) or a lease_revoke request. Expiry, keep-alives and TTL queries belong to the leader; a
+  // backend on another member forwards them to the leader, or answers LeaderChangedError, which
+  // etcd's clients retry. Both answer on any thread, possibly before returning, and by
+  // `deadline` at the latest. The defaults answer UNIMPLEMENTED.
+  //
+  // A keep-alive: answers the lease's TTL, or 0 when there is no such lease (etcd's answer).
+  using RenewDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>)>;
+  virtual void RenewLease(int64_t id, absl::Time deadline, RenewDone done);
+  // kv::LeaseNotFoundError when there is no such lease.
+  using TimeToLiveDone = absl::AnyInvocable<void(absl::StatusOr<LeaseTtl>)>;
+  virtual void LeaseTimeToLive(int64_t id, bool with_keys, absl::Time deadline,
+                               TimeToLiveDone done);
+  // ---- end of Leases ----
 };
 
 // The canonical operating errors a Backend returns. Their codes and messages are exactly etcd's

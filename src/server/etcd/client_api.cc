@@ -3,6 +3,7 @@
 #include "grpc/grpc.h"
 #include "server/etcd/cluster_service.h"
 #include "server/etcd/kv_service.h"
+#include "server/etcd/lease_service.h"
 #include "server/etcd/maintenance_service.h"
 
 namespace raftkv::server::etcd {
@@ -17,7 +18,10 @@ ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
     : kv_(std::make_unique<KvService>(backend, options.request_timeout)),
       maintenance_(
           std::make_unique<MaintenanceService>(backend, options.version, options.request_timeout)),
-      cluster_(std::make_unique<ClusterService>(backend, options.request_timeout)) {}
+      cluster_(std::make_unique<ClusterService>(backend, options.request_timeout)) {
+  // Leases.
+  lease_ = std::make_unique<LeaseService>(backend, options.request_timeout);
+}
 
 ClientApi::~ClientApi() = default;
 
@@ -25,6 +29,7 @@ void ClientApi::Configure(grpc::ServerBuilder& builder) {
   builder.RegisterService(kv_.get());
   builder.RegisterService(maintenance_.get());
   builder.RegisterService(cluster_.get());
+  builder.RegisterService(lease_.get());
   ConfigureClientLimits(builder);
 }
 

@@ -6,7 +6,7 @@
 //   builder.AddListeningPort("127.0.0.1:2379", grpc::InsecureServerCredentials());
 //   api.Configure(builder);   // registers KV, Maintenance, Cluster and sets message limits
 //   auto server = builder.BuildAndStart();
-// Watch, Lease and Auth are not registered, so gRPC answers their calls with UNIMPLEMENTED.
+// Watch and Auth are not registered, so gRPC answers their calls with UNIMPLEMENTED.
 // Thread-safety: Configure once; afterwards the services are used concurrently by gRPC.
 #pragma once
 
@@ -22,6 +22,7 @@ namespace raftkv::server::etcd {
 class KvService;
 class MaintenanceService;
 class ClusterService;
+class LeaseService;
 
 struct ClientApiOptions {
   // How long a write or a linearizable read may wait for raft when the client gave no earlier
@@ -47,6 +48,7 @@ class ClientApi {
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
+  std::unique_ptr<LeaseService> lease_;
 };
 
 // etcd's transport settings for client connections: a receive limit of the largest request

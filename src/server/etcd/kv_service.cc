@@ -11,13 +11,6 @@
 namespace raftkv::server::etcd {
 namespace {
 
-// Rejected before replication: raftkv grants no leases, and the store would reject it anyway,
-// only after a raft round trip.
-absl::Status CheckNoLease(const etcdserverpb::PutRequest& put) {
-  if (put.lease() != 0) return absl::NotFoundError("etcdserver: requested lease not found");
-  return absl::OkStatus();
-}
-
 template <typename Message>
 absl::Status CheckSize(const Message& request) {
   if (static_cast<int64_t>(request.ByteSizeLong()) > kMaxRequestBytes) {
@@ -97,9 +90,9 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
                                            const etcdserverpb::PutRequest* request,
                                            etcdserverpb::PutResponse* response) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status valid = CheckSize(*request);
-  if (valid.ok()) valid = CheckNoLease(*request);
-  if (!valid.ok()) {
+  // A put naming a lease is checked by the store when it applies (the lease may be granted or
+  // revoked by entries before it), with etcd's "requested lease not found".
+  if (absl::Status valid = CheckSize(*request); !valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
@@ -148,7 +141,7 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
         });
     return reactor;
   }
-  // A leased put inside the txn is left to the store: etcd only rejects it on the taken branch.
+  // A leased put inside the txn is checked by the store, on the taken branch only (as etcd).
   // Only the outer header is complete; etcd's sub-responses carry just the revision.
   kvpb::Request replicated;
   *replicated.mutable_txn() = *request;

@@ -349,15 +349,5 @@ TEST_F(EtcdServiceTest, MembershipChangeOfABackendWithoutOneIsUnimplemented) {
             grpc::StatusCode::UNIMPLEMENTED);
 }
 
-TEST_F(EtcdServiceTest, UnservedServiceIsUnimplemented) {
-  auto lease = etcdserverpb::Lease::NewStub(server_.NewChannel());
-  etcdserverpb::LeaseGrantRequest request;
-  request.set_ttl(10);
-  etcdserverpb::LeaseGrantResponse response;
-  grpc::ClientContext context;
-  EXPECT_EQ(lease->LeaseGrant(&context, request, &response).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-}
-
 }  // namespace
 }  // namespace raftkv::server::etcd

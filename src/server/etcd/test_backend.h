@@ -77,6 +77,50 @@ class TestBackend final : public Backend {
     return info;
   }
 
+  // ---- Leases: the store's leases, with no clock (remaining = granted TTL) ----
+  void RenewLease(int64_t id, absl::Time, RenewDone done) override {
+    absl::StatusOr<int64_t> answer;
+    {
+      absl::MutexLock lock(&mu_);
+      if (lease_error_.has_value()) {
+        answer = *lease_error_;
+      } else {
+        ++renewals_;
+        auto lease = store_.FindLease(id, false);
+        answer = lease.has_value() ? lease->ttl : 0;
+      }
+    }
+    done(std::move(answer));
+  }
+  void LeaseTimeToLive(int64_t id, bool with_keys, absl::Time, TimeToLiveDone done) override {
+    absl::StatusOr<etcd::LeaseTtl> answer;
+    {
+      absl::MutexLock lock(&mu_);
+      auto lease = store_.FindLease(id, with_keys);
+      if (lease_error_.has_value()) {
+        answer = *lease_error_;
+      } else if (!lease.has_value()) {
+        answer = absl::NotFoundError("etcdserver: requested lease not found");
+      } else {
+        answer = etcd::LeaseTtl{.id = id,
+                                       .remaining_seconds = lease->ttl,
+                                       .granted_ttl = lease->ttl,
+                                       .keys = std::move(lease->keys)};
+      }
+    }
+    done(std::move(answer));
+  }
+  // What a member that does not lead answers (LeaderChangedError), or any other failure.
+  void FailLeaseQueries(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    lease_error_ = std::move(status);
+  }
+  int renewals() {
+    absl::MutexLock lock(&mu_);
+    return renewals_;
+  }
+  // ---- end of Leases ----
+
   void FailWrites(absl::Status status) {
     absl::MutexLock lock(&mu_);
     write_error_ = std::move(status);
@@ -111,6 +155,8 @@ class TestBackend final : public Backend {
   std::string client_url_ ABSL_GUARDED_BY(mu_);
   int linearizable_waits_ ABSL_GUARDED_BY(mu_) = 0;
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<absl::Status> lease_error_ ABSL_GUARDED_BY(mu_);
+  int renewals_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The client API over a TestBackend, listening on a free loopback port.
