@@ -1,6 +1,6 @@
 #include "raftkv/raft/config.h"
 
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 
 namespace raftkv::raft {
 
@@ -8,17 +8,17 @@ absl::Status Config::Validate() const {
   if (id == 0) return absl::InvalidArgumentError("Config.id must not be 0 (0 means \"no node\")");
   if (heartbeat_ticks <= 0) {
     return absl::InvalidArgumentError(
-        fmt::format("Config.heartbeat_ticks must be positive, got {}", heartbeat_ticks));
+        absl::Substitute("Config.heartbeat_ticks must be positive, got $0", heartbeat_ticks));
   }
   if (election_ticks <= heartbeat_ticks) {
     return absl::InvalidArgumentError(
-        fmt::format("Config.election_ticks ({}) must be greater than heartbeat_ticks ({})",
-                    election_ticks, heartbeat_ticks));
+        absl::Substitute("Config.election_ticks ($0) must be greater than heartbeat_ticks ($1)",
+                         election_ticks, heartbeat_ticks));
   }
   if (storage == nullptr) return absl::InvalidArgumentError("Config.storage must be set");
   if (max_inflight_msgs <= 0) {
     return absl::InvalidArgumentError(
-        fmt::format("Config.max_inflight_msgs must be positive, got {}", max_inflight_msgs));
+        absl::Substitute("Config.max_inflight_msgs must be positive, got $0", max_inflight_msgs));
   }
   if (max_size_per_msg_bytes == 0) {
     return absl::InvalidArgumentError("Config.max_size_per_msg_bytes must be positive");

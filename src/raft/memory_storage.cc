@@ -1,7 +1,7 @@
 #include "raftkv/raft/memory_storage.h"
 
 #include "absl/status/status.h"
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 #include "raft/util.h"
 
 namespace raftkv::raft {
@@ -24,8 +24,8 @@ absl::StatusOr<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, u
   const uint64_t offset = entries_[0].index();
   if (lo <= offset) return CompactedError();
   if (hi > LastIndex() + 1) {
-    return absl::OutOfRangeError(
-        fmt::format("entries [{}, {}) requested but the last index is {}", lo, hi, LastIndex()));
+    return absl::OutOfRangeError(absl::Substitute(
+        "entries [$0, $1) requested but the last index is $2", lo, hi, LastIndex()));
   }
   if (lo >= hi) return std::vector<raftpb::Entry>{};
   std::vector<raftpb::Entry> out(entries_.begin() + static_cast<ptrdiff_t>(lo - offset),
@@ -62,8 +62,8 @@ absl::Status MemoryStorage::Append(const std::vector<raftpb::Entry>& entries) {
   if (entries.front().index() < first) skip = first - entries.front().index();
   const uint64_t start = entries[skip].index();
   if (start > LastIndex() + 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "missing log entries: last index {}, appended entries start at {}", LastIndex(), start));
+    return absl::InvalidArgumentError(absl::Substitute(
+        "missing log entries: last index $0, appended entries start at $1", LastIndex(), start));
   }
   // Drop the suffix the new entries overwrite, then append.
   entries_.resize(start - entries_[0].index());
@@ -88,7 +88,7 @@ absl::StatusOr<raftpb::Snapshot> MemoryStorage::CreateSnapshot(uint64_t i,
   if (i <= snapshot_.metadata().index()) return SnapshotOutOfDateError();
   if (i > LastIndex()) {
     return absl::InvalidArgumentError(
-        fmt::format("snapshot index {} is beyond the last index {}", i, LastIndex()));
+        absl::Substitute("snapshot index $0 is beyond the last index $1", i, LastIndex()));
   }
   const uint64_t offset = entries_[0].index();
   snapshot_.mutable_metadata()->set_index(i);
@@ -102,8 +102,8 @@ absl::Status MemoryStorage::Compact(uint64_t compact_index) {
   const uint64_t offset = entries_[0].index();
   if (compact_index <= offset) return CompactedError();
   if (compact_index > LastIndex()) {
-    return absl::InvalidArgumentError(
-        fmt::format("compact index {} is beyond the last index {}", compact_index, LastIndex()));
+    return absl::InvalidArgumentError(absl::Substitute(
+        "compact index $0 is beyond the last index $1", compact_index, LastIndex()));
   }
   // The entry at compact_index becomes the dummy: it keeps its index and term.
   const size_t keep_from = compact_index - offset;

@@ -4,8 +4,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/substitute.h"
 #include "base/check.h"
-#include "fmt/format.h"
 #include "raft/confchange/confchange.h"
 #include "raft/errors.h"
 #include "raft/util.h"
@@ -45,8 +46,8 @@ absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   const bool empty_hs = hs.term() == 0 && hs.vote() == 0 && hs.commit() == 0;
   if (!empty_hs) {
     if (hs.commit() > r->log_.LastIndex()) {
-      return absl::DataLossError(fmt::format(
-          "hard state commit {} is beyond the last stored index {}: committed entries were "
+      return absl::DataLossError(absl::Substitute(
+          "hard state commit $0 is beyond the last stored index $1: committed entries were "
           "truncated or lost",
           hs.commit(), r->log_.LastIndex()));
     }
@@ -57,22 +58,23 @@ absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   if (config.applied > 0) {
     if (config.applied > r->log_.committed()) {
       return absl::InvalidArgumentError(
-          fmt::format("Config.applied {} is beyond the commit index {} found in storage",
-                      config.applied, r->log_.committed()));
+          absl::Substitute("Config.applied $0 is beyond the commit index $1 found in storage",
+                           config.applied, r->log_.committed()));
     }
     if (config.applied >= r->log_.applied()) r->log_.AppliedTo(config.applied);
   }
   r->BecomeFollower(r->term_, 0);
-  r->Log(LogLevel::kInfo,
-         fmt::format("newRaft {} [peers: {}, term: {}, commit: {}, applied: {}, lastindex: {}, "
-                     "lastterm: {}]",
-                     r->id_, r->trk_.config().String(), r->term_, r->log_.committed(),
-                     r->log_.applied(), r->log_.LastIndex(), r->log_.LastTerm()));
+  r->Log(
+      LogLevel::kInfo,
+      absl::Substitute("newRaft $0 [peers: $1, term: $2, commit: $3, applied: $4, lastindex: $5, "
+                       "lastterm: $6]",
+                       r->id_, r->trk_.config().String(), r->term_, r->log_.committed(),
+                       r->log_.applied(), r->log_.LastIndex(), r->log_.LastTerm()));
   return r;
 }
 
 void Raft::Log(LogLevel level, const std::string& message) const {
-  logger_->Log(level, fmt::format("{:x} {}", id_, message));
+  logger_->Log(level, absl::StrCat(absl::Hex(id_), " ", message));
 }
 
 raftpb::HardState Raft::GetHardState() const {
@@ -174,7 +176,7 @@ void Raft::BecomeFollower(uint64_t term, uint64_t lead) {
   Reset(term);
   lead_ = lead;
   state_ = StateRole::kFollower;
-  Log(LogLevel::kInfo, fmt::format("became follower at term {}", term_));
+  Log(LogLevel::kInfo, absl::Substitute("became follower at term $0", term_));
 }
 
 void Raft::BecomeCandidate() {
@@ -182,7 +184,7 @@ void Raft::BecomeCandidate() {
   Reset(term_ + 1);
   vote_ = id_;
   state_ = StateRole::kCandidate;
-  Log(LogLevel::kInfo, fmt::format("became candidate at term {}", term_));
+  Log(LogLevel::kInfo, absl::Substitute("became candidate at term $0", term_));
 }
 
 void Raft::BecomePreCandidate() {
@@ -192,7 +194,7 @@ void Raft::BecomePreCandidate() {
   trk_.ResetVotes();
   lead_ = 0;
   state_ = StateRole::kPreCandidate;
-  Log(LogLevel::kInfo, fmt::format("became pre-candidate at term {}", term_));
+  Log(LogLevel::kInfo, absl::Substitute("became pre-candidate at term $0", term_));
 }
 
 void Raft::BecomeLeader() {
@@ -213,7 +215,7 @@ void Raft::BecomeLeader() {
   raftpb::Entry empty;
   const bool appended = AppendEntry({empty});
   RAFTKV_CHECK(appended, "the new leader's empty entry was refused");
-  Log(LogLevel::kInfo, fmt::format("became leader at term {}", term_));
+  Log(LogLevel::kInfo, absl::Substitute("became leader at term $0", term_));
 }
 
 void Raft::Tick() {
@@ -250,7 +252,7 @@ void Raft::TickHeartbeat() {
     // abandoned, and the leader accepts proposals again.
     if (state_ == StateRole::kLeader && lead_transferee_ != 0) {
       Log(LogLevel::kInfo,
-          fmt::format("aborting leadership transfer to {}: timed out", lead_transferee_));
+          absl::Substitute("aborting leadership transfer to $0: timed out", lead_transferee_));
       AbortLeaderTransfer();
     }
   }
@@ -305,7 +307,7 @@ void Raft::Hup(CampaignType t) {
         "cannot campaign: there are committed but unapplied configuration changes");
     return;
   }
-  Log(LogLevel::kInfo, fmt::format("is starting a new election at term {}", term_));
+  Log(LogLevel::kInfo, absl::Substitute("is starting a new election at term $0", term_));
   Campaign(t);
 }
 
@@ -334,8 +336,8 @@ void Raft::Campaign(CampaignType t) {
   for (uint64_t id : trk_.VoterNodes()) {
     if (id == id_) continue;
     Log(LogLevel::kInfo,
-        fmt::format("[logterm: {}, index: {}] sent {} request to {} at term {}", log_.LastTerm(),
-                    log_.LastIndex(), MessageTypeName(vote_msg), id, term_));
+        absl::Substitute("[logterm: $0, index: $1] sent $2 request to $3 at term $4",
+                         log_.LastTerm(), log_.LastIndex(), MessageTypeName(vote_msg), id, term_));
     raftpb::Message m;
     m.set_to(id);
     m.set_term(term);
@@ -349,8 +351,8 @@ void Raft::Campaign(CampaignType t) {
 }
 
 quorum::VoteResult Raft::Poll(uint64_t id, raftpb::MessageType t, bool granted) {
-  Log(LogLevel::kInfo, fmt::format("received {} {} from {} at term {}", MessageTypeName(t),
-                                   granted ? "" : "rejection", id, term_));
+  Log(LogLevel::kInfo, absl::Substitute("received $0 $1 from $2 at term $3", MessageTypeName(t),
+                                        granted ? "" : "rejection", id, term_));
   trk_.RecordVote(id, granted);
   return trk_.TallyVotes(nullptr, nullptr);
 }
@@ -370,10 +372,11 @@ absl::Status Raft::Step(raftpb::Message m) {
       const bool in_lease = check_quorum_ && lead_ != 0 && election_elapsed_ < election_timeout_;
       if (!force && in_lease) {
         Log(LogLevel::kInfo,
-            fmt::format("[logterm: {}, index: {}, vote: {}] ignored {} from {} [logterm: {}, "
-                        "index: {}] at term {}: lease is not expired (remaining ticks: {})",
-                        log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(type), m.from(),
-                        m.log_term(), m.index(), term_, election_timeout_ - election_elapsed_));
+            absl::Substitute("[logterm: $0, index: $1, vote: $2] ignored $3 from $4 [logterm: $5, "
+                             "index: $6] at term $7: lease is not expired (remaining ticks: $8)",
+                             log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(type),
+                             m.from(), m.log_term(), m.index(), term_,
+                             election_timeout_ - election_elapsed_));
         return absl::OkStatus();
       }
     }
@@ -385,8 +388,9 @@ absl::Status Raft::Step(raftpb::Message m) {
     } else {
       // §5.1: a higher term means this node is out of date; it becomes a follower. Appends,
       // heartbeats and snapshots come from the leader of that term.
-      Log(LogLevel::kInfo, fmt::format("received a {} message with higher term from {} [term: {}]",
-                                       MessageTypeName(type), m.from(), m.term()));
+      Log(LogLevel::kInfo,
+          absl::Substitute("received a $0 message with higher term from $1 [term: $2]",
+                           MessageTypeName(type), m.from(), m.term()));
       const bool from_leader = type == raftpb::MSG_APPEND || type == raftpb::MSG_HEARTBEAT ||
                                type == raftpb::MSG_SNAPSHOT;
       BecomeFollower(m.term(), from_leader ? m.from() : 0);
@@ -405,8 +409,8 @@ absl::Status Raft::Step(raftpb::Message m) {
       Send(std::move(resp));
     } else if (type == raftpb::MSG_REQUEST_PRE_VOTE) {
       // Rejecting with our term lets a pre-candidate behind us catch up on the term.
-      Log(LogLevel::kInfo, fmt::format("rejected {} from {} at stale term {}",
-                                       MessageTypeName(type), m.from(), m.term()));
+      Log(LogLevel::kInfo, absl::Substitute("rejected $0 from $1 at stale term $2",
+                                            MessageTypeName(type), m.from(), m.term()));
       raftpb::Message resp;
       resp.set_to(m.from());
       resp.set_term(term_);
@@ -414,8 +418,9 @@ absl::Status Raft::Step(raftpb::Message m) {
       resp.set_reject(true);
       Send(std::move(resp));
     } else {
-      Log(LogLevel::kDebug, fmt::format("ignored a {} message with lower term from {} [term: {}]",
-                                        MessageTypeName(type), m.from(), m.term()));
+      Log(LogLevel::kDebug,
+          absl::Substitute("ignored a $0 message with lower term from $1 [term: $2]",
+                           MessageTypeName(type), m.from(), m.term()));
     }
     return absl::OkStatus();
   }
@@ -453,10 +458,10 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
   // §5.4.1: only for a candidate whose log is at least as up to date as ours.
   if (can_vote && log_.IsUpToDate(m.index(), m.log_term())) {
     Log(LogLevel::kInfo,
-        fmt::format("[logterm: {}, index: {}, vote: {}] cast {} for {} [logterm: {}, index: "
-                    "{}] at term {}",
-                    log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
-                    m.from(), m.log_term(), m.index(), term_));
+        absl::Substitute("[logterm: $0, index: $1, vote: $2] cast $3 for $4 [logterm: $5, index: "
+                         "$6] at term $7",
+                         log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
+                         m.from(), m.log_term(), m.index(), term_));
     // The response carries the candidate's term, not ours: for a pre-vote ours is lower,
     // and the candidate must not mistake the answer for a stale one.
     raftpb::Message resp;
@@ -472,10 +477,10 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
     Send(std::move(resp));
   } else {
     Log(LogLevel::kInfo,
-        fmt::format("[logterm: {}, index: {}, vote: {}] rejected {} from {} [logterm: {}, "
-                    "index: {}] at term {}",
-                    log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
-                    m.from(), m.log_term(), m.index(), term_));
+        absl::Substitute("[logterm: $0, index: $1, vote: $2] rejected $3 from $4 [logterm: $5, "
+                         "index: $6] at term $7",
+                         log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.msg_type()),
+                         m.from(), m.log_term(), m.index(), term_));
     raftpb::Message resp;
     resp.set_to(m.from());
     resp.set_term(term_);

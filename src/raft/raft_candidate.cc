@@ -1,6 +1,6 @@
 // The step function of candidates and pre-candidates: counting votes (§5.2) and yielding to
 // a leader of the current term.
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 #include "raft/errors.h"
 #include "raft/raft.h"
 #include "raft/util.h"
@@ -30,7 +30,8 @@ absl::Status Raft::StepCandidate(raftpb::Message& m) {
       HandleSnapshot(m);
       break;
     case raftpb::MSG_TIMEOUT_NOW:
-      Log(LogLevel::kDebug, fmt::format("ignored MsgTimeoutNow from {}: not a follower", m.from()));
+      Log(LogLevel::kDebug,
+          absl::Substitute("ignored MsgTimeoutNow from $0: not a follower", m.from()));
       break;
     default:
       if (m.msg_type() != my_vote_resp) break;

@@ -2,7 +2,7 @@
 // and forwarding client requests to the leader.
 #include <algorithm>
 
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 #include "raft/confchange/confchange.h"
 #include "raft/errors.h"
 #include "raft/raft.h"
@@ -17,9 +17,9 @@ absl::Status Raft::StepFollower(raftpb::Message& m) {
         return ProposalDroppedError("no leader is known at this term; retry later");
       }
       if (disable_proposal_forwarding_) {
-        return ProposalDroppedError(fmt::format(
+        return ProposalDroppedError(absl::Substitute(
             "this node is a follower and proposal forwarding is disabled; send it to the "
-            "leader ({})",
+            "leader ($0)",
             lead_));
       }
       m.set_to(lead_);
@@ -52,9 +52,9 @@ absl::Status Raft::StepFollower(raftpb::Message& m) {
       // Thesis §3.10: the leader hands over; campaign at once, skipping PreVote (the
       // leader's blessing is the proof that the election is welcome).
       Log(LogLevel::kInfo,
-          fmt::format("received MsgTimeoutNow from {} and starts an election to get "
-                      "leadership",
-                      m.from()));
+          absl::Substitute("received MsgTimeoutNow from $0 and starts an election to get "
+                           "leadership",
+                           m.from()));
       Hup(CampaignType::kTransfer);
       break;
     case raftpb::MSG_READ_INDEX:
@@ -67,8 +67,8 @@ absl::Status Raft::StepFollower(raftpb::Message& m) {
       break;
     case raftpb::MSG_READ_INDEX_RESPONSE:
       if (m.entries_size() != 1) {
-        Log(LogLevel::kError, fmt::format("invalid MsgReadIndexResp from {}: {} entries", m.from(),
-                                          m.entries_size()));
+        Log(LogLevel::kError, absl::Substitute("invalid MsgReadIndexResp from $0: $1 entries",
+                                               m.from(), m.entries_size()));
         break;
       }
       read_states_.push_back(ReadState{m.index(), m.entries(0).data()});
@@ -101,9 +101,9 @@ void Raft::HandleAppendEntries(const raftpb::Message& m) {
   const uint64_t hint_index = std::min(m.index(), log_.LastIndex());
   const auto [index, term] = log_.FindConflictByTerm(hint_index, m.log_term());
   Log(LogLevel::kDebug,
-      fmt::format("[logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {}",
-                  log_.ZeroTermOnOutOfBounds(m.index()), m.index(), m.log_term(), m.index(),
-                  m.from()));
+      absl::Substitute("[logterm: $0, index: $1] rejected MsgApp [logterm: $2, index: $3] from $4",
+                       log_.ZeroTermOnOutOfBounds(m.index()), m.index(), m.log_term(), m.index(),
+                       m.from()));
   resp.set_index(m.index());
   resp.set_reject(true);
   resp.set_reject_hint(index);
@@ -116,8 +116,8 @@ void Raft::HandleHeartbeat(const raftpb::Message& m) {
   // a larger one would mean acknowledged entries were lost here.
   if (m.commit() > log_.LastIndex()) {
     Log(LogLevel::kError,
-        fmt::format("heartbeat commit {} is beyond the last index {}: was the log lost?",
-                    m.commit(), log_.LastIndex()));
+        absl::Substitute("heartbeat commit $0 is beyond the last index $1: was the log lost?",
+                         m.commit(), log_.LastIndex()));
   } else {
     log_.CommitTo(m.commit());
   }
@@ -135,12 +135,12 @@ void Raft::HandleSnapshot(const raftpb::Message& m) {
   resp.set_to(m.from());
   resp.set_msg_type(raftpb::MSG_APPEND_RESPONSE);
   if (Restore(m.snapshot())) {
-    Log(LogLevel::kInfo, fmt::format("[commit: {}] restored snapshot [index: {}, term: {}]",
-                                     log_.committed(), index, term));
+    Log(LogLevel::kInfo, absl::Substitute("[commit: $0] restored snapshot [index: $1, term: $2]",
+                                          log_.committed(), index, term));
     resp.set_index(log_.LastIndex());
   } else {
-    Log(LogLevel::kInfo, fmt::format("[commit: {}] ignored snapshot [index: {}, term: {}]",
-                                     log_.committed(), index, term));
+    Log(LogLevel::kInfo, absl::Substitute("[commit: $0] ignored snapshot [index: $1, term: $2]",
+                                          log_.committed(), index, term));
     resp.set_index(log_.committed());
   }
   Send(std::move(resp));

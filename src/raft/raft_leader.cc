@@ -2,7 +2,7 @@
 // heartbeats, read-index confirmation and leadership transfer.
 #include <algorithm>
 
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 #include "raft/confchange/confchange.h"
 #include "raft/errors.h"
 #include "raft/raft.h"
@@ -52,7 +52,7 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
 
   auto it = trk_.progress().find(m.from());
   if (it == trk_.progress().end()) {
-    Log(LogLevel::kDebug, fmt::format("no progress available for {}", m.from()));
+    Log(LogLevel::kDebug, absl::Substitute("no progress available for $0", m.from()));
     return absl::OkStatus();
   }
   tracker::Progress& pr = it->second;
@@ -69,11 +69,12 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
         // The snapshot did not arrive: forget it, so probing restarts from match.
         pr.AbortSnapshot();
         Log(LogLevel::kDebug,
-            fmt::format("snapshot failed, resumed sending replication messages to {}", m.from()));
+            absl::Substitute("snapshot failed, resumed sending replication messages to $0",
+                             m.from()));
       } else {
         Log(LogLevel::kDebug,
-            fmt::format("snapshot succeeded, resumed sending replication messages to {}",
-                        m.from()));
+            absl::Substitute("snapshot succeeded, resumed sending replication messages to $0",
+                             m.from()));
       }
       pr.BecomeProbe();
       // Wait for the follower's append response (or the next heartbeat) before probing:
@@ -84,7 +85,7 @@ absl::Status Raft::StepLeader(raftpb::Message& m) {
       // Optimistic pipelining assumed delivery; fall back to probing.
       if (pr.state() == ProgressState::kReplicate) pr.BecomeProbe();
       Log(LogLevel::kDebug,
-          fmt::format("failed to send message to {} because it is unreachable", m.from()));
+          absl::Substitute("failed to send message to $0 because it is unreachable", m.from()));
       break;
     case raftpb::MSG_TRANSFER_LEADER:
       LeaderHandleTransfer(m, pr);
@@ -104,8 +105,8 @@ absl::Status Raft::LeaderPropose(raftpb::Message& m) {
   if (lead_transferee_ != 0) {
     // Thesis §3.10: the old leader stops accepting requests during a transfer, so the
     // target can catch up and take over.
-    return ProposalDroppedError(fmt::format(
-        "leadership is being transferred to {}; retry on the new leader", lead_transferee_));
+    return ProposalDroppedError(absl::Substitute(
+        "leadership is being transferred to $0; retry on the new leader", lead_transferee_));
   }
   for (int i = 0; i < m.entries_size(); ++i) {
     const raftpb::Entry& e = m.entries(i);
@@ -126,8 +127,8 @@ absl::Status Raft::LeaderPropose(raftpb::Message& m) {
     const bool already_joint = trk_.config().voters.IsJoint();
     const bool wants_leave_joint = cc.changes_size() == 0;
     if (already_pending) {
-      return absl::FailedPreconditionError(fmt::format(
-          "a configuration change at index {} is not yet applied (applied index {}); propose "
+      return absl::FailedPreconditionError(absl::Substitute(
+          "a configuration change at index $0 is not yet applied (applied index $1); propose "
           "again once it is",
           pending_conf_index_, log_.applied()));
     }
@@ -156,9 +157,9 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
   pr.set_recent_active(true);
   if (m.reject()) {
     Log(LogLevel::kDebug,
-        fmt::format("received MsgAppResp(rejected, hint: (index {}, term {})) from {} for "
-                    "index {}",
-                    m.reject_hint(), m.reject_hint_term(), m.from(), m.index()));
+        absl::Substitute("received MsgAppResp(rejected, hint: (index $0, term $1)) from $2 for "
+                         "index $3",
+                         m.reject_hint(), m.reject_hint_term(), m.from(), m.index()));
     // Fast backtracking: the follower's hint is its (index, term) at or below the probed
     // index with term <= the probed entry's term. Every entry of ours after the last one with
     // term <= that term cannot match either, so the next probe goes straight there —
@@ -168,7 +169,8 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
       next_probe = log_.FindConflictByTerm(m.reject_hint(), m.reject_hint_term()).first;
     }
     if (pr.MaybeDecrTo(m.index(), next_probe)) {
-      Log(LogLevel::kDebug, fmt::format("decreased progress of {} to [{}]", m.from(), pr.String()));
+      Log(LogLevel::kDebug,
+          absl::Substitute("decreased progress of $0 to [$1]", m.from(), pr.String()));
       if (pr.state() == ProgressState::kReplicate) pr.BecomeProbe();
       SendAppend(m.from());
     }
@@ -189,9 +191,9 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
       // replicate from there.
       if (pr.match() + 1 >= log_.FirstIndex()) {
         Log(LogLevel::kDebug,
-            fmt::format("recovered from needing snapshot, resumed sending replication "
-                        "messages to {} [{}]",
-                        m.from(), pr.String()));
+            absl::Substitute("recovered from needing snapshot, resumed sending replication "
+                             "messages to $0 [$1]",
+                             m.from(), pr.String()));
         pr.BecomeProbe();
         pr.BecomeReplicate();
       }
@@ -212,7 +214,8 @@ void Raft::LeaderHandleAppendResponse(const raftpb::Message& m, tracker::Progres
   }
   // Thesis §3.10: once the transfer target is up to date, tell it to campaign now.
   if (m.from() == lead_transferee_ && pr.match() == log_.LastIndex()) {
-    Log(LogLevel::kInfo, fmt::format("sent MsgTimeoutNow to {} after its log caught up", m.from()));
+    Log(LogLevel::kInfo,
+        absl::Substitute("sent MsgTimeoutNow to $0 after its log caught up", m.from()));
     SendTimeoutNow(m.from());
   }
 }
@@ -243,13 +246,14 @@ void Raft::LeaderHandleHeartbeatResponse(const raftpb::Message& m, tracker::Prog
 void Raft::LeaderHandleTransfer(const raftpb::Message& m, tracker::Progress& pr) {
   const uint64_t transferee = m.from();
   if (pr.is_learner()) {
-    Log(LogLevel::kDebug, fmt::format("ignored transferring leadership to learner {}", transferee));
+    Log(LogLevel::kDebug,
+        absl::Substitute("ignored transferring leadership to learner $0", transferee));
     return;
   }
   if (lead_transferee_ != 0) {
     if (lead_transferee_ == transferee) {
       Log(LogLevel::kInfo,
-          fmt::format("transfer of leadership to {} already in progress", transferee));
+          absl::Substitute("transfer of leadership to $0 already in progress", transferee));
       return;
     }
     AbortLeaderTransfer();
@@ -258,7 +262,7 @@ void Raft::LeaderHandleTransfer(const raftpb::Message& m, tracker::Progress& pr)
     Log(LogLevel::kDebug, "is already leader; ignored transferring leadership to itself");
     return;
   }
-  Log(LogLevel::kInfo, fmt::format("starts to transfer leadership to {}", transferee));
+  Log(LogLevel::kInfo, absl::Substitute("starts to transfer leadership to $0", transferee));
   // The transfer must finish within an election timeout (counted from now) or is aborted.
   election_elapsed_ = 0;
   lead_transferee_ = transferee;
@@ -324,8 +328,8 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   if (!prev_term.ok()) {
     // The entries the follower needs were compacted away: send a snapshot instead (§7).
     if (IsCompacted(prev_term.status())) return MaybeSendSnapshot(to, pr);
-    Log(LogLevel::kError, fmt::format("cannot read term {} for {}: {}", prev_index, to,
-                                      prev_term.status().ToString()));
+    Log(LogLevel::kError, absl::Substitute("cannot read term $0 for $1: $2", prev_index, to,
+                                           prev_term.status().ToString()));
     return false;
   }
   std::vector<raftpb::Entry> entries;
@@ -334,7 +338,7 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   if (!got.ok()) {
     if (IsCompacted(got.status())) return MaybeSendSnapshot(to, pr);
     Log(LogLevel::kError,
-        fmt::format("cannot read entries for {}: {}", to, got.status().ToString()));
+        absl::Substitute("cannot read entries for $0: $1", to, got.status().ToString()));
     return false;
   }
   entries = *std::move(got);
@@ -381,30 +385,30 @@ void Raft::SendEmptyAppend(uint64_t to) {
 bool Raft::MaybeSendSnapshot(uint64_t to, tracker::Progress& pr) {
   if (!pr.recent_active()) {
     Log(LogLevel::kDebug,
-        fmt::format("ignore sending snapshot to {} since it is not recently active", to));
+        absl::Substitute("ignore sending snapshot to $0 since it is not recently active", to));
     return false;
   }
   auto snapshot = log_.Snapshot();
   if (!snapshot.ok()) {
     if (IsSnapshotTemporarilyUnavailable(snapshot.status())) {
-      Log(LogLevel::kDebug, fmt::format("failed to send snapshot to {}: temporarily "
-                                        "unavailable",
-                                        to));
+      Log(LogLevel::kDebug, absl::Substitute("failed to send snapshot to $0: temporarily "
+                                             "unavailable",
+                                             to));
     } else {
       Log(LogLevel::kError,
-          fmt::format("failed to read snapshot for {}: {}", to, snapshot.status().ToString()));
+          absl::Substitute("failed to read snapshot for $0: $1", to, snapshot.status().ToString()));
     }
     return false;
   }
   if (snapshot->metadata().index() == 0) {
-    Log(LogLevel::kError, fmt::format("need a non-empty snapshot for {}", to));
+    Log(LogLevel::kError, absl::Substitute("need a non-empty snapshot for $0", to));
     return false;
   }
   const uint64_t index = snapshot->metadata().index();
   Log(LogLevel::kDebug,
-      fmt::format("[firstindex: {}, commit: {}] sent snapshot[index: {}, term: {}] to {} [{}]",
-                  log_.FirstIndex(), log_.committed(), index, snapshot->metadata().term(), to,
-                  pr.String()));
+      absl::Substitute("[firstindex: $0, commit: $1] sent snapshot[index: $2, term: $3] to $4 [$5]",
+                       log_.FirstIndex(), log_.committed(), index, snapshot->metadata().term(), to,
+                       pr.String()));
   pr.BecomeSnapshot(index);
   raftpb::Message m;
   m.set_to(to);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/substitute.h"
 #include "base/check.h"
-#include "fmt/format.h"
 #include "raft/util.h"
 
 namespace raftkv::raft {
@@ -34,7 +34,7 @@ uint64_t RaftLog::LastTerm() const {
   auto t = Term(LastIndex());
   if (!t.ok()) {
     logger_->Log(LogLevel::kError,
-                 fmt::format("term of the last entry unavailable: {}", t.status().ToString()));
+                 absl::Substitute("term of the last entry unavailable: $0", t.status().ToString()));
     return 0;
   }
   return *t;
@@ -53,7 +53,8 @@ uint64_t RaftLog::ZeroTermOnOutOfBounds(uint64_t i) const {
   auto t = Term(i);
   if (t.ok()) return *t;
   if (!IsCompacted(t.status()) && !raft::IsUnavailable(t.status())) {
-    logger_->Log(LogLevel::kError, fmt::format("reading term of {}: {}", i, t.status().ToString()));
+    logger_->Log(LogLevel::kError,
+                 absl::Substitute("reading term of $0: $1", i, t.status().ToString()));
   }
   return 0;
 }
@@ -102,8 +103,8 @@ uint64_t RaftLog::FindConflict(const std::vector<raftpb::Entry>& entries) const 
     if (!MatchTerm(e.index(), e.term())) {
       if (e.index() <= LastIndex()) {
         logger_->Log(LogLevel::kInfo,
-                     fmt::format("conflict at index {}: existing term {}, new term {}", e.index(),
-                                 ZeroTermOnOutOfBounds(e.index()), e.term()));
+                     absl::Substitute("conflict at index $0: existing term $1, new term $2",
+                                      e.index(), ZeroTermOnOutOfBounds(e.index()), e.term()));
       }
       return e.index();
     }
@@ -136,8 +137,8 @@ absl::StatusOr<std::vector<raftpb::Entry>> RaftLog::NextCommittedEntries() const
     // them again.
     return absl::Status(
         entries.status().code(),
-        fmt::format("raft: cannot read the committed entries [{}, {}] from storage: {}",
-                    applying_ + 1, committed_, std::string(entries.status().message())));
+        absl::Substitute("raft: cannot read the committed entries [$0, $1] from storage: $2",
+                         applying_ + 1, committed_, std::string(entries.status().message())));
   }
   return entries;
 }
@@ -219,8 +220,8 @@ absl::StatusOr<raftpb::Snapshot> RaftLog::Snapshot() const {
 
 void RaftLog::Restore(const raftpb::Snapshot& snapshot) {
   logger_->Log(LogLevel::kInfo,
-               fmt::format("log [{}] starts to restore snapshot [index: {}, term: {}]", String(),
-                           snapshot.metadata().index(), snapshot.metadata().term()));
+               absl::Substitute("log [$0] starts to restore snapshot [index: $1, term: $2]",
+                                String(), snapshot.metadata().index(), snapshot.metadata().term()));
   // Raft::Restore takes only snapshots past the commit index; an older one would drop
   // committed entries.
   RAFTKV_CHECK(snapshot.metadata().index() >= committed_, "restoring the snapshot at index ",
@@ -231,9 +232,9 @@ void RaftLog::Restore(const raftpb::Snapshot& snapshot) {
 }
 
 std::string RaftLog::String() const {
-  return fmt::format("committed={}, applied={}, applying={}, unstable.offset={}, len={}",
-                     committed_, applied_, applying_, unstable_.offset(),
-                     unstable_.entries().size());
+  return absl::Substitute("committed=$0, applied=$1, applying=$2, unstable.offset=$3, len=$4",
+                          committed_, applied_, applying_, unstable_.offset(),
+                          unstable_.entries().size());
 }
 
 }  // namespace raftkv::raft

@@ -1,6 +1,6 @@
 #include "raft/util.h"
 
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 
 namespace raftkv::raft {
 
@@ -84,14 +84,15 @@ const char* MessageTypeName(raftpb::MessageType type) {
 
 std::string DescribeEntry(const raftpb::Entry& e) {
   const char* kind = e.entry_type() == raftpb::ENTRY_NORMAL ? "" : " conf";
-  return fmt::format("{}/{}{}", e.term(), e.index(), kind);
+  return absl::Substitute("$0/$1$2", e.term(), e.index(), kind);
 }
 
 std::string DescribeMessage(const raftpb::Message& m) {
-  std::string out = fmt::format("{}->{} {} Term:{} Log:{}/{}", m.from(), m.to(),
-                                MessageTypeName(m.msg_type()), m.term(), m.log_term(), m.index());
-  if (m.reject()) out += fmt::format(" Rejected (Hint: {})", m.reject_hint());
-  if (m.commit() != 0) out += fmt::format(" Commit:{}", m.commit());
+  std::string out =
+      absl::Substitute("$0->$1 $2 Term:$3 Log:$4/$5", m.from(), m.to(),
+                       MessageTypeName(m.msg_type()), m.term(), m.log_term(), m.index());
+  if (m.reject()) out += absl::Substitute(" Rejected (Hint: $0)", m.reject_hint());
+  if (m.commit() != 0) out += absl::Substitute(" Commit:$0", m.commit());
   if (m.entries_size() > 0) {
     out += " Entries:[";
     for (int i = 0; i < m.entries_size(); ++i) {
@@ -101,8 +102,8 @@ std::string DescribeMessage(const raftpb::Message& m) {
     out += ']';
   }
   if (m.has_snapshot() && m.snapshot().metadata().index() != 0) {
-    out += fmt::format(" Snapshot: Index:{} Term:{}", m.snapshot().metadata().index(),
-                       m.snapshot().metadata().term());
+    out += absl::Substitute(" Snapshot: Index:$0 Term:$1", m.snapshot().metadata().index(),
+                            m.snapshot().metadata().term());
   }
   return out;
 }

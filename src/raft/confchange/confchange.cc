@@ -3,7 +3,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "fmt/format.h"
+#include "absl/strings/substitute.h"
 
 namespace raftkv::raft::confchange {
 namespace {
@@ -44,7 +44,7 @@ class Builder {
           break;
         default:
           return absl::InvalidArgumentError(
-              fmt::format("unknown conf change type {}", static_cast<int>(cc.change_type())));
+              absl::Substitute("unknown conf change type $0", static_cast<int>(cc.change_type())));
       }
     }
     if (config_.voters.incoming().empty()) {
@@ -61,7 +61,7 @@ class Builder {
   absl::Status CheckInvariants() const {
     auto need_progress = [&](uint64_t id) -> absl::Status {
       if (progress_.count(id) == 0) {
-        return absl::InternalError(fmt::format("no progress for node {}", id));
+        return absl::InternalError(absl::Substitute("no progress for node $0", id));
       }
       return absl::OkStatus();
     };
@@ -71,19 +71,20 @@ class Builder {
     for (uint64_t id : config_.learners) {
       if (auto s = need_progress(id); !s.ok()) return s;
       if (config_.voters.Contains(id)) {
-        return absl::InternalError(fmt::format("node {} is both learner and voter", id));
+        return absl::InternalError(absl::Substitute("node $0 is both learner and voter", id));
       }
       if (!progress_.at(id).is_learner()) {
-        return absl::InternalError(fmt::format("learner {} is not marked as learner", id));
+        return absl::InternalError(absl::Substitute("learner $0 is not marked as learner", id));
       }
     }
     for (uint64_t id : config_.learners_next) {
       if (auto s = need_progress(id); !s.ok()) return s;
       if (!config_.voters.outgoing().Contains(id)) {
-        return absl::InternalError(fmt::format("next learner {} is not an outgoing voter", id));
+        return absl::InternalError(
+            absl::Substitute("next learner $0 is not an outgoing voter", id));
       }
       if (progress_.at(id).is_learner()) {
-        return absl::InternalError(fmt::format("next learner {} is already a learner", id));
+        return absl::InternalError(absl::Substitute("next learner $0 is already a learner", id));
       }
     }
     if (!config_.voters.IsJoint()) {

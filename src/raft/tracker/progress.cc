@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/substitute.h"
 #include "base/check.h"
-#include "fmt/format.h"
 
 namespace raftkv::raft::tracker {
 
@@ -112,12 +112,13 @@ ProgressStatus Progress::ToStatus() const {
 }
 
 std::string Progress::String() const {
-  std::string out = fmt::format("{} match={} next={}", ProgressStateName(state_), match_, next_);
+  std::string out =
+      absl::Substitute("$0 match=$1 next=$2", ProgressStateName(state_), match_, next_);
   if (is_learner_) out += " learner";
   if (IsPaused()) out += " paused";
-  if (pending_snapshot_ > 0) out += fmt::format(" pendingSnap={}", pending_snapshot_);
+  if (pending_snapshot_ > 0) out += absl::Substitute(" pendingSnap=$0", pending_snapshot_);
   if (!recent_active_) out += " inactive";
-  if (inflights_.Count() > 0) out += fmt::format(" inflight={}", inflights_.Count());
+  if (inflights_.Count() > 0) out += absl::Substitute(" inflight=$0", inflights_.Count());
   return out;
 }
 
