@@ -2,7 +2,9 @@
 #
 # Debian's protobuf and gRPC packages ship no CMake package config, so the code is generated
 # with an explicit protoc call. Generated files land in the build tree under the same relative
-# paths as the .proto files, and that directory is exported as an include path.
+# paths as the .proto files, and that directory is exported as an include path. Installed, the
+# generated headers sit under include/ at the same relative paths (raftkv/raftpb/raft.pb.h), so
+# the installed include path is include/.
 function(raftkv_proto_library target)
   cmake_parse_arguments(ARG "GRPC" "PROTO_ROOT" "PROTOS" ${ARGN})
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/gen)
@@ -30,7 +32,10 @@ function(raftkv_proto_library target)
     endif()
   endforeach()
   add_library(${target} STATIC ${srcs})
-  target_include_directories(${target} PUBLIC ${out_dir})
+  target_include_directories(${target}
+    PUBLIC $<BUILD_INTERFACE:${out_dir}> $<INSTALL_INTERFACE:include>)
+  # Where its headers are generated, for the install rules.
+  set_property(TARGET ${target} PROPERTY RAFTKV_GENERATED_DIR ${out_dir})
   target_link_libraries(${target} PUBLIC protobuf::libprotobuf)
   if(ARG_GRPC)
     target_link_libraries(${target} PUBLIC PkgConfig::GRPCPP)

@@ -1,0 +1,35 @@
+# One step of the package test, run by ctest as `cmake -D... -P install_test.cmake`:
+#
+#   STEP=install   cmake --install the build tree's `raft` component into PREFIX (emptied first)
+#   STEP=project   configure and build the project in SOURCE against PREFIX with
+#                  find_package(raftkv), in BINARY; then run RUN (relative to BINARY) if given
+#
+# The child build uses the compiler, generator and build type of the tree under test, so the
+# package is consumed the way that tree built it (sanitized static libraries included).
+cmake_minimum_required(VERSION 3.25)
+
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE result)
+  if(NOT result EQUAL 0)
+    list(JOIN ARGV " " command)
+    message(FATAL_ERROR "failed (${result}): ${command}")
+  endif()
+endfunction()
+
+if(STEP STREQUAL "install")
+  file(REMOVE_RECURSE ${PREFIX})
+  run(${CMAKE_COMMAND} --install ${BUILD_TREE} --prefix ${PREFIX} --component raft)
+elseif(STEP STREQUAL "project")
+  file(REMOVE_RECURSE ${BINARY})
+  run(${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -G ${GENERATOR}
+    -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+    -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
+    -DCMAKE_PREFIX_PATH=${PREFIX}
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+  run(${CMAKE_COMMAND} --build ${BINARY} -j2)
+  if(RUN)
+    run(${BINARY}/${RUN})
+  endif()
+else()
+  message(FATAL_ERROR "unknown STEP '${STEP}'")
+endif()
