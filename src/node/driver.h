@@ -165,7 +165,7 @@ class Driver final : private raft::ReadyHandler {
   // --- Leases (driver_leases.cc). Expiry is the leader's alone (see LeaseClock); keep-alives
   // and TTL queries are answered from its clock, and are not replicated (as in etcd 3.4).
   // Both answer LeaderChangedError when this member does not lead (the caller forwards to the
-  // leader, or the client retries), and wait, up to timeout_ticks (then TimeoutError), while a
+  // leader, or the client asks the leader), and wait, up to timeout_ticks (then TimeoutError), while a
   // new leader has not yet applied its first entry and taken over lease expiry. ---
 
   // Renews lease `id` for its full TTL; answers the TTL, or 0 when the lease does not exist or

@@ -162,4 +162,34 @@ absl::Status EtcdBackend::MoveLeader(uint64_t target, absl::Time deadline) {
   return etcd::TimeoutError();
 }
 
+// Leases. The driver answers on the node thread; a member that does not lead answers
+// LeaderChangedError; forwarding to the leader, as etcd does, is not built yet.
+void EtcdBackend::RenewLease(int64_t id, absl::Time deadline, RenewDone done) {
+  if (node_->stopped()) return done(etcd::StoppedError());
+  auto task = std::make_shared<RenewDone>(std::move(done));
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post(
+      [id, ticks, task](node::Driver& driver) { driver.RenewLease(id, ticks, std::move(*task)); });
+  if (!posted) (*task)(etcd::StoppedError());
+}
+
+void EtcdBackend::LeaseTimeToLive(int64_t id, bool with_keys, absl::Time deadline,
+                                  TimeToLiveDone done) {
+  if (node_->stopped()) return done(etcd::StoppedError());
+  auto task = std::make_shared<TimeToLiveDone>(std::move(done));
+  const int ticks = node_->TicksUntil(deadline);
+  const bool posted = node_->Post([id, with_keys, ticks, task](node::Driver& driver) {
+    driver.LeaseTimeToLive(id, with_keys, ticks,
+                           [task](absl::StatusOr<node::LeaseTimeToLiveResult> result) {
+                             if (!result.ok()) return (*task)(result.status());
+                             (*task)(etcd::LeaseTtl{
+                                 .id = result->id,
+                                 .remaining_seconds = result->remaining_seconds,
+                                 .granted_ttl = result->granted_ttl,
+                                 .keys = std::move(result->keys)});
+                           });
+  });
+  if (!posted) (*task)(etcd::StoppedError());
+}
+
 }  // namespace raftkv::server

@@ -47,6 +47,12 @@ class EtcdBackend final : public etcd::Backend {
                             absl::Time deadline) override;
   absl::Status MoveLeader(uint64_t target, absl::Time deadline) override;
 
+  // ---- Leases: answered by the driver from the leader's lease clock ----
+  void RenewLease(int64_t id, absl::Time deadline, RenewDone done) override;
+  void LeaseTimeToLive(int64_t id, bool with_keys, absl::Time deadline,
+                       TimeToLiveDone done) override;
+  // ---- end of Leases ----
+
  private:
   // Proposes `change` through the driver and waits until this member applied it.
   absl::Status ChangeMembership(absl::StatusOr<node::MembershipChange> change, absl::Time deadline);

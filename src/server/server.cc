@@ -114,6 +114,8 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
   options.election_ticks =
       static_cast<int>(flags.election_timeout_ms / flags.heartbeat_interval_ms);
   options.snapshot_count = flags.snapshot_count;
+  // Lease TTLs are seconds; the driver counts them in ticks of the heartbeat interval.
+  options.tick_millis = static_cast<uint64_t>(flags.heartbeat_interval_ms);
   options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
   // Request ids: the low 16 bits of the member id, then the start time in milliseconds, then a
   // counter, as etcd does, so that ids differ between members and across restarts.

@@ -3,8 +3,8 @@
 // Grants and revokes are replicated writes (Backend::Write), answered once applied here. A
 // keep-alive or a TTL query is answered from the leader's lease clock (Backend::RenewLease,
 // Backend::LeaseTimeToLive); on a member that does not lead they fail with "etcdserver: leader
-// changed", which etcd's clients retry (clientv3 reopens the keep-alive stream, on the next
-// endpoint). LeaseLeases lists the leases of the local store, as etcd does.
+// changed" (etcd forwards them to the leader; this service does not yet). LeaseLeases lists
+// the leases of the local store, as etcd does.
 //
 // A keep-alive stream holds at most one request at a time: it reads the next request only
 // after the answer to the previous one was written, so a client cannot make the member queue
