@@ -192,4 +192,13 @@ void EtcdBackend::LeaseTimeToLive(int64_t id, bool with_keys, absl::Time deadlin
   if (!posted) (*task)(etcd::StoppedError());
 }
 
+// ---- Watch ----
+
+bool EtcdBackend::SetStoreListener(StoreListener listener) {
+  node_->SetAppliedListener(std::move(listener));
+  return true;
+}
+
+bool EtcdBackend::Stopped() { return node_->stopped(); }
+
 }  // namespace raftkv::server

@@ -47,6 +47,11 @@ class EtcdBackend final : public etcd::Backend {
                             absl::Time deadline) override;
   absl::Status MoveLeader(uint64_t target, absl::Time deadline) override;
 
+  // ---- Watch: the node thread announces every pass that applied entries ----
+  bool SetStoreListener(StoreListener listener) override;
+  bool Stopped() override;
+  // ---- end of Watch ----
+
   // ---- Leases: answered by the driver from the leader's lease clock ----
   void RenewLease(int64_t id, absl::Time deadline, RenewDone done) override;
   void LeaseTimeToLive(int64_t id, bool with_keys, absl::Time deadline,

@@ -47,6 +47,7 @@ void NodeThread::Stop() {
     running_ = false;
   }
   stopped_ = true;
+  NotifyApplied();
   if (thread_.joinable()) thread_.join();
   if (driver_ == nullptr) return;
   // Tasks queued before Stop hand their waiters to the driver, which then answers them all.
@@ -104,7 +105,9 @@ void NodeThread::Run() {
       spdlog::shutdown();
       std::_Exit(1);
     }
+    const uint64_t applied_before = applied_.load();
     Publish();
+    if (applied_.load() != applied_before) NotifyApplied();
   }
 }
 
@@ -121,6 +124,16 @@ void NodeThread::Publish() {
   commit_ = driver_->commit();
   applied_ = driver_->applied();
   role_ = driver_->role();
+}
+
+void NodeThread::SetAppliedListener(std::function<void()> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  applied_listener_ = std::move(listener);
+}
+
+void NodeThread::NotifyApplied() {
+  absl::MutexLock lock(&listener_mu_);
+  if (applied_listener_) applied_listener_();
 }
 
 void NodeThread::Receive(std::vector<raftpb::Message> messages) {

@@ -75,6 +75,13 @@ class NodeThread final : public transport::Receiver {
   bool is_leader() const { return role() == raft::StateRole::kLeader; }
   bool stopped() const { return stopped_.load(); }
 
+  // ---- Watch: hearing that the store moved on ----
+  // `listener` is called on the node thread after every pass that applied entries (or installed
+  // a snapshot), and once from Stop after stopped() became true. It must only note the news.
+  // Replaces any earlier listener; once this returns the old one is not running.
+  void SetAppliedListener(std::function<void()> listener);
+  // ---- end of Watch ----
+
   // transport::Receiver
   void Receive(std::vector<raftpb::Message> messages) override;
   void ReportUnreachable(uint64_t peer_id) override;
@@ -95,6 +102,7 @@ class NodeThread final : public transport::Receiver {
   void Run();
   void Handle(Inbox inbox);
   void Publish();
+  void NotifyApplied();
 
   const NodeThreadOptions options_;
   std::unique_ptr<node::Driver> driver_;  // the node thread's while it runs
@@ -110,6 +118,9 @@ class NodeThread final : public transport::Receiver {
   std::atomic<uint64_t> applied_{0};
   std::atomic<raft::StateRole> role_{raft::StateRole::kFollower};
   std::atomic<bool> stopped_{false};
+
+  absl::Mutex listener_mu_;
+  std::function<void()> applied_listener_ ABSL_GUARDED_BY(listener_mu_);
 
   std::thread thread_;
 };

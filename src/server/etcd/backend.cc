@@ -41,6 +41,10 @@ absl::Status Backend::UpdateMember(uint64_t, const std::vector<std::string>&, ab
   return absl::UnimplementedError("membership changes are not served by this backend");
 }
 
+// Watch: a backend that cannot announce changes is polled.
+bool Backend::SetStoreListener(StoreListener) { return false; }
+bool Backend::Stopped() { return false; }
+
 // Leases: a backend without a lease clock serves no keep-alives or TTL queries.
 void Backend::RenewLease(int64_t, absl::Time, RenewDone done) {
   done(absl::UnimplementedError("leases are not served by this backend"));

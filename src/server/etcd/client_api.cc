@@ -5,6 +5,7 @@
 #include "server/etcd/kv_service.h"
 #include "server/etcd/lease_service.h"
 #include "server/etcd/maintenance_service.h"
+#include "server/etcd/watch_service.h"
 
 namespace raftkv::server::etcd {
 namespace {
@@ -18,7 +19,8 @@ ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
     : kv_(std::make_unique<KvService>(backend, options.request_timeout)),
       maintenance_(
           std::make_unique<MaintenanceService>(backend, options.version, options.request_timeout)),
-      cluster_(std::make_unique<ClusterService>(backend, options.request_timeout)) {
+      cluster_(std::make_unique<ClusterService>(backend, options.request_timeout)),
+      watch_(std::make_unique<WatchService>(backend, options.watch)) {
   // Leases.
   lease_ = std::make_unique<LeaseService>(backend, options.request_timeout);
 }
@@ -30,6 +32,7 @@ void ClientApi::Configure(grpc::ServerBuilder& builder) {
   builder.RegisterService(maintenance_.get());
   builder.RegisterService(cluster_.get());
   builder.RegisterService(lease_.get());
+  builder.RegisterService(watch_.get());
   ConfigureClientLimits(builder);
 }
 

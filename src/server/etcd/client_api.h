@@ -4,9 +4,10 @@
 //   etcd::ClientApi api(&node, {});
 //   grpc::ServerBuilder builder;
 //   builder.AddListeningPort("127.0.0.1:2379", grpc::InsecureServerCredentials());
-//   api.Configure(builder);   // registers KV, Maintenance, Cluster and sets message limits
+//   api.Configure(builder);   // registers KV, Watch, Lease, Maintenance, Cluster; limits
 //   auto server = builder.BuildAndStart();
-// Watch and Auth are not registered, so gRPC answers their calls with UNIMPLEMENTED.
+// Auth is not registered, so gRPC answers its calls with UNIMPLEMENTED. The server
+// must be shut down before the ClientApi is destroyed (the watch thread ends with it).
 // Thread-safety: Configure once; afterwards the services are used concurrently by gRPC.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server_builder.h"
 #include "server/etcd/backend.h"
+#include "server/etcd/watch_options.h"
 
 namespace raftkv::server::etcd {
 
@@ -23,6 +25,7 @@ class KvService;
 class MaintenanceService;
 class ClusterService;
 class LeaseService;
+class WatchService;
 
 struct ClientApiOptions {
   // How long a write or a linearizable read may wait for raft when the client gave no earlier
@@ -30,6 +33,9 @@ struct ClientApiOptions {
   absl::Duration request_timeout = absl::Seconds(5);
   // The etcd API version announced by Maintenance/Status.
   std::string version = "3.4.0";
+  // Watch: the progress notification interval (etcd's default, 10 minutes) and the per-stream
+  // bounds.
+  WatchOptions watch;
 };
 
 class ClientApi {
@@ -49,6 +55,7 @@ class ClientApi {
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<LeaseService> lease_;
+  std::unique_ptr<WatchService> watch_;
 };
 
 // etcd's transport settings for client connections: a receive limit of the largest request

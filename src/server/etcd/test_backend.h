@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,8 @@ class TestBackend final : public Backend {
         result = store_.Apply(request, store_.applied_index() + 1);
       }
     }
+    // Like the node thread: the watch side hears of the change after the store applied it.
+    AnnounceChange();
     done(std::move(result));
   }
 
@@ -75,6 +78,18 @@ class TestBackend final : public Backend {
                             .client_urls = {},
                             .is_learner = false});
     return info;
+  }
+
+  bool SetStoreListener(StoreListener listener) override {
+    absl::MutexLock lock(&listener_mu_);
+    listener_ = std::move(listener);
+    return true;
+  }
+  bool Stopped() override { return stopped_.load(); }
+  // What a stopping server does: no more service, and the watch side is told.
+  void Stop() {
+    stopped_ = true;
+    AnnounceChange();
   }
 
   // ---- Leases: the store's leases, with no clock (remaining = granted TTL) ----
@@ -147,6 +162,11 @@ class TestBackend final : public Backend {
   }
 
  private:
+  void AnnounceChange() {
+    absl::MutexLock lock(&listener_mu_);
+    if (listener_) listener_();
+  }
+
   absl::Mutex mu_;
   kv::Store store_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> write_error_ ABSL_GUARDED_BY(mu_);
@@ -157,12 +177,15 @@ class TestBackend final : public Backend {
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<absl::Status> lease_error_ ABSL_GUARDED_BY(mu_);
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex listener_mu_;
+  StoreListener listener_ ABSL_GUARDED_BY(listener_mu_);
+  std::atomic<bool> stopped_{false};
 };
 
 // The client API over a TestBackend, listening on a free loopback port.
 class TestServer {
  public:
-  TestServer() : api_(&backend_, ClientApiOptions{}) {
+  explicit TestServer(ClientApiOptions options = {}) : api_(&backend_, std::move(options)) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     api_.Configure(builder);
@@ -171,7 +194,10 @@ class TestServer {
     EXPECT_GT(port_, 0);
     backend_.SetClientUrl("http://" + address());
   }
-  ~TestServer() { server_->Shutdown(); }
+  // Calls still open a second later (a watch stream a failed test left behind) are canceled.
+  ~TestServer() {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   TestBackend& backend() { return backend_; }

@@ -26,7 +26,8 @@ CatchUpStep CatchUpWatcher(const kv::Store& store, Watcher& watcher, size_t max_
     if (PassesWatchFilters(create, event)) *response.add_events() = std::move(event);
   }
   if (response.events_size() == 0) return step;
-  response.mutable_header()->set_revision(store.revision());
+  // The revision the watcher has been brought up to (the store's, unless the page was cut).
+  response.mutable_header()->set_revision(page->through);
   response.set_watch_id(watcher.id);
   step.response = std::move(response);
   return step;

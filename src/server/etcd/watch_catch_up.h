@@ -25,7 +25,7 @@ struct CatchUpStep {
 
 // Reads at most about `max_events` events (never splitting a revision) after
 // watcher.next_revision - 1, up to the store revision, and advances watcher.next_revision past
-// them.
+// them. The response's header revision is the revision the watcher was brought up to.
 CatchUpStep CatchUpWatcher(const kv::Store& store, Watcher& watcher, size_t max_events);
 
 }  // namespace raftkv::server::etcd

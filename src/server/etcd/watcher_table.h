@@ -17,6 +17,9 @@ struct Watcher {
   etcdserverpb::WatchCreateRequest create;
   // The first revision this watcher has not been sent yet.
   int64_t next_revision = 0;
+  // Events went out since the last progress tick, so the next progress notification is skipped
+  // (etcd sends them only to watchers that were quiet for a whole interval).
+  bool sent_since_progress = false;
 };
 
 class WatcherTable {
