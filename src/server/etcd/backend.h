@@ -141,6 +141,21 @@ class Backend {
   virtual void LeaseTimeToLive(int64_t id, bool with_keys, absl::Time deadline,
                                TimeToLiveDone done);
   // ---- end of Leases ----
+
+  // ---- Watch: following the local store without polling it ----
+  //
+  // Called after the local store applied entries (its revision may have moved) and once when the
+  // backend stops serving (Stopped() is then true). It runs on the thread that applies, so it
+  // must only note the news and return: never block, never call into the Backend.
+  using StoreListener = std::function<void()>;
+  // Installs `listener`, replacing any earlier one; an empty function removes it, and once this
+  // returns the old listener is not running and will not be called again. Returns false when the
+  // backend cannot announce changes (the default): the watch service then polls the store.
+  virtual bool SetStoreListener(StoreListener listener);
+  // True once the backend serves no more requests (the server is stopping, or this member was
+  // removed). Watch streams are then ended with "etcdserver: server stopped" so that clients
+  // resume elsewhere. Default: false.
+  virtual bool Stopped();
 };
 
 // The canonical operating errors a Backend returns. Their codes and messages are exactly etcd's
