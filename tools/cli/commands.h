@@ -26,5 +26,9 @@ int Get(const std::string& endpoints, const std::string& key, bool prefix, bool 
 int Del(const std::string& endpoints, const std::string& key, bool prefix);
 int Status(const std::string& endpoints);
 int Members(const std::string& endpoints);
+// Prints events on KEY (or every key under it with `prefix`) from `revision` (0: from now) until
+// interrupted, resuming on the next endpoint when one fails.
+int Watch(const std::string& endpoints, const std::string& key, bool prefix, int64_t revision,
+          bool prev_kv);
 
 }  // namespace raftkv::cli

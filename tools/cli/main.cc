@@ -3,6 +3,7 @@
 //   raftkv cluster up [--size 3] [--base-port 2379] [--data-dir raftkv-local]
 //   raftkv cluster down [--data-dir raftkv-local]
 //   raftkv put KEY VALUE | get KEY [--prefix] [--serializable] | del KEY [--prefix]
+//   raftkv watch KEY [--prefix] [--rev N] [--prev-kv]
 //   raftkv status | members            (all take --endpoints host:port,...)
 //   raftkv demo [--base-port 32379] [--data-dir D] [--keep]
 #include <cstdio>
@@ -42,9 +43,17 @@ int main(int argc, char** argv) {
   CLI::App* del = app.add_subcommand("del", "delete KEY");
   del->add_option("key", key)->required();
   del->add_flag("--prefix", prefix, "every key starting with KEY");
+  int64_t watch_revision = 0;
+  bool prev_kv = false;
+  CLI::App* watch = app.add_subcommand("watch", "print events on KEY as they happen");
+  watch->add_option("key", key)->required();
+  watch->add_flag("--prefix", prefix, "every key starting with KEY");
+  watch->add_option("--rev", watch_revision, "start from this revision (history first)")
+      ->check(CLI::NonNegativeNumber);
+  watch->add_flag("--prev-kv", prev_kv, "print the pair before each event too");
   CLI::App* status = app.add_subcommand("status", "raft status of every endpoint");
   CLI::App* members = app.add_subcommand("members", "the cluster's members");
-  for (CLI::App* sub : {put, get, del, status, members}) {
+  for (CLI::App* sub : {put, get, del, watch, status, members}) {
     sub->add_option("--endpoints", endpoints, "comma-separated host:port list")
         ->capture_default_str();
   }
@@ -64,6 +73,7 @@ int main(int argc, char** argv) {
   if (*put) return Put(endpoints, key, value);
   if (*get) return Get(endpoints, key, prefix, serializable);
   if (*del) return Del(endpoints, key, prefix);
+  if (*watch) return Watch(endpoints, key, prefix, watch_revision, prev_kv);
   if (*status) return Status(endpoints);
   if (*members) return Members(endpoints);
   if (*demo_cmd) return Demo(demo);
