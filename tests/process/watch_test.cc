@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -137,6 +138,9 @@ class WatchTest : public ClusterTest {
     }
     return -1;
   }
+
+  void ResumeAfter(const std::function<void()>& stop, const std::string& name);
+  std::string last_output_;
 };
 
 TEST_F(WatchTest, EtcdctlWatchPrintsLiveEventsInEtcdctlsFormat) {
@@ -236,13 +240,14 @@ TEST_F(WatchTest, EtcdctlWatcherSurvivesAKillOfItsMemberWithoutLosingAnEvent) {
   EXPECT_NE(MemberIndex(responses.back().member_id), serving) << "the watch did not move";
 }
 
-TEST_F(WatchTest, RaftkvWatchResumesOnTheNextEndpointAfterAKill) {
+// The raftkv tool watches through the first endpoint it is given; `stop` takes that member
+// away halfway through the writes, and the tool must carry on from the next endpoint.
+void WatchTest::ResumeAfter(const std::function<void()>& stop, const std::string& name) {
   StartCluster();
   const int64_t start = Revision() + 1;
-  // The tool watches through the first endpoint it is given.
   BackgroundWatcher watcher(absl::StrCat(RAFTKV_CLI_PATH, " watch n/ --prefix --rev ", start,
                                          " --endpoints ", cluster_->Endpoints()),
-                            OutputPath("tool-survivor"));
+                            OutputPath(name));
   auto printed = [&] {
     std::vector<std::string> keys;
     std::istringstream lines(watcher.Output());
@@ -254,13 +259,23 @@ TEST_F(WatchTest, RaftkvWatchResumesOnTheNextEndpointAfterAKill) {
   };
   for (int i = 1; i <= kKeys / 2; ++i) CreateOnce(Key(i));
   ASSERT_TRUE(Eventually([&] { return printed().size() >= kKeys / 2; })) << watcher.Output();
-  cluster_->Kill(0);
+  stop();
   for (int i = kKeys / 2 + 1; i <= kKeys; ++i) CreateOnce(Key(i));
   std::vector<std::string> expected;
   for (int i = 1; i <= kKeys; ++i) expected.push_back(Key(i));
   EXPECT_TRUE(Eventually([&] { return printed().size() >= kKeys; })) << watcher.Output();
   EXPECT_EQ(printed(), expected);
   EXPECT_THAT(watcher.Output(), ::testing::HasSubstr("resuming at revision"));
+  last_output_ = watcher.Output();
+}
+
+TEST_F(WatchTest, RaftkvWatchResumesOnTheNextEndpointAfterAKill) {
+  ResumeAfter([&] { cluster_->Kill(0); }, "after-kill");
+}
+
+TEST_F(WatchTest, AStoppingMemberEndsItsWatchesWithServerStoppedAndTheyResumeElsewhere) {
+  ResumeAfter([&] { ASSERT_TRUE(cluster_->Stop(0).ok()); }, "after-sigterm");
+  EXPECT_THAT(last_output_, ::testing::HasSubstr("etcdserver: server stopped"));
 }
 
 }  // namespace
