@@ -9,14 +9,16 @@
 # raftkv::base. Its link interface is protobuf and abseil only, and the package config finds
 # those two for the consumer.
 #
+# Component `storage` (asked for with find_package(raftkv COMPONENTS storage)): see below.
+#
 # The same names exist in the build tree as aliases, so the examples also build inside it.
 include(CMakePackageConfigHelpers)
 include(GNUInstallDirs)
 
 set(RAFTKV_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/raftkv)
 
-set(raftkv_core_targets raftkv_raft raftkv_raftpb raftkv_base)
-foreach(target ${raftkv_core_targets})
+# Gives `target` its package name (raftkv_foo -> raftkv::foo, also as an alias in this tree).
+function(raftkv_prepare_export target)
   string(REGEX REPLACE "^raftkv_" "" export_name ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${export_name})
   add_library(raftkv::${export_name} ALIAS ${target})
@@ -26,6 +28,11 @@ foreach(target ${raftkv_core_targets})
   if(RAFTKV_SANITIZE)
     target_link_options(${target} INTERFACE $<INSTALL_INTERFACE:-fsanitize=address,undefined>)
   endif()
+endfunction()
+
+set(raftkv_core_targets raftkv_raft raftkv_raftpb raftkv_base)
+foreach(target ${raftkv_core_targets})
+  raftkv_prepare_export(${target})
 endforeach()
 
 install(TARGETS ${raftkv_core_targets}
@@ -43,6 +50,31 @@ install(EXPORT raftkvRaftTargets
   NAMESPACE raftkv::
   DESTINATION ${RAFTKV_INSTALL_CMAKEDIR}
   COMPONENT raft)
+
+# Component `storage`: raftkv::storage, the durable raft log (DurableStorage: WAL, snapshot
+# files, recovery; a raft::Storage), and raftkv::io, the file-system Env it writes through. Their
+# headers use the source tree's include paths ("storage/wal.h", "io/env.h"), so they are installed
+# under include/raftkv/{storage,io} and include/raftkv is on their installed include path. These
+# two link fmt as well; the config finds it only when the component is asked for.
+set(raftkv_storage_targets raftkv_storage raftkv_io)
+foreach(target ${raftkv_storage_targets})
+  raftkv_prepare_export(${target})
+endforeach()
+install(TARGETS ${raftkv_storage_targets}
+  EXPORT raftkvStorageTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT storage)
+install(FILES ${PROJECT_SOURCE_DIR}/src/io/env.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/raftkv/io
+  COMPONENT storage)
+# Every header of the library; test_util.h belongs to its tests.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/storage/
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/raftkv/storage
+  COMPONENT storage
+  FILES_MATCHING PATTERN "*.h" PATTERN "test_util.h" EXCLUDE)
+install(EXPORT raftkvStorageTargets
+  NAMESPACE raftkv::
+  DESTINATION ${RAFTKV_INSTALL_CMAKEDIR}
+  COMPONENT storage)
 
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/raftkvConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/raftkvConfig.cmake

@@ -1,6 +1,7 @@
 # One step of the package test, run by ctest as `cmake -D... -P install_test.cmake`:
 #
-#   STEP=install   cmake --install the build tree's `raft` component into PREFIX (emptied first)
+#   STEP=install   cmake --install the build tree's `raft` and `storage` components into PREFIX
+#                  (emptied first)
 #   STEP=project   configure and build the project in SOURCE against PREFIX with
 #                  find_package(raftkv), in BINARY; then run RUN (relative to BINARY) if given
 #
@@ -18,7 +19,9 @@ endfunction()
 
 if(STEP STREQUAL "install")
   file(REMOVE_RECURSE ${PREFIX})
-  run(${CMAKE_COMMAND} --install ${BUILD_TREE} --prefix ${PREFIX} --component raft)
+  foreach(component raft storage)
+    run(${CMAKE_COMMAND} --install ${BUILD_TREE} --prefix ${PREFIX} --component ${component})
+  endforeach()
 elseif(STEP STREQUAL "project")
   file(REMOVE_RECURSE ${BINARY})
   run(${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -G ${GENERATOR}
