@@ -1,7 +1,8 @@
 # One step of the package test, run by ctest as `cmake -D... -P install_test.cmake`:
 #
 #   STEP=install   cmake --install the build tree's `raft` and `storage` components into PREFIX
-#                  (emptied first)
+#                  (emptied first), and check that the core's exported link interface names no
+#                  gRPC, spdlog or fmt
 #   STEP=project   configure and build the project in SOURCE against PREFIX with
 #                  find_package(raftkv), in BINARY; then run RUN (relative to BINARY) if given
 #
@@ -21,6 +22,19 @@ if(STEP STREQUAL "install")
   file(REMOVE_RECURSE ${PREFIX})
   foreach(component raft storage)
     run(${CMAKE_COMMAND} --install ${BUILD_TREE} --prefix ${PREFIX} --component ${component})
+  endforeach()
+  # The core's promise to embedders: its installed link interface is protobuf and abseil only.
+  file(GLOB core_targets ${PREFIX}/lib*/cmake/raftkv/raftkvRaftTargets*.cmake)
+  if(NOT core_targets)
+    message(FATAL_ERROR "no raftkvRaftTargets.cmake under ${PREFIX}")
+  endif()
+  foreach(file ${core_targets})
+    file(STRINGS ${file} links REGEX "INTERFACE_LINK_LIBRARIES")
+    foreach(line ${links})
+      if(line MATCHES "(grpc|GRPC|spdlog|fmt::)")
+        message(FATAL_ERROR "raftkv::raft's installed link interface names ${CMAKE_MATCH_1}: ${line}")
+      endif()
+    endforeach()
   endforeach()
 elseif(STEP STREQUAL "project")
   file(REMOVE_RECURSE ${BINARY})
