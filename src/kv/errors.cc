@@ -33,5 +33,8 @@ absl::Status LeaseExistsError() {
 absl::Status LeaseTtlTooLargeError() {
   return absl::OutOfRangeError("etcdserver: too large lease TTL");
 }
+absl::Status NoSpaceError() {
+  return absl::ResourceExhaustedError("etcdserver: mvcc: database space exceeded");
+}
 
 }  // namespace raftkv::kv

@@ -11,17 +11,18 @@
 
 namespace raftkv::kv {
 
-absl::Status EmptyKeyError();        // INVALID_ARGUMENT "etcdserver: key is not provided"
-absl::Status KeyNotFoundError();     // INVALID_ARGUMENT "etcdserver: key not found"
-absl::Status ValueProvidedError();   // INVALID_ARGUMENT "etcdserver: value is provided"
-absl::Status LeaseProvidedError();   // INVALID_ARGUMENT "etcdserver: lease is provided"
-absl::Status TooManyOpsError();      // INVALID_ARGUMENT "etcdserver: too many operations ..."
-absl::Status DuplicateKeyError();    // INVALID_ARGUMENT "etcdserver: duplicate key given ..."
-absl::Status CompactedError();       // OUT_OF_RANGE "etcdserver: mvcc: required revision ..."
-absl::Status FutureRevisionError();  // OUT_OF_RANGE "etcdserver: mvcc: ... future revision"
-absl::Status LeaseNotFoundError();   // NOT_FOUND "etcdserver: requested lease not found"
-absl::Status LeaseExistsError();     // FAILED_PRECONDITION "etcdserver: lease already exists"
+absl::Status EmptyKeyError();          // INVALID_ARGUMENT "etcdserver: key is not provided"
+absl::Status KeyNotFoundError();       // INVALID_ARGUMENT "etcdserver: key not found"
+absl::Status ValueProvidedError();     // INVALID_ARGUMENT "etcdserver: value is provided"
+absl::Status LeaseProvidedError();     // INVALID_ARGUMENT "etcdserver: lease is provided"
+absl::Status TooManyOpsError();        // INVALID_ARGUMENT "etcdserver: too many operations ..."
+absl::Status DuplicateKeyError();      // INVALID_ARGUMENT "etcdserver: duplicate key given ..."
+absl::Status CompactedError();         // OUT_OF_RANGE "etcdserver: mvcc: required revision ..."
+absl::Status FutureRevisionError();    // OUT_OF_RANGE "etcdserver: mvcc: ... future revision"
+absl::Status LeaseNotFoundError();     // NOT_FOUND "etcdserver: requested lease not found"
+absl::Status LeaseExistsError();       // FAILED_PRECONDITION "etcdserver: lease already exists"
 absl::Status LeaseTtlTooLargeError();  // OUT_OF_RANGE "etcdserver: too large lease TTL"
+absl::Status NoSpaceError();  // RESOURCE_EXHAUSTED "etcdserver: mvcc: database space exceeded"
 
 // etcd's default --max-txn-ops: the most operations one branch of a txn may carry.
 inline constexpr int kMaxTxnOps = 128;

@@ -1,17 +1,20 @@
 // Store snapshots: the whole store, history included, as one self-checking byte string.
 //
 // Format (little-endian):
-//   magic "RKVS" | u32 format version (2) | u64 payload length | payload | u32 CRC-32C(payload)
+//   magic "RKVS" | u32 format version (3) | u64 payload length | payload | u32 CRC-32C(payload)
 //   payload = i64 revision | i64 compact_revision | u64 applied_index | u64 key count | keys...
 //             | u64 lease count | leases...          (the lease part is absent in version 1)
+//             | u64 alarm count | alarms...          (the alarm part is absent before version 3)
 //   key     = u32 key length | key bytes | u32 version count | versions...
 //   version = i64 mod_revision | i64 create_revision | i64 version | i64 lease | u8 flags
 //             (bit 0: tombstone) | u32 value length | value bytes
 //   lease   = i64 id | i64 granted TTL
-// Keys appear in ascending order, versions in ascending mod_revision and leases in ascending id,
-// so equal stores give byte-identical snapshots. Which keys a lease holds is not stored: it is
-// the lease of each key's live version, rebuilt on restore. Version 1 (written before leases
-// existed) is still read, as a store without leases.
+//   alarm   = u64 member id | u32 alarm type (etcd's AlarmType)
+// Keys appear in ascending order, versions in ascending mod_revision, leases in ascending id and
+// alarms in ascending (member, type), so equal stores give byte-identical snapshots. Which keys a
+// lease holds is not stored: it is the lease of each key's live version, rebuilt on restore.
+// Version 1 (written before leases existed) is still read, as a store without leases, and
+// version 2 (before alarms) as a store without alarms.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -25,7 +28,8 @@ namespace raftkv::kv {
 namespace {
 
 constexpr std::string_view kMagic = "RKVS";
-constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatVersion = 3;
+constexpr uint32_t kFormatVersionWithoutAlarms = 2;
 constexpr uint32_t kFormatVersionWithoutLeases = 1;
 constexpr size_t kPreambleBytes = 4 + 4 + 8;
 constexpr size_t kTrailerBytes = 4;
@@ -114,6 +118,11 @@ std::string Store::Snapshot() const {
     PutFixed<int64_t>(&payload, id);
     PutFixed<int64_t>(&payload, lease.ttl);
   }
+  PutFixed<uint64_t>(&payload, alarms_.size());
+  for (const auto& [member, type] : alarms_) {
+    PutFixed<uint64_t>(&payload, member);
+    PutFixed<uint32_t>(&payload, static_cast<uint32_t>(type));
+  }
 
   std::string out;
   out.reserve(kPreambleBytes + payload.size() + kTrailerBytes);
@@ -132,9 +141,9 @@ absl::Status Store::Restore(std::string_view snapshot) {
   Reader preamble(snapshot.substr(4, kPreambleBytes - 4));
   const uint32_t format = preamble.Fixed<uint32_t>();
   const uint64_t payload_size = preamble.Fixed<uint64_t>();
-  if (format != kFormatVersion && format != kFormatVersionWithoutLeases) {
+  if (format < kFormatVersionWithoutLeases || format > kFormatVersion) {
     return absl::FailedPreconditionError(fmt::format(
-        "kv snapshot has format version {}; this build reads versions {} and {} only (written "
+        "kv snapshot has format version {}; this build reads versions {} to {} only (written "
         "by a newer raftkv?)",
         format, kFormatVersionWithoutLeases, kFormatVersion));
   }
@@ -194,7 +203,7 @@ absl::Status Store::Restore(std::string_view snapshot) {
     keys.emplace_hint(keys.end(), std::string(key), std::move(history));
   }
   std::map<int64_t, Lease> leases;
-  if (format >= 2) {
+  if (format >= kFormatVersionWithoutAlarms) {
     const uint64_t lease_count = in.Fixed<uint64_t>();
     for (uint64_t l = 0; l < lease_count && in.ok(); ++l) {
       const int64_t id = in.Fixed<int64_t>();
@@ -208,6 +217,22 @@ absl::Status Store::Restore(std::string_view snapshot) {
     }
     if (!in.ok()) return Corrupt("truncated leases", in.offset());
   }
+  AlarmSet alarms;
+  if (format >= kFormatVersion) {
+    const uint64_t alarm_count = in.Fixed<uint64_t>();
+    for (uint64_t a = 0; a < alarm_count && in.ok(); ++a) {
+      const uint64_t member = in.Fixed<uint64_t>();
+      const uint32_t type = in.Fixed<uint32_t>();
+      if (!in.ok()) break;
+      const auto alarm = std::make_pair(member, static_cast<etcdserverpb::AlarmType>(type));
+      if (type == etcdserverpb::NONE || !etcdserverpb::AlarmType_IsValid(static_cast<int>(type)) ||
+          (!alarms.empty() && alarm <= *alarms.rbegin())) {
+        return Corrupt("impossible or unordered alarm", in.offset());
+      }
+      alarms.emplace_hint(alarms.end(), alarm);
+    }
+    if (!in.ok()) return Corrupt("truncated alarms", in.offset());
+  }
   if (!in.done()) return Corrupt("trailing bytes", in.offset());
   for (const auto& [key, history] : keys) {
     const Version& live = history.back();
@@ -219,6 +244,8 @@ absl::Status Store::Restore(std::string_view snapshot) {
 
   keys_ = std::move(keys);
   leases_ = std::move(leases);
+  alarms_ = std::move(alarms);
+  nospace_alarms_ = CountNoSpace(alarms_);
   revision_ = revision;
   compact_revision_ = compact_revision;
   applied_index_ = applied_index;

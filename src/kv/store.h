@@ -8,6 +8,13 @@
 // at one revision through the ordinary delete path, so history and watch events see it. When a
 // lease expires is not the store's business: the leader decides and proposes the revoke.
 //
+// Alarms (alarm.cc): etcd's alarms are replicated state, kept here with the keys (as etcd keeps
+// them in its backend) and carried in the store's snapshot, because what they change is which
+// store writes apply. While any member's NOSPACE alarm is raised, every write with a space cost
+// (kv/quota.h: puts, txns with a put, lease grants) is refused with etcd's "database space
+// exceeded", on every member alike; deletes, compactions and revokes still apply, so an operator
+// can make room, and DEACTIVATE disarms the alarm.
+//
 // Revisions (etcd's rules): the store revision starts at 1 and grows by exactly one per Put, per
 // DeleteRange that deleted at least one key, and per Txn that performed at least one effective
 // write (all of a txn's writes share that revision). Each key carries create_revision,
@@ -120,6 +127,15 @@ class Store {
   std::vector<LeaseState> Leases() const;
   size_t lease_count() const { return leases_.size(); }
 
+  // The raised alarms of `type` (NONE: of every type), ordered by member id, then type.
+  std::vector<etcdserverpb::AlarmMember> Alarms(
+      etcdserverpb::AlarmType type = etcdserverpb::NONE) const;
+  bool HasAlarm(uint64_t member_id, etcdserverpb::AlarmType type) const {
+    return alarms_.contains({member_id, type});
+  }
+  // True while some member's NOSPACE alarm is raised: writes with a space cost are refused.
+  bool space_exceeded() const { return nospace_alarms_ > 0; }
+
   // Serializes the whole store, history and applied index included, in a versioned and
   // checksummed format (see snapshot.cc).
   std::string Snapshot() const;
@@ -204,6 +220,13 @@ class Store {
   // What a lease is charged in size_bytes().
   static constexpr int64_t kLeaseBytes = 64;
 
+  // alarm.cc
+  absl::Status ApplyAlarm(const etcdserverpb::AlarmRequest& request,
+                          etcdserverpb::AlarmResponse* response);
+  // (member id, alarm type) of every raised alarm.
+  using AlarmSet = std::set<std::pair<uint64_t, etcdserverpb::AlarmType>>;
+  static int64_t CountNoSpace(const AlarmSet& alarms);
+
   // txn.cc
   bool CompareHolds(const etcdserverpb::Compare& compare) const;
   // Evaluates the compares of `txn` and of every txn nested on the taken branches, depth first,
@@ -218,6 +241,8 @@ class Store {
 
   KeyMap keys_;
   std::map<int64_t, Lease> leases_;
+  AlarmSet alarms_;
+  int64_t nospace_alarms_ = 0;
   int64_t revision_ = 1;
   int64_t compact_revision_ = 0;
   uint64_t applied_index_ = 0;

@@ -211,12 +211,12 @@ TEST(StoreLease, SnapshotCarriesLeasesAndTheirKeys) {
   EXPECT_EQ(restored.Snapshot(), original.store().Snapshot());
 }
 
-// A snapshot in format version 1 (before leases): the version-2 snapshot of a store without
-// leases, minus its empty lease section.
+// A snapshot in format version 1 (before leases): the current snapshot of a store without
+// leases or alarms, minus its empty lease and alarm sections.
 std::string VersionOneSnapshot(const Store& store) {
-  const std::string v2 = store.Snapshot();
-  std::string payload = v2.substr(16, v2.size() - 16 - 4);
-  payload.resize(payload.size() - 8);  // the u64 lease count, 0
+  const std::string current = store.Snapshot();
+  std::string payload = current.substr(16, current.size() - 16 - 4);
+  payload.resize(payload.size() - 16);  // the u64 lease count and u64 alarm count, both 0
   std::string out = "RKVS";
   auto put = [&out](uint64_t value, int bytes) {
     for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));

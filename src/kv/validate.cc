@@ -140,6 +140,26 @@ absl::Status ValidateTxn(const etcdserverpb::TxnRequest& request) {
   return CollectWrites(request.failure(), &failure);
 }
 
+absl::Status ValidateAlarm(const etcdserverpb::AlarmRequest& request) {
+  if (!etcdserverpb::AlarmType_IsValid(request.alarm())) {
+    return absl::InvalidArgumentError("raftkv: unknown alarm type");
+  }
+  switch (request.action()) {
+    case etcdserverpb::AlarmRequest::GET:
+    case etcdserverpb::AlarmRequest::DEACTIVATE:
+      return absl::OkStatus();
+    case etcdserverpb::AlarmRequest::ACTIVATE:
+      // NOSPACE is the one alarm raftkv acts on; a CORRUPT alarm would promise a corruption
+      // check that does not exist, and NONE is no alarm at all.
+      if (request.alarm() != etcdserverpb::NOSPACE) {
+        return absl::InvalidArgumentError("raftkv: only the NOSPACE alarm can be raised");
+      }
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError("raftkv: unknown alarm action");
+  }
+}
+
 absl::Status ValidateRequest(const kvpb::Request& request) {
   switch (request.op_case()) {
     case kvpb::Request::kPut:
@@ -152,6 +172,8 @@ absl::Status ValidateRequest(const kvpb::Request& request) {
     case kvpb::Request::kLeaseGrant:
     case kvpb::Request::kLeaseRevoke:
       return absl::OkStatus();
+    case kvpb::Request::kAlarm:
+      return ValidateAlarm(request.alarm());
     case kvpb::Request::OP_NOT_SET:
       break;
   }

@@ -1,10 +1,11 @@
 // The store's write side: applying replicated requests (put, delete, compaction) and the applied
-// index. Transactions live in txn.cc, leases in lease.cc.
+// index. Transactions live in txn.cc, leases in lease.cc, alarms in alarm.cc.
 #include <algorithm>
 #include <utility>
 
 #include "kv/errors.h"
 #include "kv/invariant.h"
+#include "kv/quota.h"
 #include "kv/store.h"
 #include "kv/validate.h"
 
@@ -12,6 +13,8 @@ namespace raftkv::kv {
 absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64_t index) {
   MarkApplied(index);
   if (auto status = ValidateRequest(request); !status.ok()) return status;
+  // etcd's capped applier: under NOSPACE nothing that needs space applies, on any member.
+  if (space_exceeded() && QuotaCost(request) > 0) return NoSpaceError();
 
   kvpb::Response response;
   response.set_id(request.id());
@@ -50,6 +53,11 @@ absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64
       if (auto status =
               RevokeLease(batch, request.lease_revoke(), response.mutable_lease_revoke());
           !status.ok()) {
+        return status;
+      }
+      break;
+    case kvpb::Request::kAlarm:
+      if (auto status = ApplyAlarm(request.alarm(), response.mutable_alarm()); !status.ok()) {
         return status;
       }
       break;
