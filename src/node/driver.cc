@@ -240,6 +240,7 @@ void Driver::ApplyNormalEntry(const raftpb::Entry& entry) {
     if (request.ParseFromString(proposal.kv_request())) {
       result = applier_->ApplyRequest(index, request);
       ObserveAppliedLeaseRequest(request, result);
+      ObserveAppliedForQuota(request, result);
     } else {
       applier_->MarkApplied(index);
     }

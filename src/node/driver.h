@@ -90,6 +90,17 @@ struct DriverOptions {
   // 1000 per second), so a mass expiry does not flood the log.
   size_t max_lease_revokes_per_tick = 100;
 
+  // The space quota in bytes of the store's size (etcd's --quota-backend-bytes, whose 0 means
+  // 2 GiB: the host resolves that); 0 here: no quota. A write with a space cost (kv::QuotaCost)
+  // that would take the store to the quota is refused with etcd's "database space exceeded",
+  // and so is every such write while a NOSPACE alarm is raised (the store refuses it when
+  // applied). When a write is refused here, or applying one takes the store to the quota, this
+  // member raises its own NOSPACE alarm through the log, as etcd's members do.
+  int64_t quota_bytes = 0;
+  // A NOSPACE alarm this member proposed that has not applied after this many ticks (its
+  // proposal was lost) may be proposed again.
+  int alarm_retry_ticks = 10;
+
   // Request ids are request_id_base + 1, + 2, ...: the host chooses a base that differs
   // between incarnations of the member, so that an entry proposed before a restart never
   // completes a request made after it.
@@ -152,7 +163,8 @@ class Driver final : private raft::ReadyHandler {
   //   NoLeaderError / LeaderChangedError: not proposed (safe to retry);
   //   TimeoutError / TimeoutDueToLeaderFailError: proposed, not applied within timeout_ticks
   //     (the outcome is unknown);
-  //   TooManyRequestsError: refused, too much is waiting.
+  //   TooManyRequestsError: refused, too much is waiting;
+  //   kv::NoSpaceError: refused, the store would pass the space quota (options.quota_bytes).
   void Write(kvpb::Request request, int timeout_ticks, WriteDone done);
   // Completes `done` with OK once a read index confirmed by the leader after this call is
   // applied here: a read of the Applier's state then sees every write acknowledged before the
@@ -274,6 +286,11 @@ class Driver final : private raft::ReadyHandler {
   void DemoteLessor();
   void ExpireLeases();
 
+  // driver_quota.cc: the space quota and this member's NOSPACE alarm.
+  bool ExceedsQuota(const kvpb::Request& request) const;
+  void ObserveAppliedForQuota(const kvpb::Request& request, const WriteResult& result);
+  void RaiseNoSpaceAlarm();
+
   // driver_reads.cc: linearizable reads (thesis §6.4).
   void MaybeIssueReadRound();
   void OnReadState(const raft::ReadState& read_state);
@@ -311,6 +328,9 @@ class Driver final : private raft::ReadyHandler {
   // leading again, starts over (another leader may have renewed leases meanwhile).
   uint64_t lessor_term_ = 0;
   std::vector<LessorWaiter> lessor_waiters_;
+
+  // Before this tick, a NOSPACE alarm this member proposed is not proposed again.
+  uint64_t next_nospace_alarm_tick_ = 0;
 
   bool attributes_published_ = false;
   uint64_t next_publish_tick_ = 0;

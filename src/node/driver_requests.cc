@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "kv/errors.h"
 #include "node/driver.h"
 #include "node/errors.h"
 #include "raftkv/peerpb/peer.pb.h"
@@ -21,6 +22,10 @@ void Driver::Write(kvpb::Request request, int timeout_ticks, WriteDone done) {
   if (writes_.size() >= options_.max_pending_writes ||
       hard_state_.commit() > applier_->applied_index() + options_.max_apply_backlog) {
     return done(TooManyRequestsError());
+  }
+  if (ExceedsQuota(request)) {
+    RaiseNoSpaceAlarm();
+    return done(kv::NoSpaceError());
   }
   if (request.has_lease_grant()) PrepareLeaseGrant(request);
   const uint64_t id = NextRequestId();
