@@ -1,7 +1,7 @@
 // Leases through Debian's etcdctl against a three-member raftkv cluster: grant, put --lease,
 // timetolive --keys, list, keep-alive --once, revoke deleting the key, and expiry deleting it
-// on every member. Keep-alives and TTL queries go to the leader: a member that does not lead
-// does not forward them yet (docs/api.md).
+// on every member; keep-alives and TTL queries sent to a member that does not lead, which
+// forwards them to the leader.
 #include <regex>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +68,31 @@ TEST_F(LeaseTest, EtcdctlGrantsAttachesListsKeepsAliveAndRevokes) {
   }
   CommandResult gone = Etcdctl(absl::StrCat("lease timetolive ", id), leader);
   EXPECT_EQ(gone.output, absl::StrCat("lease ", id, " already expired\n"));
+}
+
+TEST_F(LeaseTest, KeepAliveAndTimeToLiveOnAFollowerAreAnsweredByTheLeader) {
+  StartCluster();
+  const int leader = WaitForLeader();
+  const std::string id = Grant(60, cluster_->endpoint(leader));
+  ASSERT_FALSE(id.empty());
+  for (int m = 0; m < 3; ++m) {
+    if (m == leader) continue;
+    CommandResult keep =
+        Etcdctl(absl::StrCat("lease keep-alive --once ", id), cluster_->endpoint(m));
+    EXPECT_EQ(keep.exit_code, 0) << keep.output;
+    EXPECT_EQ(keep.output, absl::StrCat("lease ", id, " keepalived with TTL(60)\n"))
+        << "member " << m;
+    CommandResult ttl = Etcdctl(absl::StrCat("lease timetolive ", id), cluster_->endpoint(m));
+    EXPECT_EQ(ttl.exit_code, 0) << ttl.output;
+    EXPECT_THAT(ttl.output,
+                MatchesRegex(absl::StrCat("lease ", id,
+                                          " granted with TTL\\(60s\\), remaining\\(5[0-9]s\\)\n")))
+        << "member " << m;
+  }
+  // With every endpoint given, clientv3 may pick any member.
+  CommandResult keep = Etcdctl(absl::StrCat("lease keep-alive --once ", id));
+  EXPECT_EQ(keep.exit_code, 0) << keep.output;
+  EXPECT_EQ(keep.output, absl::StrCat("lease ", id, " keepalived with TTL(60)\n"));
 }
 
 TEST_F(LeaseTest, AnExpiredLeaseDeletesItsKeysOnEveryMember) {

@@ -129,8 +129,8 @@ class Backend {
   //
   // Grants and revokes are replicated writes: Write with a lease_grant (id 0: the node picks
   // one) or a lease_revoke request. Expiry, keep-alives and TTL queries belong to the leader; a
-  // backend on another member forwards them to the leader, or answers LeaderChangedError (the
-  // server's does not forward yet). Both answer on any thread, possibly before returning, and by
+  // backend on another member answers LeaderChangedError, and the Lease service then forwards
+  // the call to the leader. Both answer on any thread, possibly before returning, and by
   // `deadline` at the latest. The defaults answer UNIMPLEMENTED.
   //
   // A keep-alive: answers the lease's TTL, or 0 when there is no such lease (etcd's answer).

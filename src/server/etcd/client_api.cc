@@ -3,6 +3,7 @@
 #include "grpc/grpc.h"
 #include "server/etcd/cluster_service.h"
 #include "server/etcd/kv_service.h"
+#include "server/etcd/leader_forwarder.h"
 #include "server/etcd/lease_service.h"
 #include "server/etcd/maintenance_service.h"
 #include "server/etcd/watch_service.h"
@@ -19,10 +20,11 @@ ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
     : kv_(std::make_unique<KvService>(backend, options.request_timeout)),
       maintenance_(
           std::make_unique<MaintenanceService>(backend, options.version, options.request_timeout)),
-      cluster_(std::make_unique<ClusterService>(backend, options.request_timeout)),
+      forwarder_(std::make_unique<LeaderForwarder>(backend)),
+      cluster_(std::make_unique<ClusterService>(backend, forwarder_.get(), options.request_timeout)),
       watch_(std::make_unique<WatchService>(backend, options.watch)) {
   // Leases.
-  lease_ = std::make_unique<LeaseService>(backend, options.request_timeout);
+  lease_ = std::make_unique<LeaseService>(backend, forwarder_.get(), options.request_timeout);
 }
 
 ClientApi::~ClientApi() = default;

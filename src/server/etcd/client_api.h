@@ -24,6 +24,7 @@ namespace raftkv::server::etcd {
 class KvService;
 class MaintenanceService;
 class ClusterService;
+class LeaderForwarder;
 class LeaseService;
 class WatchService;
 
@@ -53,6 +54,8 @@ class ClientApi {
  private:
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<MaintenanceService> maintenance_;
+  // Shared by the services that send calls to the leader (Cluster, Lease).
+  std::unique_ptr<LeaderForwarder> forwarder_;
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<LeaseService> lease_;
   std::unique_ptr<WatchService> watch_;

@@ -4,30 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "grpcpp/grpcpp.h"
 #include "server/etcd/grpc_status.h"
 
 namespace raftkv::server::etcd {
 namespace {
 
-// Marks a call one member forwarded to the leader; a forwarded call is never forwarded again,
-// so two members that disagree about who leads cannot bounce it between them.
-constexpr char kForwardedKey[] = "raftkv-forwarded-to-leader";
-
-bool WasForwarded(const ::grpc::ServerContext* context) {
-  return context->client_metadata().count(kForwardedKey) > 0;
-}
-
 bool IsNotLeader(const absl::Status& status) { return status == NotLeaderError(); }
-
-// A gRPC target for an advertised client URL ("http://10.0.0.1:2379" → "10.0.0.1:2379").
-std::string GrpcTarget(const std::string& url) {
-  for (const char* scheme : {"http://", "https://"}) {
-    if (absl::StartsWith(url, scheme)) return url.substr(std::string(scheme).size());
-  }
-  return url;
-}
 
 void CopyMember(const MemberInfo& member, etcdserverpb::Member* out) {
   out->set_id(member.id);
@@ -43,8 +26,9 @@ std::vector<std::string> Urls(const google::protobuf::RepeatedPtrField<std::stri
 
 }  // namespace
 
-ClusterService::ClusterService(Backend* backend, absl::Duration request_timeout)
-    : backend_(backend), request_timeout_(request_timeout) {}
+ClusterService::ClusterService(Backend* backend, LeaderForwarder* forwarder,
+                               absl::Duration request_timeout)
+    : backend_(backend), forwarder_(forwarder), request_timeout_(request_timeout) {}
 
 template <typename Response>
 void ClusterService::FillMembers(Response* response) {
@@ -62,36 +46,19 @@ template <typename Request, typename Response, typename Forward>
 ::grpc::Status ClusterService::ChangeOrForward(::grpc::ServerContext* context,
                                                const Request& request, Response* response,
                                                absl::Status change_status, Forward forward) {
-  if (!IsNotLeader(change_status) || WasForwarded(context)) {
+  if (!IsNotLeader(change_status) || LeaderForwarder::WasForwarded(*context)) {
     if (!change_status.ok()) return ToGrpcStatus(change_status);
     FillMembers(response);
     return ::grpc::Status::OK;
   }
-  const NodeInfo info = backend_->Info();
-  if (info.leader_id == 0) return ToGrpcStatus(NoLeaderError());
-  std::string target;
-  for (const MemberInfo& member : info.members) {
-    if (member.id == info.leader_id && !member.client_urls.empty()) {
-      target = GrpcTarget(member.client_urls.front());
-    }
-  }
-  if (target.empty()) {
-    // The leader has not announced its client URLs yet (it only just started).
-    return ToGrpcStatus(TimeoutError());
-  }
-  std::shared_ptr<::grpc::Channel> channel =
-      ::grpc::CreateChannel(target, ::grpc::InsecureChannelCredentials());
-  std::unique_ptr<etcdserverpb::Cluster::Stub> stub = etcdserverpb::Cluster::NewStub(channel);
+  // Membership calls are rare and the Cluster service runs on gRPC's synchronous threads, so
+  // one forwarded attempt is made and waited for here.
+  absl::StatusOr<std::shared_ptr<::grpc::Channel>> channel = forwarder_->LeaderChannel();
+  if (!channel.ok()) return ToGrpcStatus(channel.status());
+  std::unique_ptr<etcdserverpb::Cluster::Stub> stub = etcdserverpb::Cluster::NewStub(*channel);
   ::grpc::ClientContext client;
-  client.set_deadline(absl::ToChronoTime(CallDeadline(context, request_timeout_)));
-  client.AddMetadata(kForwardedKey, "1");
-  ::grpc::Status status = forward(*stub, &client, request, response);
-  if (status.error_code() == ::grpc::StatusCode::UNAVAILABLE &&
-      !absl::StartsWith(status.error_message(), "etcdserver:")) {
-    // The leader could not be reached (a transport failure, not its answer).
-    return ToGrpcStatus(LeaderChangedError());
-  }
-  return status;
+  LeaderForwarder::Prepare(client, CallDeadline(context, request_timeout_));
+  return ToGrpcStatus(LeaderForwarder::Relay(forward(*stub, &client, request, response)));
 }
 
 ::grpc::Status ClusterService::MemberList(::grpc::ServerContext*,

@@ -2,8 +2,8 @@
 //
 // Membership changes are decided by the leader (it holds the newest membership and knows how
 // far each learner has caught up). A member that is not the leader forwards the call, once, to
-// the leader's advertised client URL and relays the answer, so that clients may send them to
-// any member, as with etcd.
+// the leader's advertised client URL (LeaderForwarder) and relays the answer, so that clients
+// may send them to any member, as with etcd.
 //
 // Thread-safety: thread-safe; gRPC calls the methods concurrently.
 #pragma once
@@ -11,13 +11,14 @@
 #include "absl/time/time.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "server/etcd/backend.h"
+#include "server/etcd/leader_forwarder.h"
 
 namespace raftkv::server::etcd {
 
 class ClusterService final : public etcdserverpb::Cluster::Service {
  public:
-  // `backend` is not owned. `request_timeout` bounds one membership change.
-  ClusterService(Backend* backend, absl::Duration request_timeout);
+  // `backend` and `forwarder` are not owned. `request_timeout` bounds one membership change.
+  ClusterService(Backend* backend, LeaderForwarder* forwarder, absl::Duration request_timeout);
 
   ::grpc::Status MemberList(::grpc::ServerContext* context,
                             const etcdserverpb::MemberListRequest* request,
@@ -47,6 +48,7 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
                                  Response* response, absl::Status change_status, Forward forward);
 
   Backend* const backend_;
+  LeaderForwarder* const forwarder_;
   const absl::Duration request_timeout_;
 };
 

@@ -6,6 +6,7 @@
 #include "kv/errors.h"
 #include "kv/store.h"
 #include "server/etcd/grpc_status.h"
+#include "server/etcd/lease_forwarding.h"
 
 namespace raftkv::server::etcd {
 
@@ -16,7 +17,10 @@ class LeaseService::KeepAliveStream final
     : public ::grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
                                        etcdserverpb::LeaseKeepAliveResponse> {
  public:
-  explicit KeepAliveStream(LeaseService* service) : service_(service) { StartRead(&request_); }
+  KeepAliveStream(LeaseService* service, bool forwarded)
+      : service_(service), forwarded_(forwarded) {
+    StartRead(&request_);
+  }
 
   void OnReadDone(bool ok) override {
     // The client closed its side (or the call is over): no renew is in flight, so end here.
@@ -26,12 +30,12 @@ class LeaseService::KeepAliveStream final
     // The header is taken before the renewal, as etcd does, so that its revision is never
     // later than a revoke the renewal might race with.
     service_->FillHeader(response_.mutable_header(), service_->CurrentRevision());
-    service_->backend_->RenewLease(request_.id(), absl::Now() + service_->request_timeout_,
-                                   [this](absl::StatusOr<int64_t> ttl) {
-                                     if (!ttl.ok()) return Finish(ToGrpcStatus(ttl.status()));
-                                     response_.set_ttl(*ttl);
-                                     StartWrite(&response_);
-                                   });
+    service_->Renew(request_.id(), forwarded_, absl::Now() + service_->request_timeout_,
+                    [this](absl::StatusOr<int64_t> ttl) {
+                      if (!ttl.ok()) return Finish(ToGrpcStatus(ttl.status()));
+                      response_.set_ttl(*ttl);
+                      StartWrite(&response_);
+                    });
   }
 
   void OnWriteDone(bool ok) override {
@@ -43,12 +47,37 @@ class LeaseService::KeepAliveStream final
 
  private:
   LeaseService* const service_;
+  const bool forwarded_;
   etcdserverpb::LeaseKeepAliveRequest request_;
   etcdserverpb::LeaseKeepAliveResponse response_;
 };
 
-LeaseService::LeaseService(Backend* backend, absl::Duration request_timeout)
-    : backend_(backend), request_timeout_(request_timeout) {}
+LeaseService::LeaseService(Backend* backend, LeaderForwarder* forwarder,
+                           absl::Duration request_timeout)
+    : backend_(backend), forwarder_(forwarder), request_timeout_(request_timeout) {}
+
+void LeaseService::Renew(int64_t id, bool forwarded, absl::Time deadline,
+                         Backend::RenewDone done) {
+  backend_->RenewLease(id, deadline,
+                       [this, id, forwarded, deadline,
+                        done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
+                         if (forwarded || ttl.status() != LeaderChangedError()) {
+                           return done(std::move(ttl));
+                         }
+                         ForwardRenewLease(*forwarder_, id, deadline, std::move(done));
+                       });
+}
+
+void LeaseService::TimeToLive(int64_t id, bool with_keys, bool forwarded, absl::Time deadline,
+                              Backend::TimeToLiveDone done) {
+  backend_->LeaseTimeToLive(
+      id, with_keys, deadline,
+      [this, id, with_keys, forwarded, deadline,
+       done = std::move(done)](absl::StatusOr<LeaseTtl> ttl) mutable {
+        if (forwarded || ttl.status() != LeaderChangedError()) return done(std::move(ttl));
+        ForwardLeaseTimeToLive(*forwarder_, id, with_keys, deadline, std::move(done));
+      });
+}
 
 void LeaseService::FillHeader(etcdserverpb::ResponseHeader* header, int64_t revision) {
   const HeaderInfo info = backend_->Header();
@@ -103,8 +132,8 @@ int64_t LeaseService::CurrentRevision() {
 
 ::grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
                           etcdserverpb::LeaseKeepAliveResponse>*
-LeaseService::LeaseKeepAlive(::grpc::CallbackServerContext*) {
-  return new KeepAliveStream(this);
+LeaseService::LeaseKeepAlive(::grpc::CallbackServerContext* context) {
+  return new KeepAliveStream(this, LeaderForwarder::WasForwarded(*context));
 }
 
 ::grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
@@ -113,8 +142,9 @@ LeaseService::LeaseKeepAlive(::grpc::CallbackServerContext*) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const int64_t id = request->id();
   const int64_t revision = CurrentRevision();
-  backend_->LeaseTimeToLive(
-      id, request->keys(), CallDeadline(context, request_timeout_),
+  TimeToLive(
+      id, request->keys(), LeaderForwarder::WasForwarded(*context),
+      CallDeadline(context, request_timeout_),
       [this, id, revision, response, reactor](absl::StatusOr<LeaseTtl> result) {
         response->set_id(id);
         if (result.ok()) {

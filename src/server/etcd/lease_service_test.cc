@@ -171,18 +171,104 @@ TEST_F(LeaseServiceTest, KeepAliveAnswersEachRequestInOrderWithTtlOrZero) {
   EXPECT_EQ(server_.backend().renewals(), 3);
 }
 
-TEST_F(LeaseServiceTest, KeepAliveOnAMemberThatDoesNotLeadEndsWithARetryableError) {
-  server_.backend().FailLeaseQueries(LeaderChangedError());
+// A member that does not lead: its backend answers "leader changed" for lease queries, and the
+// member it names as leader serves clients at `leader`'s address.
+void FollowLeaderAt(TestServer& follower, const TestServer& leader) {
+  follower.backend().FailLeaseQueries(LeaderChangedError());
+  follower.backend().SetClientUrl("http://" + leader.address());
+}
+
+ClientApiOptions ShortRequestTimeout() {
+  ClientApiOptions options;
+  options.request_timeout = absl::Milliseconds(500);
+  return options;
+}
+
+grpc::Status KeepAliveOnce(etcdserverpb::Lease::Stub& lease, int64_t id,
+                           etcdserverpb::LeaseKeepAliveResponse* response) {
   grpc::ClientContext context;
-  auto stream = lease_->LeaseKeepAlive(&context);
+  auto stream = lease.LeaseKeepAlive(&context);
   etcdserverpb::LeaseKeepAliveRequest request;
-  request.set_id(0x77);
-  ASSERT_TRUE(stream->Write(request));
+  request.set_id(id);
+  EXPECT_TRUE(stream->Write(request));
+  stream->Read(response);
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+TEST_F(LeaseServiceTest, KeepAliveOnAMemberThatDoesNotLeadIsAnsweredByTheLeader) {
+  etcdserverpb::LeaseGrantResponse granted;
+  ASSERT_TRUE(Grant(30, 0x77, &granted).ok());
+  TestServer follower;
+  FollowLeaderAt(follower, server_);
+  auto follower_lease = etcdserverpb::Lease::NewStub(follower.NewChannel());
+
   etcdserverpb::LeaseKeepAliveResponse response;
-  EXPECT_FALSE(stream->Read(&response));
-  grpc::Status status = stream->Finish();
+  grpc::Status status = KeepAliveOnce(*follower_lease, 0x77, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.id(), 0x77);
+  EXPECT_EQ(response.ttl(), 30) << "the lease exists only in the leader's store";
+  EXPECT_EQ(server_.backend().renewals(), 1) << "renewed on the leader's clock";
+
+  response.Clear();
+  ASSERT_TRUE(KeepAliveOnce(*follower_lease, 0x78, &response).ok());
+  EXPECT_EQ(response.ttl(), 0) << "a lease the leader does not have";
+}
+
+TEST_F(LeaseServiceTest, TimeToLiveOnAMemberThatDoesNotLeadIsAnsweredByTheLeader) {
+  etcdserverpb::LeaseGrantResponse granted;
+  ASSERT_TRUE(Grant(30, 0x77, &granted).ok());
+  ASSERT_TRUE(Put("a", 0x77).ok());
+  TestServer follower;
+  FollowLeaderAt(follower, server_);
+  auto follower_lease = etcdserverpb::Lease::NewStub(follower.NewChannel());
+
+  etcdserverpb::LeaseTimeToLiveRequest request;
+  request.set_id(0x77);
+  request.set_keys(true);
+  etcdserverpb::LeaseTimeToLiveResponse response;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = follower_lease->LeaseTimeToLive(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(response.id(), 0x77);
+  EXPECT_EQ(response.ttl(), 30);
+  EXPECT_EQ(response.grantedttl(), 30);
+  EXPECT_THAT(response.keys(), ElementsAre("a"));
+
+  request.set_id(0x78);
+  response.Clear();
+  grpc::ClientContext context;
+  ASSERT_TRUE(follower_lease->LeaseTimeToLive(&context, request, &response).ok());
+  EXPECT_EQ(response.ttl(), -1) << "a lease the leader does not have";
+}
+
+TEST_F(LeaseServiceTest, AForwardedKeepAliveIsNotForwardedAgainAndTimesOut) {
+  // Two members that each believe the other leads: the forwarded call is answered "leader
+  // changed" by the second, not sent back, and the first retries until its deadline.
+  TestServer first(ShortRequestTimeout());
+  TestServer second(ShortRequestTimeout());
+  FollowLeaderAt(first, second);
+  FollowLeaderAt(second, first);
+  auto lease = etcdserverpb::Lease::NewStub(first.NewChannel());
+  const absl::Time start = absl::Now();
+  etcdserverpb::LeaseKeepAliveResponse response;
+  grpc::Status status = KeepAliveOnce(*lease, 0x77, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(status.error_message(), "etcdserver: leader changed");
+  EXPECT_EQ(status.error_message(), "etcdserver: request timed out");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(LeaseServiceTest, KeepAliveWithNoLeaderFailsWithNoLeaderAtTheDeadline) {
+  TestServer follower(ShortRequestTimeout());
+  follower.backend().FailLeaseQueries(LeaderChangedError());
+  follower.backend().LoseLeader();
+  auto lease = etcdserverpb::Lease::NewStub(follower.NewChannel());
+  etcdserverpb::LeaseKeepAliveResponse response;
+  grpc::Status status = KeepAliveOnce(*lease, 0x77, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "etcdserver: no leader");
 }
 
 TEST_F(LeaseServiceTest, AKeepAliveStreamTheClientAbandonsEndsCleanly) {
