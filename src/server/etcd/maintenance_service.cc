@@ -1,8 +1,12 @@
 #include "server/etcd/maintenance_service.h"
 
+#include <algorithm>
+#include <future>
+#include <memory>
 #include <utility>
 
 #include "kv/store.h"
+#include "kv/validate.h"
 #include "server/etcd/grpc_status.h"
 
 namespace raftkv::server::etcd {
@@ -39,15 +43,37 @@ void MaintenanceService::FillHeader(etcdserverpb::ResponseHeader* header) {
   return ::grpc::Status::OK;
 }
 
-::grpc::Status MaintenanceService::Alarm(::grpc::ServerContext*,
+::grpc::Status MaintenanceService::Alarm(::grpc::ServerContext* context,
                                          const etcdserverpb::AlarmRequest* request,
                                          etcdserverpb::AlarmResponse* response) {
-  // raftkv raises no alarms (no space quota, no corruption checker), so the list is always
-  // empty and clearing one is a no-op. Raising one by hand is not supported.
+  if (absl::Status valid = kv::ValidateAlarm(*request); !valid.ok()) return ToGrpcStatus(valid);
   if (request->action() == etcdserverpb::AlarmRequest::ACTIVATE) {
-    return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
-                          "raftkv does not support raising alarms");
+    // Alarms are kept per member: one for a member that does not exist could never be told
+    // apart from a real one, and would let a client grow the replicated state at will.
+    const NodeInfo info = backend_->Info();
+    const bool known =
+        std::any_of(info.members.begin(), info.members.end(),
+                    [&](const MemberInfo& m) { return m.id == request->memberid(); });
+    if (!known) return ToGrpcStatus(MemberNotFoundError());
   }
+  kvpb::Request write;
+  *write.mutable_alarm() = *request;
+  auto answer = std::make_shared<std::promise<absl::StatusOr<kvpb::Response>>>();
+  std::future<absl::StatusOr<kvpb::Response>> done = answer->get_future();
+  backend_->Write(
+      std::move(write), CallDeadline(context, request_timeout_),
+      [answer](absl::StatusOr<kvpb::Response> result) { answer->set_value(std::move(result)); });
+  // The backend answers by the deadline at the latest.
+  absl::StatusOr<kvpb::Response> result = done.get();
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(*result->mutable_alarm());
+  FillHeader(response->mutable_header());
+  return ::grpc::Status::OK;
+}
+
+::grpc::Status MaintenanceService::Defragment(::grpc::ServerContext*,
+                                              const etcdserverpb::DefragmentRequest*,
+                                              etcdserverpb::DefragmentResponse* response) {
   FillHeader(response->mutable_header());
   return ::grpc::Status::OK;
 }

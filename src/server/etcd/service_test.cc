@@ -276,6 +276,95 @@ TEST_F(EtcdServiceTest, AlarmGetIsAnEmptyList) {
   ExpectFullHeader(response.header());
 }
 
+grpc::Status CallAlarm(etcdserverpb::Maintenance::Stub& stub,
+                       etcdserverpb::AlarmRequest::AlarmAction action, uint64_t member,
+                       etcdserverpb::AlarmType type, etcdserverpb::AlarmResponse* response) {
+  etcdserverpb::AlarmRequest request;
+  request.set_action(action);
+  request.set_memberid(member);
+  request.set_alarm(type);
+  grpc::ClientContext context;
+  return stub.Alarm(&context, request, response);
+}
+
+TEST_F(EtcdServiceTest, UnderNospacePutsAndTxnsWithPutsAreRefusedWithEtcdsErrorUntilDisarmed) {
+  Put("k", "v");
+  etcdserverpb::AlarmResponse raised;
+  ASSERT_TRUE(CallAlarm(*maintenance_, etcdserverpb::AlarmRequest::ACTIVATE, TestBackend::kMemberId,
+                        etcdserverpb::NOSPACE, &raised)
+                  .ok());
+  ASSERT_EQ(raised.alarms_size(), 1);
+  EXPECT_EQ(raised.alarms(0).memberid(), TestBackend::kMemberId);
+  EXPECT_EQ(raised.alarms(0).alarm(), etcdserverpb::NOSPACE);
+  ExpectFullHeader(raised.header());
+
+  etcdserverpb::AlarmResponse listed;
+  ASSERT_TRUE(
+      CallAlarm(*maintenance_, etcdserverpb::AlarmRequest::GET, 0, etcdserverpb::NONE, &listed)
+          .ok());
+  ASSERT_EQ(listed.alarms_size(), 1);
+  EXPECT_EQ(listed.alarms(0).memberid(), TestBackend::kMemberId);
+
+  etcdserverpb::PutRequest put;
+  put.set_key("k2");
+  put.set_value("v");
+  etcdserverpb::PutResponse put_response;
+  grpc::ClientContext put_context;
+  const grpc::Status refused = kv_->Put(&put_context, put, &put_response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "etcdserver: mvcc: database space exceeded");
+
+  etcdserverpb::TxnRequest txn;
+  *txn.add_success()->mutable_request_put() = put;
+  etcdserverpb::TxnResponse txn_response;
+  grpc::ClientContext txn_context;
+  EXPECT_EQ(kv_->Txn(&txn_context, txn, &txn_response).error_message(),
+            "etcdserver: mvcc: database space exceeded");
+
+  // Deletes still work.
+  etcdserverpb::DeleteRangeRequest del;
+  del.set_key("k");
+  etcdserverpb::DeleteRangeResponse del_response;
+  grpc::ClientContext del_context;
+  ASSERT_TRUE(kv_->DeleteRange(&del_context, del, &del_response).ok());
+  EXPECT_EQ(del_response.deleted(), 1);
+
+  etcdserverpb::AlarmResponse disarmed;
+  ASSERT_TRUE(CallAlarm(*maintenance_, etcdserverpb::AlarmRequest::DEACTIVATE,
+                        TestBackend::kMemberId, etcdserverpb::NOSPACE, &disarmed)
+                  .ok());
+  EXPECT_EQ(disarmed.alarms_size(), 1);
+  Put("k2", "v");
+}
+
+TEST_F(EtcdServiceTest, AlarmActivateIsRefusedForAnUnknownMemberOrAnotherAlarm) {
+  etcdserverpb::AlarmResponse response;
+  const grpc::Status unknown = CallAlarm(*maintenance_, etcdserverpb::AlarmRequest::ACTIVATE, 0x999,
+                                         etcdserverpb::NOSPACE, &response);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.error_message(), "etcdserver: member not found");
+  const grpc::Status corrupt = CallAlarm(*maintenance_, etcdserverpb::AlarmRequest::ACTIVATE,
+                                         TestBackend::kMemberId, etcdserverpb::CORRUPT, &response);
+  EXPECT_EQ(corrupt.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(server_.backend().writes(), 0) << "refused before reaching the log";
+}
+
+TEST_F(EtcdServiceTest, AlarmPassesTheBackendsErrorThrough) {
+  server_.backend().FailWrites(absl::UnavailableError("etcdserver: no leader"));
+  etcdserverpb::AlarmResponse response;
+  const grpc::Status status =
+      CallAlarm(*maintenance_, etcdserverpb::AlarmRequest::GET, 0, etcdserverpb::NONE, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "etcdserver: no leader");
+}
+
+TEST_F(EtcdServiceTest, DefragmentAnswersWithAHeader) {
+  etcdserverpb::DefragmentResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(maintenance_->Defragment(&context, {}, &response).ok());
+  ExpectFullHeader(response.header());
+}
+
 TEST_F(EtcdServiceTest, HashKVMatchesTheStoreAndChangesWithIt) {
   Put("k", "v");
   etcdserverpb::HashKVResponse first;
@@ -333,10 +422,10 @@ TEST_F(EtcdServiceTest, ConcurrentClientsEachGetTheirOwnRevision) {
 
 TEST_F(EtcdServiceTest, UnservedMethodOfAServedServiceIsUnimplemented) {
   auto maintenance = etcdserverpb::Maintenance::NewStub(server_.NewChannel());
-  etcdserverpb::DefragmentRequest request;
-  etcdserverpb::DefragmentResponse response;
+  etcdserverpb::HashRequest request;
+  etcdserverpb::HashResponse response;
   grpc::ClientContext context;
-  EXPECT_EQ(maintenance->Defragment(&context, request, &response).error_code(),
+  EXPECT_EQ(maintenance->Hash(&context, request, &response).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 }
 
