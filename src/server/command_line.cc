@@ -61,6 +61,14 @@ void BindImplemented(Parser& p) {
   app.add_option("--listen-metrics-urls", f.listen_metrics_urls, note("listen-metrics-urls"));
   app.add_option("--quota-backend-bytes", f.quota_backend_bytes, note("quota-backend-bytes"))
       ->capture_default_str();
+  app.add_option("--auto-compaction-mode", f.auto_compaction_mode, note("auto-compaction-mode"))
+      ->capture_default_str();
+  app.add_option("--auto-compaction-retention", f.auto_compaction_retention,
+                 note("auto-compaction-retention"))
+      ->capture_default_str();
+  // Not etcd's: revision mode's check interval, for tests; the empty group hides it from --help.
+  app.add_option("--auto-compaction-revision-interval", f.auto_compaction_revision_interval)
+      ->group("");
 }
 
 std::unique_ptr<Parser> MakeParser() {

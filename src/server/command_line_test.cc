@@ -61,9 +61,23 @@ TEST(CommandLineTest, ATypicalEtcdLaunchScriptIsAccepted) {
   EXPECT_EQ(c.flags.quota_backend_bytes, 8589934592);
   EXPECT_EQ(c.flags.listen_metrics_urls, "http://10.0.1.10:2381");
   EXPECT_TRUE(HasWarningAbout(c, "--enable-v2 has no effect"));
-  EXPECT_TRUE(HasWarningAbout(c, "--auto-compaction-retention has no effect"));
+  EXPECT_EQ(c.flags.auto_compaction_retention, "1");
+  EXPECT_FALSE(HasWarningAbout(c, "--auto-compaction-retention"));
   EXPECT_EQ(c.flags.logger, "zap");
   EXPECT_EQ(c.flags.log_outputs, "stderr");
+}
+
+TEST(CommandLineTest, TheRevisionCheckIntervalIsAHiddenRaftkvOption) {
+  CommandLine c = ParseCommandLine({"--auto-compaction-mode", "revision",
+                                    "--auto-compaction-retention", "10",
+                                    "--auto-compaction-revision-interval", "100ms"},
+                                   {});
+  ASSERT_FALSE(c.exit_code.has_value()) << c.message;
+  EXPECT_EQ(c.flags.auto_compaction_mode, "revision");
+  EXPECT_EQ(c.flags.auto_compaction_revision_interval, "100ms");
+  CommandLine help = ParseCommandLine({"--help"}, {});
+  EXPECT_NE(help.message.find("--auto-compaction-mode"), std::string::npos);
+  EXPECT_EQ(help.message.find("--auto-compaction-revision-interval"), std::string::npos);
 }
 
 TEST(CommandLineTest, BooleansTakeGoForms) {

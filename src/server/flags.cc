@@ -9,6 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "kv/quota.h"
 #include "server/membership.h"
 #include "server/url.h"
 
@@ -67,6 +69,27 @@ void ApplyDerivedDefaults(ServerFlags* flags) {
   }
 }
 
+absl::StatusOr<std::optional<etcd::AutoCompactionPolicy>> AutoCompactionPolicyOf(
+    const ServerFlags& flags) {
+  absl::StatusOr<std::optional<etcd::AutoCompactionPolicy>> policy =
+      etcd::ParseAutoCompaction(flags.auto_compaction_mode, flags.auto_compaction_retention);
+  if (!policy.ok() || !policy->has_value()) return policy;
+  absl::Duration interval;
+  if (!absl::ParseDuration(flags.auto_compaction_revision_interval, &interval) ||
+      interval <= absl::ZeroDuration() || interval == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--auto-compaction-revision-interval \"", flags.auto_compaction_revision_interval,
+        "\": use a positive duration such as 5m or 100ms"));
+  }
+  (*policy)->revision_check_interval = interval;
+  return policy;
+}
+
+int64_t QuotaBytesOf(const ServerFlags& flags) {
+  if (flags.quota_backend_bytes == 0) return kv::kDefaultQuotaBytes;
+  return flags.quota_backend_bytes < 0 ? 0 : flags.quota_backend_bytes;
+}
+
 absl::Status ValidateFlags(const ServerFlags& flags) {
   if (flags.name.empty()) return absl::InvalidArgumentError("--name must not be empty");
   if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data-dir must not be empty");
@@ -115,6 +138,7 @@ absl::Status ValidateFlags(const ServerFlags& flags) {
   if (flags.initial_cluster_token.empty()) {
     return absl::InvalidArgumentError("--initial-cluster-token must not be empty");
   }
+  if (absl::Status s = AutoCompactionPolicyOf(flags).status(); !s.ok()) return s;
 
   absl::StatusOr<std::map<std::string, std::vector<std::string>>> members =
       ParseInitialCluster(flags.initial_cluster);

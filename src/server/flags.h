@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "raftkv/peerpb/peer.pb.h"
+#include "server/etcd/auto_compactor.h"
 
 namespace raftkv::server {
 
@@ -42,9 +44,26 @@ struct ServerFlags {
   // flags (ParseUrlList reads it). Empty, etcd's default, means they are served on no extra
   // listener.
   std::string listen_metrics_urls;
-  // --quota-backend-bytes: 0 means etcd's default quota (2 GiB). Kept for the NOSPACE alarm.
+  // --quota-backend-bytes: 0 means etcd's default quota (2 GiB), a negative value no quota.
+  // Past it, writes that need space are refused and the NOSPACE alarm is raised.
   int64_t quota_backend_bytes = 0;
+  // --auto-compaction-mode and --auto-compaction-retention, read as etcd reads them
+  // (etcd::ParseAutoCompaction): retention "0" turns automatic compaction off.
+  std::string auto_compaction_mode = "periodic";
+  std::string auto_compaction_retention = "0";
+  // Not an etcd flag, and hidden from --help: how often revision mode checks (etcd: 5 minutes).
+  // A Go duration; tests shorten it.
+  std::string auto_compaction_revision_interval = "5m";
 };
+
+// The automatic compaction the flags ask for; nullopt when it is off. InvalidArgument naming
+// the flag when a value is wrong.
+absl::StatusOr<std::optional<etcd::AutoCompactionPolicy>> AutoCompactionPolicyOf(
+    const ServerFlags& flags);
+
+// The space quota in bytes (--quota-backend-bytes: 0 is etcd's 2 GiB default); 0 when a
+// negative value turned it off.
+int64_t QuotaBytesOf(const ServerFlags& flags);
 
 // Fills the defaults that depend on other flags (data dir, initial cluster).
 void ApplyDerivedDefaults(ServerFlags* flags);

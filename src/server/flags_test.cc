@@ -82,6 +82,50 @@ TEST(FlagsTest, ClusterStateAndLogLevelAreChecked) {
   EXPECT_FALSE(ValidateFlags(f).ok());
 }
 
+TEST(FlagsTest, AutoCompactionIsOffByDefaultAndReadAsEtcdReadsIt) {
+  ServerFlags f = ThreeMembers();
+  auto off = AutoCompactionPolicyOf(f);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->has_value());
+
+  f.auto_compaction_retention = "2";
+  auto hours = AutoCompactionPolicyOf(f);
+  ASSERT_TRUE(hours.ok() && hours->has_value()) << hours.status();
+  EXPECT_EQ((*hours)->retention, absl::Hours(2));
+
+  f.auto_compaction_mode = "revision";
+  f.auto_compaction_retention = "10";
+  f.auto_compaction_revision_interval = "200ms";
+  auto revisions = AutoCompactionPolicyOf(f);
+  ASSERT_TRUE(revisions.ok() && revisions->has_value()) << revisions.status();
+  EXPECT_EQ((*revisions)->revisions, 10);
+  EXPECT_EQ((*revisions)->revision_check_interval, absl::Milliseconds(200));
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+}
+
+TEST(FlagsTest, WrongAutoCompactionValuesNameTheirFlag) {
+  ServerFlags f = ThreeMembers();
+  f.auto_compaction_mode = "daily";
+  EXPECT_NE(ValidateFlags(f).message().find("--auto-compaction-mode"), std::string::npos);
+  f = ThreeMembers();
+  f.auto_compaction_retention = "a while";
+  EXPECT_NE(ValidateFlags(f).message().find("--auto-compaction-retention"), std::string::npos);
+  f = ThreeMembers();
+  f.auto_compaction_retention = "1";
+  f.auto_compaction_revision_interval = "0s";
+  EXPECT_NE(ValidateFlags(f).message().find("--auto-compaction-revision-interval"),
+            std::string::npos);
+}
+
+TEST(FlagsTest, QuotaZeroIsEtcdsTwoGiBAndNegativeTurnsItOff) {
+  ServerFlags f = ThreeMembers();
+  EXPECT_EQ(QuotaBytesOf(f), int64_t{2} << 30);
+  f.quota_backend_bytes = 4096;
+  EXPECT_EQ(QuotaBytesOf(f), 4096);
+  f.quota_backend_bytes = -1;
+  EXPECT_EQ(QuotaBytesOf(f), 0);
+}
+
 TEST(FlagsTest, TwoMembersMayNotShareAPeerUrl) {
   ServerFlags f = ThreeMembers();
   f.initial_cluster = "n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2380";

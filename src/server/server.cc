@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
 #include "io/env.h"
+#include "server/etcd/auto_compactor.h"
 #include "server/etcd/client_api.h"
 #include "server/raft_logger.h"
 #include "server/url.h"
@@ -126,6 +127,7 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
   options.random_seed = member_id ^ (snapshot.ok() ? snapshot->metadata().index() : 0);
   options.logger = raft_logger;
   options.on_removed = std::move(on_removed);
+  options.quota_bytes = QuotaBytesOf(flags);
   return options;
 }
 
@@ -208,6 +210,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   server->node_thread_->Start(std::move(*driver));
   server->backend_ = std::make_unique<EtcdBackend>(
       server->node_thread_.get(), server->applied_state_.get(), server->membership_.get(), logger);
+  // etcd's automatic compaction: on its schedule the leader proposes a Compaction request.
+  absl::StatusOr<std::optional<etcd::AutoCompactionPolicy>> compaction =
+      AutoCompactionPolicyOf(flags);
+  if (!compaction.ok()) return compaction.status();
+  if (compaction->has_value()) {
+    server->auto_compaction_ = std::make_unique<etcd::AutoCompactionThread>(
+        std::make_unique<etcd::AutoCompactor>(
+            server->backend_.get(), **compaction, absl::Now(),
+            [logger](const std::string& line) { logger->info("{}", line); }));
+  }
 
   grpc::ServerBuilder builder;
   std::vector<int> ports;
@@ -242,6 +254,8 @@ void Server::Stop() {
   // once, so the client server's shutdown does not wait for their deadlines. Then the peer
   // transport, which the node no longer uses.
   if (node_thread_ != nullptr) node_thread_->Stop();
+  // After the node: a compaction in flight is then answered "server stopped" at once.
+  auto_compaction_.reset();
   if (client_server_ != nullptr) {
     client_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }

@@ -66,6 +66,8 @@ class Server {
   std::unique_ptr<PeerNetwork> network_;
   std::unique_ptr<NodeThread> node_thread_;
   std::unique_ptr<EtcdBackend> backend_;
+  // Runs the automatic compaction the flags ask for (null when they ask for none).
+  std::unique_ptr<etcd::AutoCompactionThread> auto_compaction_;
   std::unique_ptr<etcd::ClientApi> client_api_;
   std::unique_ptr<grpc::Server> client_server_;
   bool stopped_ = false;

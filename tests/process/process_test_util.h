@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "etcd_client.h"
 #include "local_cluster.h"
@@ -45,6 +46,8 @@ class ClusterTest : public ::testing::Test {
   int size_ = 3;
   // Spare members after the founders, added at run time by a test.
   int spares_ = 0;
+  // Appended to every member's command line.
+  std::vector<std::string> extra_server_args_;
 };
 
 }  // namespace raftkv::process_test

@@ -118,6 +118,7 @@ std::vector<std::string> LocalCluster::ServerArgs(int i) const {
   if (options_.snapshot_count > 0) {
     args.push_back(absl::StrCat("--snapshot-count=", options_.snapshot_count));
   }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }
 

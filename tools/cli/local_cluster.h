@@ -35,6 +35,8 @@ struct LocalClusterOptions {
   int election_timeout_ms = 1000;
   uint64_t snapshot_count = 0;  // 0: the server's default
   std::string log_level = "info";
+  // Appended to every member's command line (for example --quota-backend-bytes).
+  std::vector<std::string> extra_args;
 };
 
 // `n` distinct free TCP ports on 127.0.0.1 (bound and released; good enough for tests).
