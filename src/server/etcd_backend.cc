@@ -53,7 +53,19 @@ void EtcdBackend::Write(kvpb::Request request, absl::Time deadline, WriteDone do
   }
   // The task owns `done` until the driver takes it; a task that never runs (the thread stopped
   // first) is destroyed unrun, so a refused post is answered here, not by the task.
-  auto task = std::make_shared<WriteDone>(std::move(done));
+  // Counted for /metrics: pending until answered; failed when raft did not apply it (the
+  // driver's own errors: UNAVAILABLE ones, and "too many requests"). The store's answers, such
+  // as "database space exceeded", are not failures of the proposal.
+  proposals_pending_.fetch_add(1, std::memory_order_relaxed);
+  auto task = std::make_shared<WriteDone>(
+      [this, done = std::move(done)](absl::StatusOr<kvpb::Response> answer) mutable {
+        proposals_pending_.fetch_sub(1, std::memory_order_relaxed);
+        if (!answer.ok() && (absl::IsUnavailable(answer.status()) ||
+                             answer.status() == etcd::TooManyRequestsError())) {
+          proposals_failed_.fetch_add(1, std::memory_order_relaxed);
+        }
+        done(std::move(answer));
+      });
   const int ticks = node_->TicksUntil(deadline);
   const bool posted =
       node_->Post([request = std::move(request), ticks, task](node::Driver& driver) mutable {

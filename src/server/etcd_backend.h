@@ -10,6 +10,7 @@
 // Thread-safety: thread-safe (gRPC threads).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <string>
@@ -58,6 +59,10 @@ class EtcdBackend final : public etcd::Backend {
                        TimeToLiveDone done) override;
   // ---- end of Leases ----
 
+  // For /metrics: writes waiting for their answer, and writes raft failed to apply.
+  int64_t proposals_pending() const { return proposals_pending_.load(std::memory_order_relaxed); }
+  uint64_t proposals_failed() const { return proposals_failed_.load(std::memory_order_relaxed); }
+
  private:
   // Proposes `change` through the driver and waits until this member applied it.
   absl::Status ChangeMembership(absl::StatusOr<node::MembershipChange> change, absl::Time deadline);
@@ -71,6 +76,8 @@ class EtcdBackend final : public etcd::Backend {
   const LockedApplier* const state_;
   const Membership* const membership_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::atomic<int64_t> proposals_pending_{0};
+  std::atomic<uint64_t> proposals_failed_{0};
 };
 
 }  // namespace raftkv::server

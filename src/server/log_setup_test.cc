@@ -21,6 +21,9 @@ TEST(JsonEscapeTest, QuotesBackslashesAndControlCharactersAreEscaped) {
 }
 
 TEST(LogSetupTest, ZapWritesOneEscapedJsonObjectPerLineToTheFile) {
+  // MakeServerLogger installs its logger as spdlog's default; later tests in this binary log
+  // through the default, so it is put back.
+  const std::shared_ptr<spdlog::logger> previous_default = spdlog::default_logger();
   std::filesystem::path path =
       std::filesystem::temp_directory_path() / ("raftkv_log_setup_test_" + std::to_string(getpid()));
   std::filesystem::remove(path);
@@ -42,7 +45,7 @@ TEST(LogSetupTest, ZapWritesOneEscapedJsonObjectPerLineToTheFile) {
   EXPECT_NE(first.find("\"name\":\"n\\\"1\""), std::string::npos) << first;
   EXPECT_NE(first.find("\"msg\":\"a \\\"quoted\\\"\\nmessage\"}"), std::string::npos) << first;
   EXPECT_TRUE(second.starts_with("{\"level\":\"warn\"")) << second;
-  spdlog::drop_all();
+  spdlog::set_default_logger(previous_default);
   std::filesystem::remove(path);
 }
 

@@ -119,7 +119,11 @@ void NodeThread::Handle(Inbox inbox) {
 }
 
 void NodeThread::Publish() {
-  leader_ = driver_->leader();
+  // Counted as etcd counts them: each time a leader is known and differs from the last value
+  // seen (a leader lost and found again counts again).
+  const uint64_t leader = driver_->leader();
+  if (leader != 0 && leader != leader_.load()) leader_changes_.fetch_add(1);
+  leader_ = leader;
   term_ = driver_->term();
   commit_ = driver_->commit();
   applied_ = driver_->applied();

@@ -74,6 +74,9 @@ class NodeThread final : public transport::Receiver {
   raft::StateRole role() const { return role_.load(); }
   bool is_leader() const { return role() == raft::StateRole::kLeader; }
   bool stopped() const { return stopped_.load(); }
+  // Times a leader became known that differs from the one seen before (etcd's
+  // etcd_server_leader_changes_seen_total).
+  uint64_t leader_changes() const { return leader_changes_.load(); }
 
   // ---- Watch: hearing that the store moved on ----
   // `listener` is called on the node thread after every pass that applied entries (or installed
@@ -118,6 +121,7 @@ class NodeThread final : public transport::Receiver {
   std::atomic<uint64_t> applied_{0};
   std::atomic<raft::StateRole> role_{raft::StateRole::kFollower};
   std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> leader_changes_{0};
 
   absl::Mutex listener_mu_;
   std::function<void()> applied_listener_ ABSL_GUARDED_BY(listener_mu_);

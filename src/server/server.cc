@@ -2,16 +2,22 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <map>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
 #include "io/env.h"
+#include "io/sync_timing_env.h"
+#include "kv/store.h"
 #include "server/etcd/auto_compactor.h"
 #include "server/etcd/client_api.h"
+#include "server/grpc_metrics.h"
+#include "server/server_metrics.h"
 #include "server/raft_logger.h"
 #include "server/url.h"
 
@@ -105,6 +111,21 @@ absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
   return planned;
 }
 
+// etcd's health check: a linearizable read (a ReadIndex round through the leader) that must
+// succeed within `timeout`. Waits on the calling thread (an HTTP worker).
+bool QuorumReadSucceeds(EtcdBackend& backend, absl::Duration timeout) {
+  auto answer = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> done = answer->get_future();
+  backend.WaitLinearizable(absl::Now() + timeout,
+                           [answer](absl::Status status) { answer->set_value(std::move(status)); });
+  // The backend answers by the deadline, at the latest on the tick after it.
+  if (done.wait_for(absl::ToChronoNanoseconds(timeout + absl::Seconds(1))) !=
+      std::future_status::ready) {
+    return false;
+  }
+  return done.get().ok();
+}
+
 node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_id,
                                       node::LogStore& log_store, raft::Logger* raft_logger,
                                       std::function<void()> on_removed) {
@@ -154,8 +175,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   server->raft_logger_ = std::make_unique<RaftLogger>(logger);
   storage::DurableStorageOptions storage_options;
   storage_options.wal.logger = server->raft_logger_.get();
+  // The log's files go through an Env that times their fsyncs; the WAL segments' feed etcd's
+  // etcd_disk_wal_fsync_duration_seconds (snapshot files are synced too, but are not the WAL).
+  server->data_env_ = std::make_unique<io::SyncTimingEnv>(
+      io::Env::Default(), [fsync = WalFsyncHistogram(server->metrics_)](
+                              const std::string& path, absl::Duration elapsed) {
+        // A segment is created as wal-<seq>.log.tmp and renamed; its handle keeps that name.
+        if (absl::StrContains(path, "/wal-")) fsync->Observe(absl::ToDoubleSeconds(elapsed));
+      });
   absl::StatusOr<std::unique_ptr<node::DurableLogStore>> log_store = node::DurableLogStore::Open(
-      io::Env::Default(), server->data_dir_.member_dir() + "/raft", founders, storage_options);
+      server->data_env_.get(), server->data_dir_.member_dir() + "/raft", founders,
+      storage_options);
   if (!log_store.ok()) return log_store.status();
   server->log_store_ = std::move(*log_store);
   server->applied_state_ = std::make_unique<LockedApplier>();
@@ -210,6 +240,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   server->node_thread_->Start(std::move(*driver));
   server->backend_ = std::make_unique<EtcdBackend>(
       server->node_thread_.get(), server->applied_state_.get(), server->membership_.get(), logger);
+  RegisterServerMetrics(server->metrics_, server->node_thread_.get(), server->backend_.get(),
+                        [backend = server->backend_.get()] {
+                          return static_cast<double>(backend->Info().db_size_bytes);
+                        });
   // etcd's automatic compaction: on its schedule the leader proposes a Compaction request.
   absl::StatusOr<std::optional<etcd::AutoCompactionPolicy>> compaction =
       AutoCompactionPolicyOf(flags);
@@ -222,6 +256,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   }
 
   grpc::ServerBuilder builder;
+  // Every client call is counted by service, method and status code for /metrics.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(&server->metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::vector<int> ports;
   std::vector<std::string> client_urls = *ParseUrlList(flags.listen_client_urls);
   ports.resize(client_urls.size());
@@ -242,6 +280,33 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
     }
     log.info("serving etcd v3 clients on {}", client_urls[i]);
   }
+  if (!flags.listen_metrics_urls.empty()) {
+    NodeThread* node = server->node_thread_.get();
+    EtcdBackend* backend = server->backend_.get();
+    const std::string version = etcd::ClientApiOptions{}.version;
+    http::EndpointSources sources{
+        .leader = [node] { return node->leader(); },
+        // etcd's /health is false while any alarm (NOSPACE) is raised.
+        .alarm_active =
+            [backend] {
+              bool raised = false;
+              backend->Read([&](const kv::Store& store) { raised = !store.Alarms().empty(); });
+              return raised;
+            },
+        .quorum_read = [backend] { return QuorumReadSucceeds(*backend, absl::Seconds(1)); },
+        .registry = &server->metrics_,
+        .server_version = version,
+        .cluster_version = version};
+    const std::vector<std::string> metrics_urls = *ParseUrlList(flags.listen_metrics_urls);
+    for (const std::string& url : metrics_urls) {
+      const HostPort where = *ParseUrl(url);
+      auto http_server = std::make_unique<http::HttpServer>(sources);
+      absl::StatusOr<int> port = http_server->Start(where.host, where.port);
+      if (!port.ok()) return port.status();
+      log.info("serving /health, /version and /metrics on {}", url);
+      server->http_servers_.push_back(std::move(http_server));
+    }
+  }
   return server;
 }
 
@@ -253,6 +318,7 @@ void Server::Stop() {
   // The node first: calls still waiting on it are answered "etcdserver: server stopped" at
   // once, so the client server's shutdown does not wait for their deadlines. Then the peer
   // transport, which the node no longer uses.
+  for (auto& http_server : http_servers_) http_server->Stop();
   if (node_thread_ != nullptr) node_thread_->Stop();
   // After the node: a compaction in flight is then answered "server stopped" at once.
   auto_compaction_.reset();

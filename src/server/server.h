@@ -20,6 +20,9 @@
 #include "server/etcd/client_api.h"
 #include "server/etcd_backend.h"
 #include "server/flags.h"
+#include "server/http/http_server.h"
+#include "base/metrics.h"
+#include "io/env.h"
 #include "server/locked_applier.h"
 #include "server/membership.h"
 #include "server/node_thread.h"
@@ -56,6 +59,10 @@ class Server {
 
   DataDir data_dir_;
   std::shared_ptr<spdlog::logger> logger_;
+  // What /metrics shows; first, because the parts below record into it until they are gone.
+  base::Registry metrics_;
+  // The file system as the raft log sees it: the real one, with fsyncs timed.
+  std::unique_ptr<io::Env> data_env_;
   std::unique_ptr<raft::Logger> raft_logger_;
   std::unique_ptr<Membership> membership_;
   // Declared in the order they depend on each other: the driver (in the node thread) uses the
@@ -70,6 +77,8 @@ class Server {
   std::unique_ptr<etcd::AutoCompactionThread> auto_compaction_;
   std::unique_ptr<etcd::ClientApi> client_api_;
   std::unique_ptr<grpc::Server> client_server_;
+  // /health, /version and /metrics on the --listen-metrics-urls (none when it is empty).
+  std::vector<std::unique_ptr<http::HttpServer>> http_servers_;
   bool stopped_ = false;
 };
 
