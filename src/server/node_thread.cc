@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "node/errors.h"
 
 namespace raftkv::server {
@@ -122,7 +123,12 @@ void NodeThread::Publish() {
   // Counted as etcd counts them: each time a leader is known and differs from the last value
   // seen (a leader lost and found again counts again).
   const uint64_t leader = driver_->leader();
-  if (leader != 0 && leader != leader_.load()) leader_changes_.fetch_add(1);
+  if (leader != 0 && leader != leader_.load()) {
+    leader_changes_.fetch_add(1);
+    absl::MutexLock lock(&history_mu_);
+    leader_history_.push_back({absl::Now(), leader, driver_->term()});
+    if (leader_history_.size() > kLeaderHistory) leader_history_.pop_front();
+  }
   leader_ = leader;
   term_ = driver_->term();
   commit_ = driver_->commit();
@@ -138,6 +144,11 @@ void NodeThread::SetAppliedListener(std::function<void()> listener) {
 void NodeThread::NotifyApplied() {
   absl::MutexLock lock(&listener_mu_);
   if (applied_listener_) applied_listener_();
+}
+
+std::vector<NodeThread::LeaderChange> NodeThread::recent_leader_changes() const {
+  absl::MutexLock lock(&history_mu_);
+  return {leader_history_.begin(), leader_history_.end()};
 }
 
 void NodeThread::Receive(std::vector<raftpb::Message> messages) {

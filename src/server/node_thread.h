@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -77,6 +78,14 @@ class NodeThread final : public transport::Receiver {
   // Times a leader became known that differs from the one seen before (etcd's
   // etcd_server_leader_changes_seen_total).
   uint64_t leader_changes() const { return leader_changes_.load(); }
+  // The most recent leader changes (at most kLeaderHistory), oldest first, for the status page.
+  struct LeaderChange {
+    absl::Time when;
+    uint64_t leader = 0;
+    uint64_t term = 0;
+  };
+  static constexpr size_t kLeaderHistory = 16;
+  std::vector<LeaderChange> recent_leader_changes() const;
 
   // ---- Watch: hearing that the store moved on ----
   // `listener` is called on the node thread after every pass that applied entries (or installed
@@ -122,6 +131,8 @@ class NodeThread final : public transport::Receiver {
   std::atomic<raft::StateRole> role_{raft::StateRole::kFollower};
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> leader_changes_{0};
+  mutable absl::Mutex history_mu_;
+  std::deque<LeaderChange> leader_history_ ABSL_GUARDED_BY(history_mu_);
 
   absl::Mutex listener_mu_;
   std::function<void()> applied_listener_ ABSL_GUARDED_BY(listener_mu_);

@@ -16,6 +16,7 @@
 #include "kv/store.h"
 #include "server/etcd/auto_compactor.h"
 #include "server/etcd/client_api.h"
+#include "server/cluster_status.h"
 #include "server/grpc_metrics.h"
 #include "server/server_metrics.h"
 #include "server/raft_logger.h"
@@ -295,6 +296,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
             },
         .quorum_read = [backend] { return QuorumReadSucceeds(*backend, absl::Seconds(1)); },
         .registry = &server->metrics_,
+        .status_json =
+            [backend, node, fsync = WalFsyncHistogram(server->metrics_)] {
+              return StatusJson(
+                  CollectClusterStatus(*backend, *node, fsync, absl::Milliseconds(500)));
+            },
         .server_version = version,
         .cluster_version = version};
     const std::vector<std::string> metrics_urls = *ParseUrlList(flags.listen_metrics_urls);

@@ -65,6 +65,7 @@ void ClusterTest::StartCluster(uint64_t snapshot_count) {
   options.token = "process-test";
   options.snapshot_count = snapshot_count;
   options.extra_args = extra_server_args_;
+  options.metrics_ports = metrics_ports_;
   cluster_ = std::make_unique<cli::LocalCluster>(options);
   absl::Status started = cluster_->StartAll();
   ASSERT_TRUE(started.ok()) << started;

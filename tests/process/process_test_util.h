@@ -48,6 +48,8 @@ class ClusterTest : public ::testing::Test {
   int spares_ = 0;
   // Appended to every member's command line.
   std::vector<std::string> extra_server_args_;
+  // Member i serves HTTP (/health, /metrics, /status) on metrics_ports_[i] when set.
+  std::vector<int> metrics_ports_;
 };
 
 }  // namespace raftkv::process_test

@@ -118,6 +118,9 @@ std::vector<std::string> LocalCluster::ServerArgs(int i) const {
   if (options_.snapshot_count > 0) {
     args.push_back(absl::StrCat("--snapshot-count=", options_.snapshot_count));
   }
+  if (i < static_cast<int>(options_.metrics_ports.size())) {
+    args.push_back(absl::StrCat("--listen-metrics-urls=http://127.0.0.1:", options_.metrics_ports[i]));
+  }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }

@@ -37,6 +37,8 @@ struct LocalClusterOptions {
   std::string log_level = "info";
   // Appended to every member's command line (for example --quota-backend-bytes).
   std::vector<std::string> extra_args;
+  // Member i serves /health, /metrics and /status on 127.0.0.1:metrics_ports[i] when given.
+  std::vector<int> metrics_ports;
 };
 
 // `n` distinct free TCP ports on 127.0.0.1 (bound and released; good enough for tests).

@@ -1,6 +1,7 @@
 #include "server/http/endpoints.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/http/status_page.h"
 
 namespace raftkv::server::http {
 
@@ -30,6 +31,16 @@ EndpointResponse Version(const EndpointSources& sources) {
 EndpointResponse Metrics(const EndpointSources& sources) {
   return {200, "text/plain; version=0.0.4; charset=utf-8",
           sources.registry != nullptr ? sources.registry->Exposition() : ""};
+}
+
+EndpointResponse StatusPage(const EndpointSources& sources) {
+  if (!sources.status_json) return {404, "text/plain", "no status page\n"};
+  return {200, "text/html; charset=utf-8", std::string(StatusPageHtml())};
+}
+
+EndpointResponse StatusData(const EndpointSources& sources) {
+  if (!sources.status_json) return {404, "text/plain", "no status page\n"};
+  return {200, "application/json", sources.status_json()};
 }
 
 }  // namespace raftkv::server::http

@@ -1,5 +1,5 @@
 // The answers of the HTTP endpoints an etcd operator's tooling expects (/health, /version,
-// /metrics), as plain functions of what the server publishes, so they are testable without a
+// /metrics) and raftkv's status page (/status, /status.json), as plain functions of what the server publishes, so they are testable without a
 // socket. The HTTP server (http_server.h) only routes to them.
 #pragma once
 
@@ -22,6 +22,8 @@ struct EndpointSources {
   // Everything /metrics shows (health checks count themselves in it, as etcd's do). Not owned;
   // must outlive the server. May be null in tests of /health alone.
   base::Registry* registry = nullptr;
+  // The status page's data (/status.json). May be empty: no status page.
+  std::function<std::string()> status_json;
   std::string server_version;   // etcd's "etcdserver" version raftkv answers as
   std::string cluster_version;  // etcd's "etcdcluster" version
 };
@@ -40,5 +42,8 @@ EndpointResponse Health(const EndpointSources& sources);
 EndpointResponse Version(const EndpointSources& sources);
 // Prometheus text format 0.0.4.
 EndpointResponse Metrics(const EndpointSources& sources);
+// The status page (HTML) and its data (JSON); 404 when the server has no status source.
+EndpointResponse StatusPage(const EndpointSources& sources);
+EndpointResponse StatusData(const EndpointSources& sources);
 
 }  // namespace raftkv::server::http

@@ -78,6 +78,21 @@ TEST(EndpointsTest, MetricsAreTheRegistryInTextFormat) {
   EXPECT_THAT(r.body, HasSubstr("\netcd_server_has_leader 1\n"));
 }
 
+TEST(EndpointsTest, TheStatusPageIsSelfContainedHtmlAndItsDataComesFromTheSource) {
+  FakeNode node;
+  EXPECT_EQ(StatusPage(node.Sources()).status, 404);  // no status source
+  EndpointSources sources = node.Sources();
+  sources.status_json = [] { return std::string(R"({"members":[]})"); };
+  EndpointResponse page = StatusPage(sources);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_THAT(page.body, HasSubstr("fetch(\"/status.json\""));
+  EXPECT_THAT(page.body, ::testing::Not(HasSubstr("src=\"http")));  // nothing from elsewhere
+  EndpointResponse data = StatusData(sources);
+  EXPECT_EQ(data.content_type, "application/json");
+  EXPECT_EQ(data.body, R"({"members":[]})");
+}
+
 TEST(HttpServerTest, ServesTheEndpointsOverHttp) {
   FakeNode node;
   node.registry.AddGauge("etcd_server_has_leader", "Whether or not a leader exists.",

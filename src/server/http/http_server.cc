@@ -28,6 +28,12 @@ HttpServer::HttpServer(EndpointSources sources)
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     Reply(res, Metrics(sources_));
   });
+  server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+    Reply(res, StatusPage(sources_));
+  });
+  server_->Get("/status.json", [this](const httplib::Request&, httplib::Response& res) {
+    Reply(res, StatusData(sources_));
+  });
   // Bound what a scraper can send: these endpoints take no body and short URLs.
   server_->set_payload_max_length(4096);
   // cpp-httplib's default also sets SO_REUSEPORT, with which a second server started on the same

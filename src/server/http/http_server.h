@@ -1,4 +1,4 @@
-// Serves /health, /version and /metrics over plain HTTP on the --listen-metrics-urls, with
+// Serves /health, /version, /metrics and the status page (/status, /status.json) over plain HTTP on the --listen-metrics-urls, with
 // cpp-httplib (its own accept and worker threads). GET only, like etcd.
 #pragma once
 
