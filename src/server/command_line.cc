@@ -9,6 +9,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/config_file.h"
 #include "server/etcd_flag_table.h"
 
 namespace raftkv::server {
@@ -141,6 +142,48 @@ std::string EtcdEnvName(std::string_view flag) {
   return key;
 }
 
+namespace {
+
+// The final parse of everything that applies (command line and environment, or the config
+// file's settings): fills the flags and warns once per flag that has no effect.
+CommandLine ParseFully(const std::vector<std::string>& args, CommandLine out) {
+  std::unique_ptr<Parser> full = MakeParser();
+  if (Parse(*full, args, &out)) return out;
+  out.flags = full->flags;
+
+  for (const EtcdFlag& flag : EtcdFlags()) {
+    if (full->app.count(Dashed(flag.name)) == 0) continue;
+    if (flag.status == EtcdFlagStatus::kIgnored) {
+      out.warnings.push_back(
+          absl::StrCat("--", std::string(flag.name), " has no effect in raftkv: ", std::string(flag.note)));
+    } else if (flag.status == EtcdFlagStatus::kRefused) {
+      bool set = flag.boolean ? full->booleans[std::string(flag.name)] : true;
+      if (set) {
+        return Fail(std::move(out), absl::StrCat("--", std::string(flag.name), " is not supported"));
+      }
+    }
+  }
+  return out;
+}
+
+// etcd 3.4: with a configuration file, the other flags and the ETCD_* variables are ignored.
+CommandLine ParseConfigFile(const std::string& path, bool other_settings, CommandLine out) {
+  absl::StatusOr<ConfigFileArgs> config = ReadConfigFile(path);
+  if (!config.ok()) return Fail(std::move(out), std::string(config.status().message()));
+  if (other_settings) {
+    out.warnings.push_back(absl::StrCat("--config-file ", path,
+                                        " is given: the other flags and ETCD_* variables are "
+                                        "ignored, as etcd ignores them"));
+  }
+  for (const std::string& key : config->unknown_keys) {
+    out.warnings.push_back(
+        absl::StrCat("--config-file ", path, ": ", key, " is not an etcd setting; ignored"));
+  }
+  return ParseFully(config->args, std::move(out));
+}
+
+}  // namespace
+
 CommandLine ParseCommandLine(const std::vector<std::string>& args,
                              const std::vector<std::string>& environment) {
   CommandLine out;
@@ -152,6 +195,21 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args,
   for (const std::string& entry : environment) {
     std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
     env.insert(std::move(kv));
+  }
+  std::string config_file = alone->values["config-file"];
+  const bool config_from_env = config_file.empty() && env.contains("ETCD_CONFIG_FILE");
+  if (config_from_env) config_file = env["ETCD_CONFIG_FILE"];
+  if (!config_file.empty()) {
+    bool other_flags = false;
+    for (const EtcdFlag& flag : EtcdFlags()) {
+      other_flags = other_flags ||
+                    (flag.name != "config-file" && alone->app.count(Dashed(flag.name)) > 0);
+    }
+    bool other_env = false;
+    for (const auto& [key, value] : env) {
+      other_env = other_env || (key.starts_with("ETCD_") && key != "ETCD_CONFIG_FILE");
+    }
+    return ParseConfigFile(config_file, other_flags || other_env, std::move(out));
   }
   // The environment fills what the command line left unset, then the whole is parsed again,
   // so a value from the environment is converted and checked exactly like a flag.
@@ -175,23 +233,7 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args,
       out.warnings.push_back(absl::StrCat("unrecognized environment variable ", key, "=", value));
     }
   }
-  std::unique_ptr<Parser> full = MakeParser();
-  if (Parse(*full, combined, &out)) return out;
-  out.flags = full->flags;
-
-  for (const EtcdFlag& flag : EtcdFlags()) {
-    if (full->app.count(Dashed(flag.name)) == 0) continue;
-    if (flag.status == EtcdFlagStatus::kIgnored) {
-      out.warnings.push_back(
-          absl::StrCat("--", std::string(flag.name), " has no effect in raftkv: ", std::string(flag.note)));
-    } else if (flag.status == EtcdFlagStatus::kRefused) {
-      bool set = flag.boolean ? full->booleans[std::string(flag.name)] : true;
-      if (set) {
-        return Fail(std::move(out), absl::StrCat("--", std::string(flag.name), " is not supported"));
-      }
-    }
-  }
-  return out;
+  return ParseFully(combined, std::move(out));
 }
 
 }  // namespace raftkv::server

@@ -112,8 +112,9 @@ constexpr std::array kFlags = {
     EtcdFlag{"force-new-cluster", true, kRefused,
              "not supported: the server refuses to start when it is true"},
     // Configuration file.
-    EtcdFlag{"config-file", false, kRefused,
-             "not supported: the server refuses to start when it is given"},
+    EtcdFlag{"config-file", false, kImplemented,
+             "etcd's YAML configuration file; when given, the other flags and ETCD_* variables "
+             "are ignored"},
 };
 
 }  // namespace
