@@ -104,12 +104,11 @@ TEST(CommandLineTest, AFlagEtcdDoesNotHaveExitsWithTwoNamingIt) {
   EXPECT_NE(c.message.find("--no-such-flag"), std::string::npos) << c.message;
 }
 
-TEST(CommandLineTest, RefusedFlagsStopTheStartWithTheirName) {
-  EXPECT_EQ(ParseCommandLine({"--force-new-cluster"}, {}).exit_code, 2);
-  EXPECT_NE(ParseCommandLine({"--force-new-cluster"}, {}).message.find("not supported"),
-            std::string::npos);
-  EXPECT_FALSE(ParseCommandLine({"--force-new-cluster=false"}, {}).exit_code.has_value());
-  EXPECT_EQ(ParseCommandLine({"--config-file=/etc/etcd.yml"}, {}).exit_code, 2);
+TEST(CommandLineTest, ForceNewClusterIsABooleanAsInEtcd) {
+  EXPECT_TRUE(ParseCommandLine({"--force-new-cluster"}, {}).flags.force_new_cluster);
+  EXPECT_TRUE(ParseCommandLine({}, {"ETCD_FORCE_NEW_CLUSTER=true"}).flags.force_new_cluster);
+  EXPECT_FALSE(ParseCommandLine({"--force-new-cluster=false"}, {}).flags.force_new_cluster);
+  EXPECT_FALSE(ParseCommandLine({}, {}).flags.force_new_cluster);
 }
 
 TEST(CommandLineTest, EnvironmentFillsUnsetFlags) {

@@ -109,8 +109,8 @@ constexpr std::array kFlags = {
              "no periodic watch progress notifications"},
     EtcdFlag{"experimental-warning-apply-duration", false, kIgnored, "no slow-apply warning"},
     // Unsafe.
-    EtcdFlag{"force-new-cluster", true, kRefused,
-             "not supported: the server refuses to start when it is true"},
+    EtcdFlag{"force-new-cluster", true, kImplemented,
+             "restart as the only member, keeping the data: recovery from a lost quorum"},
     // Configuration file.
     EtcdFlag{"config-file", false, kImplemented,
              "etcd's YAML configuration file; when given, the other flags and ETCD_* variables "

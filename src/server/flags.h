@@ -54,6 +54,9 @@ struct ServerFlags {
   // Not an etcd flag, and hidden from --help: how often revision mode checks (etcd: 5 minutes).
   // A Go duration; tests shorten it.
   std::string auto_compaction_revision_interval = "5m";
+  // --force-new-cluster: restart this member as the only one of its cluster, keeping its data
+  // (node::ForceNewCluster), to recover from a lost quorum.
+  bool force_new_cluster = false;
 };
 
 // The automatic compaction the flags ask for; nullopt when it is off. InvalidArgument naming

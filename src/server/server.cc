@@ -16,6 +16,7 @@
 #include "kv/store.h"
 #include "server/etcd/auto_compactor.h"
 #include "server/etcd/client_api.h"
+#include "node/force_new_cluster.h"
 #include "server/cluster_status.h"
 #include "server/grpc_metrics.h"
 #include "server/server_metrics.h"
@@ -189,6 +190,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
       storage_options);
   if (!log_store.ok()) return log_store.status();
   server->log_store_ = std::move(*log_store);
+  if (flags.force_new_cluster) {
+    absl::StatusOr<node::ForcedCluster> forced =
+        node::ForceNewCluster(server->log_store_->durable(), cluster->member_id());
+    if (!forced.ok()) return forced.status();
+    log.warn(
+        "--force-new-cluster: member {:x} now forms cluster {:x} alone; removed {} other "
+        "member(s) through the log and dropped {} uncommitted entries. Do not restart the "
+        "removed members with their old data; add new members with `member add`.",
+        cluster->member_id(), cluster->cluster_id(), forced->removed.size(),
+        forced->dropped_uncommitted);
+  }
   server->applied_state_ = std::make_unique<LockedApplier>();
 
   // Removal is reported twice over (the member applies it, or a peer refuses its traffic);
