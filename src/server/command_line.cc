@@ -68,6 +68,7 @@ void BindImplemented(Parser& p) {
                  note("auto-compaction-retention"))
       ->capture_default_str();
   app.add_flag("--force-new-cluster", f.force_new_cluster, note("force-new-cluster"));
+  app.add_flag("--pre-vote", f.pre_vote, note("pre-vote"))->capture_default_str();
   // Not etcd's: revision mode's check interval, for tests; the empty group hides it from --help.
   app.add_option("--auto-compaction-revision-interval", f.auto_compaction_revision_interval)
       ->group("");

@@ -104,6 +104,13 @@ TEST(CommandLineTest, AFlagEtcdDoesNotHaveExitsWithTwoNamingIt) {
   EXPECT_NE(c.message.find("--no-such-flag"), std::string::npos) << c.message;
 }
 
+TEST(CommandLineTest, PreVoteIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(ParseCommandLine({}, {}).flags.pre_vote);
+  EXPECT_TRUE(ParseCommandLine({"--pre-vote"}, {}).flags.pre_vote);
+  EXPECT_FALSE(ParseCommandLine({"--pre-vote=false"}, {}).flags.pre_vote);
+  EXPECT_FALSE(ParseCommandLine({}, {"ETCD_PRE_VOTE=false"}).flags.pre_vote);
+}
+
 TEST(CommandLineTest, ForceNewClusterIsABooleanAsInEtcd) {
   EXPECT_TRUE(ParseCommandLine({"--force-new-cluster"}, {}).flags.force_new_cluster);
   EXPECT_TRUE(ParseCommandLine({}, {"ETCD_FORCE_NEW_CLUSTER=true"}).flags.force_new_cluster);

@@ -57,6 +57,10 @@ struct ServerFlags {
   // --force-new-cluster: restart this member as the only one of its cluster, keeping its data
   // (node::ForceNewCluster), to recover from a lost quorum.
   bool force_new_cluster = false;
+  // --pre-vote: candidates first ask whether they could win (thesis §9.6), so a member that was
+  // cut off does not depose a working leader when it comes back. etcd 3.4 defaults to false and
+  // etcd 3.5 to true; raftkv defaults to true, and --pre-vote=false turns it off.
+  bool pre_vote = true;
 };
 
 // The automatic compaction the flags ask for; nullopt when it is off. InvalidArgument naming

@@ -138,6 +138,7 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
   options.election_ticks =
       static_cast<int>(flags.election_timeout_ms / flags.heartbeat_interval_ms);
   options.snapshot_count = flags.snapshot_count;
+  options.pre_vote = flags.pre_vote;
   // Lease TTLs are seconds; the driver counts them in ticks of the heartbeat interval.
   options.tick_millis = static_cast<uint64_t>(flags.heartbeat_interval_ms);
   options.snapshot_catchup_entries = std::min<uint64_t>(5000, flags.snapshot_count);
