@@ -2,9 +2,11 @@
 
 #include "grpc/grpc.h"
 #include "server/etcd/cluster_service.h"
+#include "server/etcd/election_service.h"
 #include "server/etcd/kv_service.h"
 #include "server/etcd/leader_forwarder.h"
 #include "server/etcd/lease_service.h"
+#include "server/etcd/lock_service.h"
 #include "server/etcd/maintenance_service.h"
 #include "server/etcd/watch_service.h"
 
@@ -25,6 +27,9 @@ ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
       watch_(std::make_unique<WatchService>(backend, options.watch)) {
   // Leases.
   lease_ = std::make_unique<LeaseService>(backend, forwarder_.get(), options.request_timeout);
+  // etcd's concurrency services.
+  lock_ = std::make_unique<LockService>(backend, watch_->hub(), options.request_timeout);
+  election_ = std::make_unique<ElectionService>(backend, watch_->hub(), options.request_timeout);
 }
 
 ClientApi::~ClientApi() = default;
@@ -35,6 +40,8 @@ void ClientApi::Configure(grpc::ServerBuilder& builder) {
   builder.RegisterService(cluster_.get());
   builder.RegisterService(lease_.get());
   builder.RegisterService(watch_.get());
+  builder.RegisterService(lock_.get());
+  builder.RegisterService(election_.get());
   ConfigureClientLimits(builder);
 }
 

@@ -4,7 +4,8 @@
 //   etcd::ClientApi api(&node, {});
 //   grpc::ServerBuilder builder;
 //   builder.AddListeningPort("127.0.0.1:2379", grpc::InsecureServerCredentials());
-//   api.Configure(builder);   // registers KV, Watch, Lease, Maintenance, Cluster; limits
+//   api.Configure(builder);   // registers KV, Watch, Lease, Maintenance, Cluster, Lock,
+//                             // Election; limits
 //   auto server = builder.BuildAndStart();
 // Auth is not registered, so gRPC answers its calls with UNIMPLEMENTED. The server
 // must be shut down before the ClientApi is destroyed (the watch thread ends with it).
@@ -24,8 +25,10 @@ namespace raftkv::server::etcd {
 class KvService;
 class MaintenanceService;
 class ClusterService;
+class ElectionService;
 class LeaderForwarder;
 class LeaseService;
+class LockService;
 class WatchService;
 
 struct ClientApiOptions {
@@ -59,6 +62,9 @@ class ClientApi {
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<LeaseService> lease_;
   std::unique_ptr<WatchService> watch_;
+  // Lock and Election wait on the watch thread, so they are destroyed before it.
+  std::unique_ptr<LockService> lock_;
+  std::unique_ptr<ElectionService> election_;
 };
 
 // etcd's transport settings for client connections: a receive limit of the largest request

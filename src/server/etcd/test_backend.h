@@ -34,6 +34,10 @@ class TestBackend final : public Backend {
         result = *write_error_;
       } else {
         ++writes_;
+        // Like the node driver, the member picks the id of a grant that names none.
+        if (request.has_lease_grant() && request.lease_grant().id() == 0) {
+          request.mutable_lease_grant()->set_id(next_lease_id_++);
+        }
         result = store_.Apply(request, store_.applied_index() + 1);
       }
     }
@@ -175,6 +179,7 @@ class TestBackend final : public Backend {
   std::string client_url_ ABSL_GUARDED_BY(mu_);
   int linearizable_waits_ ABSL_GUARDED_BY(mu_) = 0;
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_lease_id_ ABSL_GUARDED_BY(mu_) = 0x7e57000000000001;
   std::optional<absl::Status> lease_error_ ABSL_GUARDED_BY(mu_);
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex listener_mu_;

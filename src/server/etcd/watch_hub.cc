@@ -29,6 +29,8 @@ WatchHub::~WatchHub() {
     quitting_ = true;
   }
   thread_.join();
+  // Calls still waiting (the server was shut down around them) are ended.
+  RunWaiters(0, /*stopped=*/true);
 }
 
 bool WatchHub::Add(std::shared_ptr<WatchStream> stream) {
@@ -46,6 +48,39 @@ void WatchHub::Remove(const WatchStream* stream) {
   if (it == streams_.end()) return;
   last = std::move(it->second);
   streams_.erase(it);
+}
+
+bool WatchHub::AddWaiter(std::shared_ptr<StoreWaiter> waiter) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_ || quitting_ || waiters_.size() >= options_.max_store_waiters) return false;
+  const StoreWaiter* key = waiter.get();
+  waiters_.emplace(key, Waiting{.waiter = std::move(waiter)});
+  wake_ = true;
+  return true;
+}
+
+void WatchHub::RemoveWaiter(const StoreWaiter* waiter) {
+  std::shared_ptr<StoreWaiter> last;  // released outside the lock
+  absl::MutexLock lock(&mu_);
+  auto it = waiters_.find(waiter);
+  if (it == waiters_.end()) return;
+  last = std::move(it->second.waiter);
+  waiters_.erase(it);
+}
+
+void WatchHub::RunWaiters(int64_t revision, bool stopped) {
+  std::vector<std::shared_ptr<StoreWaiter>> due;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [key, waiting] : waiters_) {
+      if (!stopped && waiting.seen == revision) continue;
+      waiting.seen = revision;
+      due.push_back(waiting.waiter);
+    }
+  }
+  for (const std::shared_ptr<StoreWaiter>& waiter : due) {
+    if (!waiter->OnStoreChange(stopped) || stopped) RemoveWaiter(waiter.get());
+  }
 }
 
 void WatchHub::Wake() {
@@ -74,6 +109,7 @@ void WatchHub::Run() {
         stream->End(ToGrpcStatus(StoppedError()));
         stream->Pump();
       }
+      RunWaiters(0, /*stopped=*/true);
       continue;
     }
     const absl::Time now = absl::Now();
@@ -88,6 +124,7 @@ void WatchHub::Run() {
       backend_->Read([&](const kv::Store& store) { more |= stream->CatchUp(store, progress_due); });
       stream->Pump();
     }
+    RunWaiters(revision, /*stopped=*/false);
     if (more) Wake();
   }
 }

@@ -8,6 +8,9 @@
 // that is behind takes the store's reader lock for one bounded CatchUp (at most
 // max_pages_per_pass pages), releases it, and starts the stream's next gRPC write.
 //
+// The same thread serves the other calls that wait for the store (StoreWaiter: Lock, Campaign,
+// Observe): after each wake it calls every waiter whose last call saw an older revision.
+//
 // When the backend stops, every stream (and every stream created later) is ended with
 // "etcdserver: server stopped" (UNAVAILABLE), which clientv3 answers by resuming its watches on
 // another endpoint from the last revision it received.
@@ -15,6 +18,7 @@
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <thread>
@@ -22,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "server/etcd/backend.h"
+#include "server/etcd/store_waiter.h"
 #include "server/etcd/watch_options.h"
 
 namespace raftkv::server::etcd {
@@ -44,8 +49,23 @@ class WatchHub {
   // Some stream has work for the watch thread.
   void Wake();
 
+  // Registers `waiter`, which is called soon on the watch thread. False when the backend has
+  // stopped or `max_waiters` already wait (the caller answers the call itself).
+  bool AddWaiter(std::shared_ptr<StoreWaiter> waiter);
+  // Drops `waiter`; it may still be running, or be called once more, concurrently.
+  void RemoveWaiter(const StoreWaiter* waiter);
+
  private:
   void Run();
+  // Calls the waiters that have not seen `revision` yet (all of them, with `stopped`, once the
+  // backend stopped).
+  void RunWaiters(int64_t revision, bool stopped);
+
+  struct Waiting {
+    std::shared_ptr<StoreWaiter> waiter;
+    // The store revision at its last call; -1 before the first.
+    int64_t seen = -1;
+  };
 
   Backend* const backend_;
   const WatchOptions options_;
@@ -56,6 +76,7 @@ class WatchHub {
   bool quitting_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::map<const WatchStream*, std::shared_ptr<WatchStream>> streams_ ABSL_GUARDED_BY(mu_);
+  std::map<const StoreWaiter*, Waiting> waiters_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;
 };

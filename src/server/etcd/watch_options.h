@@ -34,6 +34,9 @@ struct WatchOptions {
   // A watcher that asked for fragments gets a response of this size or more split into parts
   // (etcd's limit: --max-request-bytes plus its 512 KiB allowance for gRPC framing).
   size_t fragment_bytes = (1536 + 512) * 1024;
+  // Calls waiting for the store other than watch streams (Lock, Campaign, Observe) at once on
+  // one member; more are refused with "etcdserver: too many requests".
+  size_t max_store_waiters = 10000;
   // How often the store is looked at when the backend cannot announce changes.
   absl::Duration poll_interval = absl::Milliseconds(50);
 };

@@ -22,6 +22,9 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
   ::grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
       ::grpc::CallbackServerContext* context) override;
 
+  // The watch thread, which also serves the Lock and Election services' waits.
+  WatchHub* hub() { return &hub_; }
+
  private:
   Backend* const backend_;
   const WatchOptions options_;
