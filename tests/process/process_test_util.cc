@@ -1,11 +1,14 @@
 #include "process_test_util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -30,6 +33,34 @@ bool Eventually(const std::function<bool()>& done, absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   return done();
+}
+
+BackgroundCommand::BackgroundCommand(const std::string& command, const std::string& output_path)
+    : output_path_(output_path) {
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const std::string line = absl::StrCat("exec ", command, " > ", output_path, " 2>&1");
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+}
+
+BackgroundCommand::~BackgroundCommand() { Signal(SIGKILL); }
+
+std::string BackgroundCommand::Output() const {
+  std::ifstream in(output_path_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void BackgroundCommand::Signal(int signal) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, signal);
+  if (signal == SIGKILL || signal == SIGTERM || signal == SIGINT) {
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
 }
 
 void ClusterTest::SetUp() {

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <functional>
 #include <memory>
@@ -25,6 +26,26 @@ CommandResult RunCommand(const std::string& command);
 
 // Polls `done` every 20 ms until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(20));
+
+// A command (a watcher, a lock holder, a candidate) running in the background through
+// /bin/sh, its stdout and stderr going to a file; killed with SIGKILL, if still running, when
+// destroyed.
+class BackgroundCommand {
+ public:
+  BackgroundCommand(const std::string& command, const std::string& output_path);
+  ~BackgroundCommand();
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+
+  // Everything the command printed so far.
+  std::string Output() const;
+  // Sends `signal` and, for a terminating one, waits for the command to exit.
+  void Signal(int signal);
+
+ private:
+  std::string output_path_;
+  pid_t pid_ = -1;
+};
 
 class ClusterTest : public ::testing::Test {
  protected:

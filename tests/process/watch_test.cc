@@ -25,37 +25,6 @@
 namespace raftkv::process_test {
 namespace {
 
-// A watcher running in the background, its output going to a file; killed (by its pid) when the
-// test ends.
-class BackgroundWatcher {
- public:
-  BackgroundWatcher(const std::string& command, const std::string& output_path)
-      : output_path_(output_path) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string line = absl::StrCat("exec ", command, " > ", output_path, " 2>&1");
-      ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~BackgroundWatcher() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-
-  std::string Output() const {
-    std::ifstream in(output_path_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::string output_path_;
-  pid_t pid_ = -1;
-};
-
 // One line of `etcdctl watch -w json`: who served it and the keys of its events.
 struct JsonResponse {
   uint64_t member_id = 0;
@@ -145,7 +114,7 @@ class WatchTest : public ClusterTest {
 
 TEST_F(WatchTest, EtcdctlWatchPrintsLiveEventsInEtcdctlsFormat) {
   StartCluster();
-  BackgroundWatcher watcher(
+  BackgroundCommand watcher(
       absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=", cluster_->endpoint(1),
                    " watch live"),
       OutputPath("live"));
@@ -174,7 +143,7 @@ TEST_F(WatchTest, EtcdctlWatchRevReplaysHistoryAndPrefixWithPrevKv) {
   ASSERT_EQ(Etcdctl("put cfg/b three").exit_code, 0);
   ASSERT_EQ(Etcdctl("del cfg/a").exit_code, 0);
   // History from `start` on member 2, prefix only, each event after the pair it replaced.
-  BackgroundWatcher watcher(
+  BackgroundCommand watcher(
       absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=", cluster_->endpoint(2),
                    " watch cfg/ --prefix --prev-kv --rev=", start),
       OutputPath("history"));
@@ -191,10 +160,10 @@ TEST_F(WatchTest, RaftkvWatchPrintsWhatEtcdctlPrints) {
   const int64_t start = Revision() + 1;
   ASSERT_EQ(Etcdctl("put tool/x 1").exit_code, 0);
   ASSERT_EQ(Etcdctl("put tool/x 2").exit_code, 0);
-  BackgroundWatcher raftkv(absl::StrCat(RAFTKV_CLI_PATH, " watch tool/ --prefix --prev-kv --rev ",
+  BackgroundCommand raftkv(absl::StrCat(RAFTKV_CLI_PATH, " watch tool/ --prefix --prev-kv --rev ",
                                         start, " --endpoints ", cluster_->endpoint(0)),
                            OutputPath("raftkv"));
-  BackgroundWatcher etcdctl(
+  BackgroundCommand etcdctl(
       absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=", cluster_->endpoint(0),
                    " watch tool/ --prefix --prev-kv --rev=", start),
       OutputPath("etcdctl"));
@@ -212,7 +181,7 @@ constexpr int kKeys = 40;
 TEST_F(WatchTest, EtcdctlWatcherSurvivesAKillOfItsMemberWithoutLosingAnEvent) {
   StartCluster();
   const int64_t start = Revision() + 1;
-  BackgroundWatcher watcher(absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=",
+  BackgroundCommand watcher(absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=",
                                          cluster_->Endpoints(), " watch n/ --prefix -w json",
                                          " --rev=", start),
                             OutputPath("survivor"));
@@ -245,7 +214,7 @@ TEST_F(WatchTest, EtcdctlWatcherSurvivesAKillOfItsMemberWithoutLosingAnEvent) {
 void WatchTest::ResumeAfter(const std::function<void()>& stop, const std::string& name) {
   StartCluster();
   const int64_t start = Revision() + 1;
-  BackgroundWatcher watcher(absl::StrCat(RAFTKV_CLI_PATH, " watch n/ --prefix --rev ", start,
+  BackgroundCommand watcher(absl::StrCat(RAFTKV_CLI_PATH, " watch n/ --prefix --rev ", start,
                                          " --endpoints ", cluster_->Endpoints()),
                             OutputPath(name));
   auto printed = [&] {
