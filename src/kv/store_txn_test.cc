@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "kv/errors.h"
 #include "kv/store_test_util.h"
+#include "kv/validate.h"
 
 namespace raftkv::kv {
 namespace {
@@ -308,12 +309,17 @@ TEST(StoreTxn, OverlappingDeletesAreAllowedAndCountEachKeyOnce) {
   EXPECT_EQ(response.responses(1).response_delete_range().deleted(), 0);
 }
 
-TEST(StoreTxn, MoreThanTheMaximumOperationsIsRejected) {
-  StoreDriver d;
+TEST(StoreTxn, TheOperationLimitIsTheApisAndTheStoreAppliesWhatALogEntryHolds) {
   TxnRequest txn;
   for (int i = 0; i <= kMaxTxnOps; ++i) *txn.add_success() = RangeOp("k" + std::to_string(i));
-  EXPECT_EQ(d.Apply(Wrap(txn)).status().message(),
-            "etcdserver: too many operations in txn request");
+  // etcd's --max-txn-ops (default 128) is checked before proposing...
+  EXPECT_EQ(ValidateTxn(txn).message(), "etcdserver: too many operations in txn request");
+  EXPECT_EQ(ValidateTxn(txn, kMaxTxnOps + 1), absl::OkStatus());
+  // ...by the member that took the request, under its own flag; every member applies the entry.
+  StoreDriver d;
+  absl::StatusOr<kvpb::Response> applied = d.Apply(Wrap(txn));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->txn().responses_size(), kMaxTxnOps + 1);
 }
 
 TEST(StoreTxn, ARejectedOperationOnTheTakenPathLeavesNoTrace) {

@@ -83,8 +83,9 @@ absl::Status CollectWrites(const google::protobuf::RepeatedPtrField<RequestOp>& 
   return absl::OkStatus();
 }
 
-absl::Status ValidateOps(const google::protobuf::RepeatedPtrField<RequestOp>& ops) {
-  if (ops.size() > kMaxTxnOps) return TooManyOpsError();
+absl::Status ValidateOps(const google::protobuf::RepeatedPtrField<RequestOp>& ops,
+                         int max_txn_ops) {
+  if (ops.size() > max_txn_ops) return TooManyOpsError();
   for (const RequestOp& op : ops) {
     absl::Status status;
     switch (op.request_case()) {
@@ -98,7 +99,7 @@ absl::Status ValidateOps(const google::protobuf::RepeatedPtrField<RequestOp>& op
         status = ValidateDeleteRange(op.request_delete_range());
         break;
       case RequestOp::kRequestTxn:
-        status = ValidateTxn(op.request_txn());
+        status = ValidateTxn(op.request_txn(), max_txn_ops);
         break;
       case RequestOp::REQUEST_NOT_SET:
         break;  // etcd skips an empty operation and answers an empty response for it
@@ -127,13 +128,13 @@ absl::Status ValidateDeleteRange(const etcdserverpb::DeleteRangeRequest& request
   return absl::OkStatus();
 }
 
-absl::Status ValidateTxn(const etcdserverpb::TxnRequest& request) {
-  if (request.compare_size() > kMaxTxnOps) return TooManyOpsError();
+absl::Status ValidateTxn(const etcdserverpb::TxnRequest& request, int max_txn_ops) {
+  if (request.compare_size() > max_txn_ops) return TooManyOpsError();
   for (const etcdserverpb::Compare& compare : request.compare()) {
     if (compare.key().empty()) return EmptyKeyError();
   }
-  if (auto status = ValidateOps(request.success()); !status.ok()) return status;
-  if (auto status = ValidateOps(request.failure()); !status.ok()) return status;
+  if (auto status = ValidateOps(request.success(), max_txn_ops); !status.ok()) return status;
+  if (auto status = ValidateOps(request.failure(), max_txn_ops); !status.ok()) return status;
   WriteSet success;
   if (auto status = CollectWrites(request.success(), &success); !status.ok()) return status;
   WriteSet failure;
@@ -160,14 +161,14 @@ absl::Status ValidateAlarm(const etcdserverpb::AlarmRequest& request) {
   }
 }
 
-absl::Status ValidateRequest(const kvpb::Request& request) {
+absl::Status ValidateRequest(const kvpb::Request& request, int max_txn_ops) {
   switch (request.op_case()) {
     case kvpb::Request::kPut:
       return ValidatePut(request.put());
     case kvpb::Request::kDeleteRange:
       return ValidateDeleteRange(request.delete_range());
     case kvpb::Request::kTxn:
-      return ValidateTxn(request.txn());
+      return ValidateTxn(request.txn(), max_txn_ops);
     case kvpb::Request::kCompaction:
     case kvpb::Request::kLeaseGrant:
     case kvpb::Request::kLeaseRevoke:

@@ -12,7 +12,7 @@
 namespace raftkv::kv {
 absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64_t index) {
   MarkApplied(index);
-  if (auto status = ValidateRequest(request); !status.ok()) return status;
+  if (auto status = ValidateRequest(request, kNoTxnOpsLimit); !status.ok()) return status;
   // etcd's capped applier: under NOSPACE nothing that needs space applies, on any member.
   if (space_exceeded() && QuotaCost(request) > 0) return NoSpaceError();
 

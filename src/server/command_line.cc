@@ -69,6 +69,9 @@ void BindImplemented(Parser& p) {
       ->capture_default_str();
   app.add_flag("--force-new-cluster", f.force_new_cluster, note("force-new-cluster"));
   app.add_flag("--pre-vote", f.pre_vote, note("pre-vote"))->capture_default_str();
+  app.add_option("--max-request-bytes", f.max_request_bytes, note("max-request-bytes"))
+      ->capture_default_str();
+  app.add_option("--max-txn-ops", f.max_txn_ops, note("max-txn-ops"))->capture_default_str();
   // Not etcd's: revision mode's check interval, for tests; the empty group hides it from --help.
   app.add_option("--auto-compaction-revision-interval", f.auto_compaction_revision_interval)
       ->group("");

@@ -48,7 +48,7 @@ Result EtcdBackend::CallDriver(absl::Time deadline, Start start) {
 
 void EtcdBackend::Write(kvpb::Request request, absl::Time deadline, WriteDone done) {
   if (node_->stopped()) return done(etcd::StoppedError());
-  if (static_cast<int64_t>(request.ByteSizeLong()) > etcd::kMaxRequestBytes) {
+  if (static_cast<int64_t>(request.ByteSizeLong()) > max_request_bytes_) {
     return done(etcd::RequestTooLargeError());
   }
   // The task owns `done` until the driver takes it; a task that never runs (the thread stopped

@@ -59,6 +59,10 @@ class EtcdBackend final : public etcd::Backend {
                        TimeToLiveDone done) override;
   // ---- end of Leases ----
 
+  // etcd's --max-request-bytes: a larger request is refused before it is proposed. Set before
+  // serving.
+  void set_max_request_bytes(int64_t bytes) { max_request_bytes_ = bytes; }
+
   // For /metrics: writes waiting for their answer, and writes raft failed to apply.
   int64_t proposals_pending() const { return proposals_pending_.load(std::memory_order_relaxed); }
   uint64_t proposals_failed() const { return proposals_failed_.load(std::memory_order_relaxed); }
@@ -76,6 +80,7 @@ class EtcdBackend final : public etcd::Backend {
   const LockedApplier* const state_;
   const Membership* const membership_;
   std::shared_ptr<spdlog::logger> logger_;
+  int64_t max_request_bytes_ = etcd::kMaxRequestBytes;
   std::atomic<int64_t> proposals_pending_{0};
   std::atomic<uint64_t> proposals_failed_{0};
 };

@@ -118,6 +118,14 @@ absl::Status ValidateFlags(const ServerFlags& flags) {
   if (flags.election_timeout_ms > 50000) {
     return absl::InvalidArgumentError("--election-timeout must be at most 50000 ms");
   }
+  // gRPC's message sizes are ints, and a request is replicated in one raft message.
+  if (flags.max_request_bytes < 1 || flags.max_request_bytes > (256 << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-request-bytes is ", flags.max_request_bytes, "; it must be 1 to 268435456"));
+  }
+  if (flags.max_txn_ops < 1) {
+    return absl::InvalidArgumentError("--max-txn-ops must be at least 1");
+  }
   if (flags.snapshot_count == 0) {
     return absl::InvalidArgumentError("--snapshot-count must be at least 1");
   }

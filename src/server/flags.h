@@ -61,6 +61,10 @@ struct ServerFlags {
   // cut off does not depose a working leader when it comes back. etcd 3.4 defaults to false and
   // etcd 3.5 to true; raftkv defaults to true, and --pre-vote=false turns it off.
   bool pre_vote = true;
+  // --max-request-bytes and --max-txn-ops: the largest client request, and the most operations
+  // (or compares) in one txn branch, as etcd checks them before proposing.
+  int64_t max_request_bytes = 1536 * 1024;
+  int max_txn_ops = 128;
 };
 
 // The automatic compaction the flags ask for; nullopt when it is off. InvalidArgument naming

@@ -1,5 +1,6 @@
 #include "server/flags.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace raftkv::server {
@@ -80,6 +81,19 @@ TEST(FlagsTest, ClusterStateAndLogLevelAreChecked) {
   f = ThreeMembers();
   f.log_level = "loud";
   EXPECT_FALSE(ValidateFlags(f).ok());
+}
+
+TEST(FlagsTest, RequestAndTxnLimitsMustBePositiveAndFitGrpc) {
+  ServerFlags f = ThreeMembers();
+  EXPECT_EQ(f.max_request_bytes, 1536 * 1024);  // etcd's defaults
+  EXPECT_EQ(f.max_txn_ops, 128);
+  f.max_request_bytes = 0;
+  EXPECT_THAT(ValidateFlags(f).message(), ::testing::HasSubstr("--max-request-bytes"));
+  f.max_request_bytes = int64_t{1} << 31;
+  EXPECT_FALSE(ValidateFlags(f).ok());
+  f = ThreeMembers();
+  f.max_txn_ops = 0;
+  EXPECT_THAT(ValidateFlags(f).message(), ::testing::HasSubstr("--max-txn-ops"));
 }
 
 TEST(FlagsTest, AutoCompactionIsOffByDefaultAndReadAsEtcdReadsIt) {

@@ -113,6 +113,13 @@ absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
   return planned;
 }
 
+etcd::ClientApiOptions ClientApiOptionsFor(const ServerFlags& flags) {
+  etcd::ClientApiOptions options;
+  options.limits.max_request_bytes = flags.max_request_bytes;
+  options.limits.max_txn_ops = flags.max_txn_ops;
+  return options;
+}
+
 // etcd's health check: a linearizable read (a ReadIndex round through the leader) that must
 // succeed within `timeout`. Waits on the calling thread (an HTTP worker).
 bool QuorumReadSucceeds(EtcdBackend& backend, absl::Duration timeout) {
@@ -225,6 +232,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   transport_options.cluster_id = cluster->cluster_id();
   transport_options.local_id = cluster->member_id();
   transport_options.logger = logger;
+  // One peer message may carry a whole client request: keep room for the largest one allowed.
+  transport_options.max_receive_message_bytes =
+      std::max<size_t>(transport_options.max_receive_message_bytes,
+                       2 * static_cast<size_t>(flags.max_request_bytes) + (8 << 20));
   transport_options.members = [membership = server->membership_.get()] {
     return membership->List();
   };
@@ -254,6 +265,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   server->node_thread_->Start(std::move(*driver));
   server->backend_ = std::make_unique<EtcdBackend>(
       server->node_thread_.get(), server->applied_state_.get(), server->membership_.get(), logger);
+  server->backend_->set_max_request_bytes(flags.max_request_bytes);
   RegisterServerMetrics(server->metrics_, server->node_thread_.get(), server->backend_.get(),
                         [backend = server->backend_.get()] {
                           return static_cast<double>(backend->Info().db_size_bytes);
@@ -283,7 +295,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   }
   // KV, Maintenance and Cluster, with etcd's message limits and keepalive tolerance.
   server->client_api_ =
-      std::make_unique<etcd::ClientApi>(server->backend_.get(), etcd::ClientApiOptions{});
+      std::make_unique<etcd::ClientApi>(server->backend_.get(), ClientApiOptionsFor(flags));
   server->client_api_->Configure(builder);
   server->client_server_ = builder.BuildAndStart();
   for (size_t i = 0; i < ports.size(); ++i) {

@@ -19,12 +19,13 @@ constexpr int kGrpcOverheadBytes = 512 * 1024;
 }  // namespace
 
 ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
-    : kv_(std::make_unique<KvService>(backend, options.request_timeout)),
+    : kv_(std::make_unique<KvService>(backend, options.request_timeout, options.limits)),
       maintenance_(
           std::make_unique<MaintenanceService>(backend, options.version, options.request_timeout)),
       forwarder_(std::make_unique<LeaderForwarder>(backend)),
       cluster_(std::make_unique<ClusterService>(backend, forwarder_.get(), options.request_timeout)),
-      watch_(std::make_unique<WatchService>(backend, options.watch)) {
+      watch_(std::make_unique<WatchService>(backend, options.watch)),
+      max_request_bytes_(options.limits.max_request_bytes) {
   // Leases.
   lease_ = std::make_unique<LeaseService>(backend, forwarder_.get(), options.request_timeout);
   // etcd's concurrency services.
@@ -42,11 +43,11 @@ void ClientApi::Configure(grpc::ServerBuilder& builder) {
   builder.RegisterService(watch_.get());
   builder.RegisterService(lock_.get());
   builder.RegisterService(election_.get());
-  ConfigureClientLimits(builder);
+  ConfigureClientLimits(builder, max_request_bytes_);
 }
 
-void ConfigureClientLimits(grpc::ServerBuilder& builder) {
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxRequestBytes) + kGrpcOverheadBytes);
+void ConfigureClientLimits(grpc::ServerBuilder& builder, int64_t max_request_bytes) {
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_request_bytes) + kGrpcOverheadBytes);
   builder.SetMaxSendMessageSize(-1);
   // clientv3 pings idle connections; etcd accepts pings every 5 s even without active calls.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);

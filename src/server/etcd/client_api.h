@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server_builder.h"
 #include "server/etcd/backend.h"
+#include "server/etcd/kv_service.h"
 #include "server/etcd/watch_options.h"
 
 namespace raftkv::server::etcd {
@@ -40,6 +41,8 @@ struct ClientApiOptions {
   // Watch: the progress notification interval (etcd's default, 10 minutes) and the per-stream
   // bounds.
   WatchOptions watch;
+  // etcd's --max-request-bytes and --max-txn-ops.
+  KvLimits limits;
 };
 
 class ClientApi {
@@ -65,12 +68,14 @@ class ClientApi {
   // Lock and Election wait on the watch thread, so they are destroyed before it.
   std::unique_ptr<LockService> lock_;
   std::unique_ptr<ElectionService> election_;
+  const int64_t max_request_bytes_;
 };
 
 // etcd's transport settings for client connections: a receive limit of the largest request
-// (kMaxRequestBytes) plus gRPC framing headroom, so that a slightly too large request reaches the
-// service and gets etcd's "request is too large" instead of a transport error; unlimited send;
-// and tolerant keepalive so clientv3's pings are not answered with GOAWAY.
-void ConfigureClientLimits(grpc::ServerBuilder& builder);
+// (`max_request_bytes`) plus gRPC framing headroom, so that a slightly too large request reaches
+// the service and gets etcd's "request is too large" instead of a transport error; unlimited
+// send; and tolerant keepalive so clientv3's pings are not answered with GOAWAY.
+void ConfigureClientLimits(grpc::ServerBuilder& builder,
+                           int64_t max_request_bytes = kMaxRequestBytes);
 
 }  // namespace raftkv::server::etcd

@@ -11,18 +11,18 @@
 namespace raftkv::server::etcd {
 namespace {
 
+}  // namespace
+
+KvService::KvService(Backend* backend, absl::Duration request_timeout, KvLimits limits)
+    : backend_(backend), request_timeout_(request_timeout), limits_(limits) {}
+
 template <typename Message>
-absl::Status CheckSize(const Message& request) {
-  if (static_cast<int64_t>(request.ByteSizeLong()) > kMaxRequestBytes) {
+absl::Status KvService::CheckSize(const Message& request) const {
+  if (static_cast<int64_t>(request.ByteSizeLong()) > limits_.max_request_bytes) {
     return RequestTooLargeError();
   }
   return absl::OkStatus();
 }
-
-}  // namespace
-
-KvService::KvService(Backend* backend, absl::Duration request_timeout)
-    : backend_(backend), request_timeout_(request_timeout) {}
 
 absl::Time KvService::Deadline(const ::grpc::CallbackServerContext* context) const {
   return CallDeadline(context, request_timeout_);
@@ -39,7 +39,7 @@ template <typename Response>
 void KvService::Replicate(::grpc::CallbackServerContext* context, kvpb::Request request,
                           Response* response, ::grpc::ServerUnaryReactor* reactor,
                           Response* (*take)(kvpb::Response&)) {
-  if (auto status = kv::ValidateRequest(request); !status.ok()) {
+  if (auto status = kv::ValidateRequest(request, limits_.max_txn_ops); !status.ok()) {
     return reactor->Finish(ToGrpcStatus(status));
   }
   backend_->Write(std::move(request), Deadline(context),
@@ -123,7 +123,9 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
                                            const etcdserverpb::TxnRequest* request,
                                            etcdserverpb::TxnResponse* response) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status valid = CheckSize(*request); !valid.ok()) {
+  absl::Status valid = CheckSize(*request);
+  if (valid.ok()) valid = kv::ValidateTxn(*request, limits_.max_txn_ops);
+  if (!valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }

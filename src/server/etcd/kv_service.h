@@ -14,16 +14,23 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "kv/errors.h"
 #include "server/etcd/backend.h"
 #include "server/etcd/read_executor.h"
 
 namespace raftkv::server::etcd {
 
+// etcd's --max-request-bytes and --max-txn-ops.
+struct KvLimits {
+  int64_t max_request_bytes = kMaxRequestBytes;
+  int max_txn_ops = kv::kMaxTxnOps;
+};
+
 class KvService final : public etcdserverpb::KV::CallbackService {
  public:
   // `backend` is not owned and must outlive the service. `request_timeout` bounds how long one
   // call waits for replication or a read index when the client set no earlier deadline.
-  KvService(Backend* backend, absl::Duration request_timeout);
+  KvService(Backend* backend, absl::Duration request_timeout, KvLimits limits = {});
 
   ::grpc::ServerUnaryReactor* Range(::grpc::CallbackServerContext* context,
                                     const etcdserverpb::RangeRequest* request,
@@ -54,9 +61,13 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   void WhenReadable(::grpc::CallbackServerContext* context, bool serializable, bool one_key,
                     ::grpc::ServerUnaryReactor* reactor, absl::AnyInvocable<void()> read);
   void FillHeader(etcdserverpb::ResponseHeader* header);
+  // etcd's "request is too large" past limits_.max_request_bytes.
+  template <typename Message>
+  absl::Status CheckSize(const Message& request) const;
 
   Backend* const backend_;
   const absl::Duration request_timeout_;
+  const KvLimits limits_;
   ReadExecutor long_reads_{2};
 };
 

@@ -159,6 +159,48 @@ TEST_F(EtcdServiceTest, RequestJustUnderTheLimitIsAccepted) {
   EXPECT_EQ(Put("big", value).header().revision(), 2);
 }
 
+// etcd's --max-request-bytes and --max-txn-ops, set lower than their defaults.
+TEST(EtcdServiceLimitsTest, ConfiguredRequestAndTxnLimitsApply) {
+  ClientApiOptions options;
+  options.limits.max_request_bytes = 1000;
+  options.limits.max_txn_ops = 2;
+  TestServer server(options);
+  auto kv = etcdserverpb::KV::NewStub(server.NewChannel());
+
+  etcdserverpb::PutRequest put;
+  put.set_key("k");
+  put.set_value(std::string(1001, 'x'));
+  etcdserverpb::PutResponse put_response;
+  grpc::ClientContext too_large;
+  grpc::Status status = kv->Put(&too_large, put, &put_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "etcdserver: request is too large");
+  put.set_value(std::string(900, 'x'));
+  grpc::ClientContext fits;
+  EXPECT_TRUE(kv->Put(&fits, put, &put_response).ok());
+
+  // Three operations in a branch: too many, whether the txn writes or only reads.
+  for (bool writes : {true, false}) {
+    etcdserverpb::TxnRequest txn;
+    for (int i = 0; i < 3; ++i) {
+      etcdserverpb::RequestOp* op = txn.add_success();
+      if (writes) {
+        op->mutable_request_put()->set_key("k" + std::to_string(i));
+      } else {
+        op->mutable_request_range()->set_key("k" + std::to_string(i));
+      }
+    }
+    etcdserverpb::TxnResponse txn_response;
+    grpc::ClientContext context;
+    status = kv->Txn(&context, txn, &txn_response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << writes;
+    EXPECT_EQ(status.error_message(), "etcdserver: too many operations in txn request");
+    txn.mutable_success()->RemoveLast();
+    grpc::ClientContext two;
+    EXPECT_TRUE(kv->Txn(&two, txn, &txn_response).ok()) << writes;
+  }
+}
+
 TEST_F(EtcdServiceTest, DeleteRangeWithPrevKvReturnsTheDeletedKeys) {
   Put("a/1", "one");
   Put("a/2", "two");
