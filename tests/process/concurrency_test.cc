@@ -24,11 +24,10 @@ class ConcurrencyTest : public ClusterTest {
   }
 
   // etcdctl with every member as endpoint, in the background.
-  std::unique_ptr<BackgroundCommand> Background(const std::string& args,
-                                                const std::string& name) {
+  std::unique_ptr<BackgroundCommand> Background(const std::string& args, const std::string& name) {
     return std::make_unique<BackgroundCommand>(
-        absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=", cluster_->Endpoints(),
-                     " ", args),
+        absl::StrCat("env ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=", cluster_->Endpoints(), " ",
+                     args),
         OutputPath(name));
   }
 
@@ -51,16 +50,14 @@ class ConcurrencyTest : public ClusterTest {
 TEST_F(ConcurrencyTest, ASecondLockContenderAcquiresOnlyAfterTheFirstExits) {
   StartCluster();
   auto first = Background("lock jobs", "first");
-  ASSERT_TRUE(Eventually([&] { return first->Output().find("jobs/") == 0; }))
-      << first->Output();
+  ASSERT_TRUE(Eventually([&] { return first->Output().find("jobs/") == 0; })) << first->Output();
   auto second = Background("lock jobs", "second");
   // The second contender queued its key behind the first's.
   ASSERT_TRUE(Eventually([&] { return Keys("jobs/").size() == 2; }));
   EXPECT_THAT(second->Output(), Not(HasSubstr("jobs/"))) << "acquired while the first held";
 
   first->Signal(SIGTERM);  // etcdctl unlocks on SIGTERM
-  ASSERT_TRUE(Eventually([&] { return second->Output().find("jobs/") == 0; }))
-      << second->Output();
+  ASSERT_TRUE(Eventually([&] { return second->Output().find("jobs/") == 0; })) << second->Output();
   EXPECT_NE(FirstLine(second->Output()), FirstLine(first->Output()));
   EXPECT_EQ(Keys("jobs/").size(), 1u);
 }
@@ -68,8 +65,7 @@ TEST_F(ConcurrencyTest, ASecondLockContenderAcquiresOnlyAfterTheFirstExits) {
 TEST_F(ConcurrencyTest, ALockHolderKilledWithSigkillLosesTheLockWhenItsLeaseExpires) {
   StartCluster();
   auto holder = Background("lock --ttl=3 jobs", "holder");
-  ASSERT_TRUE(Eventually([&] { return holder->Output().find("jobs/") == 0; }))
-      << holder->Output();
+  ASSERT_TRUE(Eventually([&] { return holder->Output().find("jobs/") == 0; })) << holder->Output();
   const std::string holder_key = FirstLine(holder->Output());
   auto waiter = Background("lock --ttl=3 jobs", "waiter");
   ASSERT_TRUE(Eventually([&] { return Keys("jobs/").size() == 2; }));
@@ -77,8 +73,7 @@ TEST_F(ConcurrencyTest, ALockHolderKilledWithSigkillLosesTheLockWhenItsLeaseExpi
 
   // No unlock and no more keep-alives: the leader expires the lease, which deletes the key.
   holder->Signal(SIGKILL);
-  ASSERT_TRUE(Eventually([&] { return waiter->Output().find("jobs/") == 0; }))
-      << waiter->Output();
+  ASSERT_TRUE(Eventually([&] { return waiter->Output().find("jobs/") == 0; })) << waiter->Output();
   EXPECT_NE(FirstLine(waiter->Output()), holder_key);
   EXPECT_EQ(Keys("jobs/"), std::vector<std::string>{FirstLine(waiter->Output())});
 }
@@ -87,8 +82,7 @@ TEST_F(ConcurrencyTest, ASecondCandidateLeadsOnceTheFirstResignsAndTheObserverSe
   StartCluster();
   auto observer = Background("elect -l svc", "observer");
   auto first = Background("elect svc host-a", "first");
-  ASSERT_TRUE(Eventually([&] { return first->Output().find("svc/") == 0; }))
-      << first->Output();
+  ASSERT_TRUE(Eventually([&] { return first->Output().find("svc/") == 0; })) << first->Output();
   EXPECT_THAT(first->Output(), HasSubstr("\nhost-a\n"));
   auto second = Background("elect svc host-b", "second");
   ASSERT_TRUE(Eventually([&] { return Keys("svc/").size() == 2; }));
@@ -97,8 +91,7 @@ TEST_F(ConcurrencyTest, ASecondCandidateLeadsOnceTheFirstResignsAndTheObserverSe
       << observer->Output();
 
   first->Signal(SIGTERM);  // etcdctl resigns on SIGTERM
-  ASSERT_TRUE(Eventually([&] { return second->Output().find("svc/") == 0; }))
-      << second->Output();
+  ASSERT_TRUE(Eventually([&] { return second->Output().find("svc/") == 0; })) << second->Output();
   EXPECT_THAT(second->Output(), HasSubstr("\nhost-b\n"));
   ASSERT_TRUE(Eventually([&] { return observer->Output().find("host-b") != std::string::npos; }))
       << observer->Output();

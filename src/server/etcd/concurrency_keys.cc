@@ -8,7 +8,8 @@ std::string ContenderPrefix(std::string_view name) { return absl::StrCat(std::st
 
 std::string ContenderKey(std::string_view prefix, int64_t lease) {
   // Go's %x of an int64: a negative lease id would print with a minus sign.
-  if (lease < 0) return absl::StrCat(std::string(prefix), "-", absl::Hex(-static_cast<uint64_t>(lease)));
+  if (lease < 0)
+    return absl::StrCat(std::string(prefix), "-", absl::Hex(-static_cast<uint64_t>(lease)));
   return absl::StrCat(std::string(prefix), absl::Hex(lease));
 }
 

@@ -8,8 +8,7 @@
 
 namespace raftkv::server::etcd {
 
-ElectionObserver* ElectionObserver::Start(Backend* backend, WatchHub* hub,
-                                          const std::string& name,
+ElectionObserver* ElectionObserver::Start(Backend* backend, WatchHub* hub, const std::string& name,
                                           absl::Time first_read_deadline) {
   auto observer = std::make_shared<ElectionObserver>(backend, hub, name);
   observer->self_ = observer;
@@ -18,8 +17,8 @@ ElectionObserver* ElectionObserver::Start(Backend* backend, WatchHub* hub,
   backend->WaitLinearizable(first_read_deadline, [observer](absl::Status ready) {
     if (!ready.ok()) return observer->End(ToGrpcStatus(ready));
     if (!observer->hub_->AddWaiter(observer)) {
-      observer->End(ToGrpcStatus(observer->backend_->Stopped() ? StoppedError()
-                                                               : TooManyRequestsError()));
+      observer->End(
+          ToGrpcStatus(observer->backend_->Stopped() ? StoppedError() : TooManyRequestsError()));
     }
   });
   return observer.get();

@@ -81,10 +81,9 @@ class ElectionService::CampaignCall final : public ::grpc::ServerUnaryReactor {
     *txn->add_compare() = CreateRevisionIs(key_, 0);
     *txn->add_success() = PutOp(key_, value_, lease_);
     txn->add_failure()->mutable_request_range()->set_key(key_);
-    service_->backend_->Write(std::move(request), deadline_,
-                              [this](absl::StatusOr<kvpb::Response> answer) {
-                                OnCampaigned(std::move(answer));
-                              });
+    service_->backend_->Write(
+        std::move(request), deadline_,
+        [this](absl::StatusOr<kvpb::Response> answer) { OnCampaigned(std::move(answer)); });
   }
 
   void OnCampaigned(absl::StatusOr<kvpb::Response> answer) {
@@ -100,13 +99,14 @@ class ElectionService::CampaignCall final : public ::grpc::ServerUnaryReactor {
     const mvccpb::KeyValue& existing = txn.responses(0).response_range().kvs(0);
     leader_revision_ = existing.create_revision();
     if (existing.value() == value_) return Wait();
-    service_->IfStillCreatedAt(
-        key_, leader_revision_, PutOp(key_, value_, lease_), deadline_,
-        [this](absl::StatusOr<etcdserverpb::TxnResponse> proclaimed) {
-          if (!proclaimed.ok()) return Finish(ToGrpcStatus(proclaimed.status()));
-          if (!proclaimed->succeeded()) return Finish(ToGrpcStatus(ElectionNotLeaderError()));
-          Wait();
-        });
+    service_->IfStillCreatedAt(key_, leader_revision_, PutOp(key_, value_, lease_), deadline_,
+                               [this](absl::StatusOr<etcdserverpb::TxnResponse> proclaimed) {
+                                 if (!proclaimed.ok())
+                                   return Finish(ToGrpcStatus(proclaimed.status()));
+                                 if (!proclaimed->succeeded())
+                                   return Finish(ToGrpcStatus(ElectionNotLeaderError()));
+                                 Wait();
+                               });
   }
 
   void Wait() {
@@ -203,8 +203,7 @@ void ElectionService::IfStillCreatedAt(const std::string& key, int64_t rev,
 ::grpc::ServerUnaryReactor* ElectionService::Campaign(::grpc::CallbackServerContext* context,
                                                       const v3electionpb::CampaignRequest* request,
                                                       v3electionpb::CampaignResponse* response) {
-  auto* call =
-      new CampaignCall(this, CallDeadline(context, request_timeout_), *request, response);
+  auto* call = new CampaignCall(this, CallDeadline(context, request_timeout_), *request, response);
   call->Start();
   return call;
 }
@@ -220,21 +219,21 @@ void ElectionService::IfStillCreatedAt(const std::string& key, int64_t rev,
   const absl::Time deadline = CallDeadline(context, request_timeout_);
   const v3electionpb::LeaderKey leader = request->leader();
   std::string value = request->value();
-  SessionLease(
-      *backend_, leader.lease(), deadline,
-      [this, leader, value = std::move(value), deadline, response,
-       reactor](absl::StatusOr<int64_t> lease) {
-        if (!lease.ok()) return reactor->Finish(ToGrpcStatus(lease.status()));
-        IfStillCreatedAt(leader.key(), leader.rev(), PutOp(leader.key(), value, *lease), deadline,
-                         [this, response, reactor](absl::StatusOr<etcdserverpb::TxnResponse> txn) {
-                           if (!txn.ok()) return reactor->Finish(ToGrpcStatus(txn.status()));
-                           if (!txn->succeeded()) {
-                             return reactor->Finish(ToGrpcStatus(ElectionNotLeaderError()));
-                           }
-                           FillHeader(response->mutable_header(), txn->header().revision());
-                           reactor->Finish(::grpc::Status::OK);
-                         });
-      });
+  SessionLease(*backend_, leader.lease(), deadline,
+               [this, leader, value = std::move(value), deadline, response,
+                reactor](absl::StatusOr<int64_t> lease) {
+                 if (!lease.ok()) return reactor->Finish(ToGrpcStatus(lease.status()));
+                 IfStillCreatedAt(
+                     leader.key(), leader.rev(), PutOp(leader.key(), value, *lease), deadline,
+                     [this, response, reactor](absl::StatusOr<etcdserverpb::TxnResponse> txn) {
+                       if (!txn.ok()) return reactor->Finish(ToGrpcStatus(txn.status()));
+                       if (!txn->succeeded()) {
+                         return reactor->Finish(ToGrpcStatus(ElectionNotLeaderError()));
+                       }
+                       FillHeader(response->mutable_header(), txn->header().revision());
+                       reactor->Finish(::grpc::Status::OK);
+                     });
+               });
   return reactor;
 }
 

@@ -100,8 +100,7 @@ void LeaderForwarder::TryLater(std::shared_ptr<Forwarding> forwarding, absl::Tim
 void LeaderForwarder::Try(std::shared_ptr<Forwarding> forwarding) {
   if (backend_->Stopped()) return forwarding->done(StoppedError());
   if (absl::Now() >= forwarding->deadline) {
-    return forwarding->done(forwarding->last == NoLeaderError() ? NoLeaderError()
-                                                                : TimeoutError());
+    return forwarding->done(forwarding->last == NoLeaderError() ? NoLeaderError() : TimeoutError());
   }
   absl::StatusOr<std::shared_ptr<::grpc::Channel>> channel = LeaderChannel();
   if (!channel.ok()) {

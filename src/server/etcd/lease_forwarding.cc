@@ -101,18 +101,21 @@ void ForwardLeaseTimeToLive(LeaderForwarder& forwarder, int64_t id, bool with_ke
         call->request.set_keys(with_keys);
         // gRPC keeps the completion in a std::function, which must be copyable.
         auto report = std::make_shared<LeaderForwarder::AttemptDone>(std::move(attempt_done));
-        call->stub->async()->LeaseTimeToLive(
-            &call->context, &call->request, &call->response,
-            [call, answer, report](::grpc::Status status) {
-              if (!status.ok()) return (*report)(LeaderForwarder::Relay(status));
-              // The leader answers a lease it does not have with TTL -1, as etcd.
-              if (call->response.ttl() == -1) return (*report)(kv::LeaseNotFoundError());
-              answer->id = call->response.id();
-              answer->remaining_seconds = call->response.ttl();
-              answer->granted_ttl = call->response.grantedttl();
-              answer->keys.assign(call->response.keys().begin(), call->response.keys().end());
-              (*report)(absl::OkStatus());
-            });
+        call->stub->async()->LeaseTimeToLive(&call->context, &call->request, &call->response,
+                                             [call, answer, report](::grpc::Status status) {
+                                               if (!status.ok())
+                                                 return (*report)(LeaderForwarder::Relay(status));
+                                               // The leader answers a lease it does not have with
+                                               // TTL -1, as etcd.
+                                               if (call->response.ttl() == -1)
+                                                 return (*report)(kv::LeaseNotFoundError());
+                                               answer->id = call->response.id();
+                                               answer->remaining_seconds = call->response.ttl();
+                                               answer->granted_ttl = call->response.grantedttl();
+                                               answer->keys.assign(call->response.keys().begin(),
+                                                                   call->response.keys().end());
+                                               (*report)(absl::OkStatus());
+                                             });
       },
       [answer, done = std::move(done)](absl::Status status) mutable {
         if (!status.ok()) return done(std::move(status));

@@ -56,27 +56,27 @@ LeaseService::LeaseService(Backend* backend, LeaderForwarder* forwarder,
                            absl::Duration request_timeout)
     : backend_(backend), forwarder_(forwarder), request_timeout_(request_timeout) {}
 
-void LeaseService::Renew(int64_t id, bool forwarded, absl::Time deadline,
-                         Backend::RenewDone done) {
-  backend_->RenewLease(id, deadline,
-                       [this, id, forwarded, deadline,
-                        done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
-                         if (forwarded || ttl.status() != LeaderChangedError()) {
-                           return done(std::move(ttl));
-                         }
-                         ForwardRenewLease(*forwarder_, id, deadline, std::move(done));
-                       });
+void LeaseService::Renew(int64_t id, bool forwarded, absl::Time deadline, Backend::RenewDone done) {
+  backend_->RenewLease(
+      id, deadline,
+      [this, id, forwarded, deadline, done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
+        if (forwarded || ttl.status() != LeaderChangedError()) {
+          return done(std::move(ttl));
+        }
+        ForwardRenewLease(*forwarder_, id, deadline, std::move(done));
+      });
 }
 
 void LeaseService::TimeToLive(int64_t id, bool with_keys, bool forwarded, absl::Time deadline,
                               Backend::TimeToLiveDone done) {
-  backend_->LeaseTimeToLive(
-      id, with_keys, deadline,
-      [this, id, with_keys, forwarded, deadline,
-       done = std::move(done)](absl::StatusOr<LeaseTtl> ttl) mutable {
-        if (forwarded || ttl.status() != LeaderChangedError()) return done(std::move(ttl));
-        ForwardLeaseTimeToLive(*forwarder_, id, with_keys, deadline, std::move(done));
-      });
+  backend_->LeaseTimeToLive(id, with_keys, deadline,
+                            [this, id, with_keys, forwarded, deadline,
+                             done = std::move(done)](absl::StatusOr<LeaseTtl> ttl) mutable {
+                              if (forwarded || ttl.status() != LeaderChangedError())
+                                return done(std::move(ttl));
+                              ForwardLeaseTimeToLive(*forwarder_, id, with_keys, deadline,
+                                                     std::move(done));
+                            });
 }
 
 void LeaseService::FillHeader(etcdserverpb::ResponseHeader* header, int64_t revision) {
@@ -142,24 +142,23 @@ LeaseService::LeaseKeepAlive(::grpc::CallbackServerContext* context) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const int64_t id = request->id();
   const int64_t revision = CurrentRevision();
-  TimeToLive(
-      id, request->keys(), LeaderForwarder::WasForwarded(*context),
-      CallDeadline(context, request_timeout_),
-      [this, id, revision, response, reactor](absl::StatusOr<LeaseTtl> result) {
-        response->set_id(id);
-        if (result.ok()) {
-          response->set_ttl(result->remaining_seconds);
-          response->set_grantedttl(result->granted_ttl);
-          for (std::string& key : result->keys) response->add_keys(std::move(key));
-        } else if (result.status() == kv::LeaseNotFoundError()) {
-          // etcd answers a missing lease with TTL -1, not an error.
-          response->set_ttl(-1);
-        } else {
-          return reactor->Finish(ToGrpcStatus(result.status()));
-        }
-        FillHeader(response->mutable_header(), revision);
-        reactor->Finish(::grpc::Status::OK);
-      });
+  TimeToLive(id, request->keys(), LeaderForwarder::WasForwarded(*context),
+             CallDeadline(context, request_timeout_),
+             [this, id, revision, response, reactor](absl::StatusOr<LeaseTtl> result) {
+               response->set_id(id);
+               if (result.ok()) {
+                 response->set_ttl(result->remaining_seconds);
+                 response->set_grantedttl(result->granted_ttl);
+                 for (std::string& key : result->keys) response->add_keys(std::move(key));
+               } else if (result.status() == kv::LeaseNotFoundError()) {
+                 // etcd answers a missing lease with TTL -1, not an error.
+                 response->set_ttl(-1);
+               } else {
+                 return reactor->Finish(ToGrpcStatus(result.status()));
+               }
+               FillHeader(response->mutable_header(), revision);
+               reactor->Finish(::grpc::Status::OK);
+             });
   return reactor;
 }
 

@@ -63,10 +63,9 @@ class LockService::LockCall final : public ::grpc::ServerUnaryReactor {
     *txn->add_success()->mutable_request_range() = FirstCreated(prefix_);
     txn->add_failure()->mutable_request_range()->set_key(key_);
     *txn->add_failure()->mutable_request_range() = FirstCreated(prefix_);
-    service_->backend_->Write(std::move(request), deadline_,
-                              [this](absl::StatusOr<kvpb::Response> answer) {
-                                OnEnqueued(std::move(answer));
-                              });
+    service_->backend_->Write(
+        std::move(request), deadline_,
+        [this](absl::StatusOr<kvpb::Response> answer) { OnEnqueued(std::move(answer)); });
   }
 
   void OnEnqueued(absl::StatusOr<kvpb::Response> answer) {

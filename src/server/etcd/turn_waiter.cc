@@ -49,8 +49,8 @@ bool TurnWaiter::OnStoreChange(bool stopped) {
     etcdserverpb::RangeRequest own;
     own.set_key(key_);
     absl::StatusOr<etcdserverpb::RangeResponse> found = store.Range(own);
-    mine = found.ok() && found->kvs_size() == 1 &&
-           found->kvs(0).create_revision() == create_revision_;
+    mine =
+        found.ok() && found->kvs_size() == 1 && found->kvs(0).create_revision() == create_revision_;
     // waitDeletes' query: the last key created before ours (create revisions start at 2, so a
     // key created at 2 or earlier has nobody ahead; 0 would mean "no bound" to the store).
     if (create_revision_ > 2) {

@@ -29,11 +29,11 @@ namespace raftkv::server::etcd {
 class TurnWaiter final : public StoreWaiter, public std::enable_shared_from_this<TurnWaiter> {
  public:
   enum class Outcome {
-    kTurn,        // nothing ahead any more; `revision` is the store revision that showed it
-    kKeyGone,     // the contender's own key is gone or was re-created
-    kStopped,     // the backend stopped serving
-    kRefused,     // too many calls wait on this member
-    kCanceled,    // Cancel was called first
+    kTurn,      // nothing ahead any more; `revision` is the store revision that showed it
+    kKeyGone,   // the contender's own key is gone or was re-created
+    kStopped,   // the backend stopped serving
+    kRefused,   // too many calls wait on this member
+    kCanceled,  // Cancel was called first
   };
   using Done = absl::AnyInvocable<void(Outcome outcome, int64_t revision)>;
 
