@@ -18,7 +18,8 @@ Cluster::Cluster(const ClusterOptions& options)
       rand_(options.seed),
       network_(
           &queue_, &rand_, &trace_, [this](const raftpb::Message& m) { Deliver(m); },
-          [this](const raftpb::Message& m, bool link_down) { Lost(m, link_down); }) {
+          [this](const raftpb::Message& m, bool link_down) { Lost(m, link_down); }),
+      watch_rand_(options.seed ^ 0x3a7c3a7c3a7c3a7cULL) {
   network_.set_faults(options_.network);
   // The server's founding log: one member per founder, as etcd's --initial-cluster lists them.
   std::vector<peerpb::Member> founders;
@@ -37,6 +38,11 @@ Cluster::Cluster(const ClusterOptions& options)
     nodes_[id] = std::make_unique<SimNode>(id, options_.seed * 1000003 + id, options_.node,
                                            founders, this, &checker_, &trace_);
   }
+  if (options_.leases_and_watches) {
+    lease_checker_ = std::make_unique<LeaseChecker>(&checker_, options_.tick_us,
+                                                    options_.lease_clients.tick_millis);
+    for (uint64_t id : ids_) nodes_[id]->set_lease_checker(lease_checker_.get());
+  }
   for (uint64_t id : ids_) {
     if (absl::Status s = nodes_[id]->Start(); !s.ok()) {
       checker_.Report(kScenario, fmt::format("start of node {}: {}", id, s.ToString()));
@@ -46,6 +52,56 @@ Cluster::Cluster(const ClusterOptions& options)
   }
   workload_ =
       std::make_unique<Workload>(options_.workload, &queue_, &rand_, &trace_, &checker_, this);
+  if (options_.leases_and_watches) {
+    LeaseClientOptions lease_options = options_.lease_clients;
+    lease_options.tick_us = options_.tick_us;
+    lease_options.request_timeout_us = options_.workload.request_timeout_us;
+    lease_clients_ =
+        std::make_unique<LeaseClients>(lease_options, &queue_, &rand_, lease_checker_.get(), this);
+    // Half the watchers follow the workload's keys, half the leased ones (deleted by revokes).
+    std::vector<std::string> prefixes;
+    for (int i = 0; i < options_.workload.clients; ++i) prefixes.push_back(i % 2 == 0 ? "k" : "l");
+    watch_checker_ =
+        std::make_unique<WatchChecker>(&checker_, std::move(prefixes), options_.watch_page_limit);
+  }
+}
+
+void Cluster::StartClients() {
+  workload_->Start();
+  if (lease_clients_ == nullptr) return;
+  lease_clients_->Start();
+  ScheduleWatch(queue_.now_us() + options_.watch_interval_us);
+}
+
+void Cluster::ScheduleWatch(TimeUs at_us) {
+  queue_.At(at_us, [this, at_us] {
+    if (lease_clients_ == nullptr) return;
+    std::vector<uint64_t> up;
+    for (const auto& [id, n] : nodes_) {
+      if (n->up()) up.push_back(id);
+    }
+    if (!up.empty()) {
+      for (size_t w = 0; w < watch_checker_->watchers(); ++w) {
+        const uint64_t id = up[watch_rand_.Uniform(up.size())];
+        watch_checker_->Advance(w, id, nodes_.at(id)->store());
+      }
+      const uint64_t id = up[watch_rand_.Uniform(up.size())];
+      lease_checker_->CheckMember(id, nodes_.at(id)->store());
+    }
+    // Watchers stop with the clients (Quiesce); the final check reads the settled history.
+    if (!stopped_watching_) ScheduleWatch(at_us + options_.watch_interval_us);
+  });
+}
+
+void Cluster::CheckLeasesAndWatches() {
+  if (lease_checker_ == nullptr) return;
+  for (const auto& [id, n] : nodes_) {
+    if (n->up()) lease_checker_->CheckMember(id, n->store());
+  }
+  if (failed()) return;
+  if (const uint64_t leader = Leader(); leader != 0) {
+    watch_checker_->CheckFinal(leader, nodes_.at(leader)->store());
+  }
 }
 
 Cluster::~Cluster() = default;
@@ -114,7 +170,13 @@ void Cluster::SendClientRequest(uint64_t node, const ClientRequest& request) {
 }
 
 void Cluster::ReplyToClient(uint64_t node, const ClientReply& reply) {
-  queue_.After(options_.client_latency_us, [this, reply] { workload_->OnReply(reply); });
+  queue_.After(options_.client_latency_us, [this, reply] {
+    if (lease_clients_ != nullptr && lease_clients_->Owns(reply.client_id)) {
+      lease_clients_->OnReply(reply);
+    } else {
+      workload_->OnReply(reply);
+    }
+  });
 }
 
 void Cluster::OnAppliedRequest(uint64_t node, uint64_t index, const kvpb::Request& request) {
@@ -237,12 +299,15 @@ uint64_t Cluster::Agree(const std::string& value, int expected, TimeUs timeout_u
 
 void Cluster::Quiesce(TimeUs timeout_us) {
   workload_->Stop();
+  if (lease_clients_ != nullptr) lease_clients_->Stop();
+  stopped_watching_ = true;
   Heal();
   SetNetwork(NetworkFaults::Reliable());
   for (uint64_t id : ids_) Restart(id);
   auto settled = [&] {
     const uint64_t leader = Leader();
     if (leader == 0 || !workload_->Idle()) return false;
+    if (lease_clients_ != nullptr && !lease_clients_->Idle()) return false;
     const SimNode& l = *nodes_.at(leader);
     if (l.applied() != l.commit()) return false;
     const raftpb::ConfState& conf = l.conf_state();
@@ -279,6 +344,8 @@ void Cluster::Quiesce(TimeUs timeout_us) {
 void Cluster::CheckHistory() {
   if (failed()) return;
   checker_.CheckAcknowledgedWrites(Leader());
+  if (failed()) return;
+  CheckLeasesAndWatches();
   if (failed()) return;
   if (auto violation = CheckLinearizable(workload_->History()); violation.has_value()) {
     checker_.Report(violation->property, violation->detail);

@@ -17,10 +17,13 @@
 
 #include "base/rand.h"
 #include "sim/event_queue.h"
+#include "sim/lease_checker.h"
+#include "sim/lease_clients.h"
 #include "sim/network.h"
 #include "sim/safety_checker.h"
 #include "sim/sim_node.h"
 #include "sim/trace.h"
+#include "sim/watch_checker.h"
 #include "sim/workload.h"
 
 namespace raftkv::sim {
@@ -34,6 +37,12 @@ struct ClusterOptions {
   TimeUs tick_us = 10'000;
   // Latency between clients and nodes (clients are never partitioned).
   TimeUs client_latency_us = 1'000;
+  // Lease clients and watchers (one per workload client), with the lease and watch checks.
+  bool leases_and_watches = false;
+  LeaseClientOptions lease_clients;
+  // Watchers read a member's history this often, in pages of this many events.
+  TimeUs watch_interval_us = 20'000;
+  size_t watch_page_limit = 3;
 };
 
 class Cluster final : public NodeHost, public ClientNetwork {
@@ -49,6 +58,12 @@ class Cluster final : public NodeHost, public ClientNetwork {
   SafetyChecker& checker() { return checker_; }
   Network& network() { return network_; }
   Workload& workload() { return *workload_; }
+  // Null unless options().leases_and_watches.
+  const LeaseClients* lease_clients() const { return lease_clients_.get(); }
+  const LeaseChecker* lease_checker() const { return lease_checker_.get(); }
+  const WatchChecker* watch_checker() const { return watch_checker_.get(); }
+  // Starts the workload's clients, and the lease clients and watchers if the run has them.
+  void StartClients();
   EventQueue& queue() { return queue_; }
   bool failed() const { return checker_.failed(); }
 
@@ -111,6 +126,9 @@ class Cluster final : public NodeHost, public ClientNetwork {
   void Deliver(const raftpb::Message& message);
   void Lost(const raftpb::Message& message, bool link_down);
   void ScheduleTick(uint64_t id, TimeUs at_us);
+  // Each watcher reads the history of a random up member; that member's leases are checked.
+  void ScheduleWatch(TimeUs at_us);
+  void CheckLeasesAndWatches();
 
   ClusterOptions options_;
   EventQueue queue_;
@@ -121,6 +139,12 @@ class Cluster final : public NodeHost, public ClientNetwork {
   std::vector<uint64_t> ids_;
   std::map<uint64_t, std::unique_ptr<SimNode>> nodes_;
   std::unique_ptr<Workload> workload_;
+  std::unique_ptr<LeaseChecker> lease_checker_;
+  std::unique_ptr<LeaseClients> lease_clients_;
+  std::unique_ptr<WatchChecker> watch_checker_;
+  // Which member each watcher reads: its own stream, so the other choices stay as they were.
+  base::Rand watch_rand_;
+  bool stopped_watching_ = false;
   std::map<std::string, uint64_t> applied_index_;  // direct put value -> index first applied at
 };
 

@@ -15,9 +15,13 @@
 
 namespace raftkv::sim {
 
+class LeaseChecker;
+
 struct NodeObserver {
   uint64_t node = 0;
   SafetyChecker* checker = nullptr;
+  // Runs with leases: sees every entry persisted and every request applied (may be null).
+  LeaseChecker* leases = nullptr;
   Trace* trace = nullptr;
   std::function<TimeUs()> now_us;
 

@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "sim/hash_mix.h"
+#include "sim/lease_checker.h"
 
 namespace raftkv::sim {
 namespace {
@@ -25,7 +26,8 @@ uint64_t ObservedApplier::Digest() const {
   // revisions, version and value, plus the revision counters and the bytes the history holds.
   // Every version is compared at the index that wrote it, so replicas that agree here at
   // every index agree on the history too; the history's size covers what a restored snapshot
-  // brought.
+  // brought. Leases and the lease of every key are in it, so a revoke that deleted its keys at
+  // different revisions, or a lease lost by a restart or a snapshot, differs too.
   const kv::Store& store = inner_.store();
   uint64_t h = HashMix(0, static_cast<uint64_t>(store.revision()));
   h = HashMix(h, static_cast<uint64_t>(store.compact_revision()));
@@ -42,10 +44,16 @@ uint64_t ObservedApplier::Digest() const {
       h = HashMix(h, static_cast<uint64_t>(kv.create_revision()));
       h = HashMix(h, static_cast<uint64_t>(kv.mod_revision()));
       h = HashMix(h, static_cast<uint64_t>(kv.version()));
+      h = HashMix(h, static_cast<uint64_t>(kv.lease()));
       h = MixString(h, kv.value());
     }
   } else {
     h = HashMix(h, 0xbadULL);
+  }
+  // Leases are replicated state too (their expiry is not: only the leader keeps it).
+  for (const kv::LeaseState& lease : store.Leases()) {
+    h = HashMix(h, static_cast<uint64_t>(lease.id));
+    h = HashMix(h, static_cast<uint64_t>(lease.ttl));
   }
   for (const peerpb::Member& m : inner_.members().List()) {
     h = HashMix(h, m.id());
@@ -80,6 +88,11 @@ absl::StatusOr<kvpb::Response> ObservedApplier::ApplyRequest(uint64_t index,
                                                              const kvpb::Request& request) {
   absl::StatusOr<kvpb::Response> response = inner_.ApplyRequest(index, request);
   if (on_request_) on_request_(index, request);
+  if (observer_->leases != nullptr) {
+    if (const raftpb::Entry* entry = observer_->CommittedEntry(index); entry != nullptr) {
+      observer_->leases->ObserveApplied(observer_->node, *entry, request);
+    }
+  }
   Applied(index);
   return response;
 }

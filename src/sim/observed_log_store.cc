@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "sim/lease_checker.h"
 
 namespace raftkv::sim {
 
@@ -75,6 +76,9 @@ void ObservedLogStore::ObservePersisted(const raft::Ready& ready, bool snapshot_
   }
   if (!ready.entries.empty()) {
     checker.ObservePersistEntries(node, hard_state_.term(), leader_since_previous, ready.entries);
+    if (observer_->leases != nullptr) {
+      observer_->leases->ObserveAppended(node, hard_state_.term(), ready.entries, now);
+    }
   }
   // A durable store may lose a commit-only hard state written without a sync until its next
   // synced write, which makes every earlier write durable.

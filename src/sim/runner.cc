@@ -45,13 +45,23 @@ std::string RunResult::ReplayCommand() const {
 
 std::string RunResult::Describe() const {
   if (ok) {
+    std::string lease_part;
+    if (leases.has_value()) {
+      lease_part = fmt::format(
+          "; leases: {} granted, {} renewed, {} revoked by clients, {} expiry revokes checked, "
+          "{} found gone, {} compactions; watch: {} events, {} compaction restarts",
+          leases->clients.granted, leases->clients.renewed, leases->clients.revoked,
+          leases->expiry_revokes_checked, leases->clients.expired_seen, leases->clients.compactions,
+          leases->watch_events,
+          leases->watch_compaction_restarts);
+    }
     return fmt::format(
         "seed {} ({}, {} nodes{}): ok, trace hash {:016x}, {} events, {:.1f} s "
         "virtual, {} ops ({} ok, {} failed, {} unknown), {} leader terms, "
-        "commit {}",
+        "commit {}{}",
         seed, scenario, nodes, storage == StorageKind::kDurable ? ", durable" : "", trace_hash,
         trace_events, static_cast<double>(virtual_time_us) / 1e6, workload.invoked, workload.ok,
-        workload.failed, workload.unknown, leader_terms, committed_index);
+        workload.failed, workload.unknown, leader_terms, committed_index, lease_part);
   }
   return fmt::format(
       "VIOLATION of {} — seed {} ({}, {} nodes{}) at {:.6f} s virtual\n"
@@ -99,6 +109,13 @@ RunResult RunScenario(const std::string& name, uint64_t seed, const RunOverrides
   result.workload = cluster.workload().stats();
   result.leader_terms = checker.leader_terms();
   result.committed_index = checker.committed_index();
+  if (cluster.lease_clients() != nullptr) {
+    result.leases = RunResult::LeaseWatchStats{
+        .clients = cluster.lease_clients()->stats(),
+        .expiry_revokes_checked = cluster.lease_checker()->expiry_revokes_checked(),
+        .watch_events = cluster.watch_checker()->events_seen(),
+        .watch_compaction_restarts = cluster.watch_checker()->compaction_restarts()};
+  }
   if (!result.ok) result.recent_events = cluster.trace().Render(result.violation->nodes, 80);
   if (overrides.keep_history || !result.ok) result.history = cluster.workload().History();
   return result;

@@ -40,6 +40,14 @@ struct RunResult {
   WorkloadStats workload;
   uint64_t leader_terms = 0;
   uint64_t committed_index = 0;
+  // Runs with leases and watches (mixed_leases): what they exercised.
+  struct LeaseWatchStats {
+    LeaseClientStats clients;
+    uint64_t expiry_revokes_checked = 0;
+    uint64_t watch_events = 0;
+    uint64_t watch_compaction_restarts = 0;
+  };
+  std::optional<LeaseWatchStats> leases;
   std::string recent_events;  // a readable trace of the relevant recent events, on failure
   lincheck::History history;  // when RunOverrides::keep_history
 

@@ -430,7 +430,7 @@ void UnreliableAgreement(Cluster& c, const RunOverrides&) {
 void RunNemesis(Cluster& c, const RunOverrides& ov, const NemesisOptions& options,
                 int default_steps) {
   Nemesis nemesis(&c, options);
-  c.workload().Start();
+  c.StartClients();
   const int steps = ov.steps != 0 ? ov.steps : default_steps;
   for (int i = 0; i < steps && !c.failed(); ++i) {
     c.RunFor(50 * kMs + c.rand().Uniform(350 * kMs));
@@ -541,6 +541,14 @@ void CheckQuorumPartition(Cluster& c, const RunOverrides&) {
 
 void MixedFaults(Cluster& c, const RunOverrides& ov) { RunNemesis(c, ov, NemesisOptions{}, 15); }
 
+// `mixed` with lease clients and watchers: the same knobs, drawn the same way, plus leases that
+// are kept alive, expire or are revoked across every fault, and watchers on two prefixes.
+void MixedLeases(ClusterOptions& o, base::Rand& r, const RunOverrides& ov) {
+  Mixed(o, r, ov);
+  o.leases_and_watches = true;
+  o.lease_clients.clients = 1 + static_cast<int>(r.Uniform(2));
+}
+
 }  // namespace
 
 const std::vector<Scenario>& ScenarioTable() {
@@ -596,6 +604,8 @@ const std::vector<Scenario>& ScenarioTable() {
       {"check_quorum_partition", "CheckQuorum makes a cut-off leader step down", CheckQuorum3,
        CheckQuorumPartition, false},
       {"mixed", "every fault at once, every knob drawn from the seed", Mixed, MixedFaults, true},
+      {"mixed_leases", "mixed, with leases kept alive, expiring and revoked, and watchers",
+       MixedLeases, MixedFaults, true},
   };
   return table;
 }

@@ -221,7 +221,11 @@ void SimNode::ReportUnreachable(uint64_t to) {
   Process();
 }
 
-void SimNode::Reply(ClientReply reply) { host_->ReplyToClient(id_, reply); }
+void SimNode::Reply(ClientReply reply) {
+  reply.served_term = up() ? term() : 0;
+  reply.served_at_us = host_->now_us();
+  host_->ReplyToClient(id_, reply);
+}
 
 void SimNode::Refuse(const ClientRequest& request) {
   Reply(ClientReply{.client_id = request.client_id,
@@ -233,7 +237,11 @@ void SimNode::Refuse(const ClientRequest& request) {
 void SimNode::HandleClientRequest(const ClientRequest& request) {
   // Only the leader serves clients; the others point at the leader they know.
   if (role() != raft::StateRole::kLeader) return Refuse(request);
-  if (request.read_index_key.has_value()) {
+  if (request.renew_lease_id.has_value()) {
+    driver_->RenewLease(
+        *request.renew_lease_id, options_.request_timeout_ticks,
+        [this, request](absl::StatusOr<int64_t> ttl) { CompleteRenew(request, ttl); });
+  } else if (request.read_index_key.has_value()) {
     driver_->ReadIndex(options_.request_timeout_ticks,
                        [this, request](absl::Status s) { CompleteRead(request, s); });
   } else {
@@ -286,6 +294,19 @@ void SimNode::CompleteRead(const ClientRequest& request, const absl::Status& sta
   }
   reply.code = ClientReply::Code::kOk;
   reply.range = *std::move(answer);
+  Reply(std::move(reply));
+}
+
+void SimNode::CompleteRenew(const ClientRequest& request, const absl::StatusOr<int64_t>& ttl) {
+  ClientReply reply{.client_id = request.client_id, .request_id = request.request_id};
+  if (!ttl.ok()) {
+    // Not renewed (not the leader, or it has not taken over lease expiry in time).
+    reply.code = ClientReply::Code::kNotProposed;
+    reply.leader_hint = leader();
+    return Reply(std::move(reply));
+  }
+  reply.code = ClientReply::Code::kOk;
+  reply.renewed_ttl = *ttl;
   Reply(std::move(reply));
 }
 

@@ -66,6 +66,8 @@ struct ClientRequest {
   kvpb::Request request;
   // Instead of `request`: read this key once a ReadIndex round confirms leadership (§6.4).
   std::optional<std::string> read_index_key;
+  // Instead of `request`: a keep-alive of this lease, answered from the leader's lease clock.
+  std::optional<int64_t> renew_lease_id;
 };
 
 struct ClientReply {
@@ -85,6 +87,11 @@ struct ClientReply {
   uint64_t index = 0;
   uint64_t term = 0;
   std::string entry_data;
+  // The answering member's term and the time it answered (a lease's TTL runs from then).
+  uint64_t served_term = 0;
+  TimeUs served_at_us = 0;
+  // A keep-alive: the lease's TTL, or 0 when the lease no longer exists.
+  int64_t renewed_ttl = 0;
 };
 
 // What a node needs from the cluster around it.
@@ -109,6 +116,8 @@ class SimNode {
 
   uint64_t id() const { return id_; }
   bool up() const { return driver_ != nullptr; }
+  // Shows `leases` every entry this node persists and every request it applies.
+  void set_lease_checker(LeaseChecker* leases) { observer_.leases = leases; }
 
   // Builds the driver and the store from the disk. REQUIRES: !up().
   absl::Status Start();
@@ -164,6 +173,7 @@ class SimNode {
   void Refuse(const ClientRequest& request);
   void CompleteWrite(const ClientRequest& request, node::WriteResult result);
   void CompleteRead(const ClientRequest& request, const absl::Status& status);
+  void CompleteRenew(const ClientRequest& request, const absl::StatusOr<int64_t>& ttl);
 
   const uint64_t id_;
   const uint64_t seed_;
