@@ -7,7 +7,8 @@
 #
 # Usage: scripts/mutation-check.sh [-k] [-s SEEDS] [MUTANT...]
 #   MUTANT     ids from the table below (default: all)
-#   -s SEEDS   mixed-fault simulator seeds per mutant the test binaries missed (default 250)
+#   -s SEEDS   simulator seeds (mixed, then mixed_leases) per mutant the test binaries missed
+#              (default 250)
 #   -k         keep the clone (WORK, default /tmp/raftkv-mutation) for inspection or a rerun;
 #              an existing WORK clone is reused (with its build) and never deleted
 # Environment: JOBS (default 2), WORK, REPO (default: this repository).
@@ -86,6 +87,10 @@ kv-version-not-incremented @@ kv/write.cc @@ next.version = prev.version + 1; @@
 kv-txn-compare-greater-inverted @@ kv/txn.cc @@         return order > 0; @@         return order < 0;
 kv-old-revision-reads-newest @@ kv/read.cc @@ if (history.back().mod_revision <= revision) { @@ if (history.back().mod_revision >= revision) {
 srv-compacted-wrong-code @@ kv/errors.cc @@ return absl::OutOfRangeError("etcdserver: mvcc: required revision has been compacted"); @@ return absl::InvalidArgumentError("etcdserver: mvcc: required revision has been compacted");
+drv-lease-follower-expires @@ node/driver_leases.cc @@ if (role() != raft::StateRole::kLeader || entry.term() != term() || leases_.primary()) return; @@ if (entry.term() != term() || leases_.primary()) return;
+drv-lease-renew-not-extended @@ node/lease_clock.cc @@   if (it == expiry_.end() || revoking_.contains(id) || it->second <= now) return false;\n  Set(id, now + TicksFor(ttl)); @@   if (it == expiry_.end() || revoking_.contains(id) || it->second <= now) return false;\n  (void)ttl;
+drv-lease-new-leader-no-ttl-refresh @@ node/lease_clock.cc @@ Set(lease.id, now + extend_ticks + TicksFor(lease.ttl)); @@ Set(lease.id, now + extend_ticks);
+kv-events-page-drops-last @@ kv/events.cc @@       page.through = page.events.back().kv().mod_revision();\n      return page; @@       page.through = page.events.back().kv().mod_revision();\n      page.events.pop_back();\n      return page;
 TABLE
 )
 
@@ -136,10 +141,13 @@ run_tests() {
 }
 
 run_sim() {
-  local out
-  out=$(cd "$WORK/build" && timeout 900 ./tools/sim/raftkv-sim --scenario mixed --seeds "$SEEDS" \
-        --first-seed 1 --quiet 2>&1) && return
-  echo "sim mixed ($(grep -m1 -oE 'seed [0-9]+' <<<"$out" || echo "exit $?"))"
+  local out scenario
+  for scenario in mixed mixed_leases; do
+    out=$(cd "$WORK/build" && timeout 900 ./tools/sim/raftkv-sim --scenario $scenario \
+          --seeds "$SEEDS" --first-seed 1 --quiet 2>&1) && continue
+    echo "sim $scenario ($(grep -m1 -oE 'seed [0-9]+' <<<"$out" || echo "exit $?"))"
+    return
+  done
 }
 
 created=0
