@@ -72,6 +72,17 @@ void BindImplemented(Parser& p) {
   app.add_option("--max-request-bytes", f.max_request_bytes, note("max-request-bytes"))
       ->capture_default_str();
   app.add_option("--max-txn-ops", f.max_txn_ops, note("max-txn-ops"))->capture_default_str();
+  app.add_option("--cert-file", f.cert_file, note("cert-file"));
+  app.add_option("--key-file", f.key_file, note("key-file"));
+  app.add_option("--trusted-ca-file", f.trusted_ca_file, note("trusted-ca-file"));
+  app.add_flag("--client-cert-auth", f.client_cert_auth, note("client-cert-auth"));
+  app.add_flag("--auto-tls", f.auto_tls, note("auto-tls"));
+  app.add_option("--peer-cert-file", f.peer_cert_file, note("peer-cert-file"));
+  app.add_option("--peer-key-file", f.peer_key_file, note("peer-key-file"));
+  app.add_option("--peer-trusted-ca-file", f.peer_trusted_ca_file, note("peer-trusted-ca-file"));
+  app.add_flag("--peer-client-cert-auth", f.peer_client_cert_auth, note("peer-client-cert-auth"));
+  app.add_flag("--peer-auto-tls", f.peer_auto_tls, note("peer-auto-tls"));
+  app.add_option("--peer-cert-allowed-cn", f.peer_cert_allowed_cn, note("peer-cert-allowed-cn"));
   // Not etcd's: revision mode's check interval, for tests; the empty group hides it from --help.
   app.add_option("--auto-compaction-revision-interval", f.auto_compaction_revision_interval)
       ->group("");

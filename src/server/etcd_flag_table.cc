@@ -9,7 +9,8 @@ namespace {
 using enum EtcdFlagStatus;
 
 constexpr std::string_view kNoV2 = "raftkv serves only the v3 API";
-constexpr std::string_view kNoTls = "raftkv serves plaintext only; TLS clients cannot connect";
+constexpr std::string_view kNoTlsOption =
+    "gRPC's TLS defaults apply (TLS 1.2 and 1.3 with its cipher list)";
 constexpr std::string_view kNoProxy = "raftkv has no proxy mode; it always runs as a member";
 constexpr std::string_view kNoDiscovery =
     "raftkv forms clusters from --initial-cluster only; discovery is not supported";
@@ -26,8 +27,8 @@ constexpr std::array kFlags = {
              "milliseconds, at least 5 heartbeat intervals"},
     EtcdFlag{"initial-election-tick-advance", true, kIgnored,
              "raftkv's first election waits a full election timeout"},
-    EtcdFlag{"listen-peer-urls", false, kImplemented, "http only"},
-    EtcdFlag{"listen-client-urls", false, kImplemented, "http only"},
+    EtcdFlag{"listen-peer-urls", false, kImplemented, "http:// or https:// (then --peer-cert-file)"},
+    EtcdFlag{"listen-client-urls", false, kImplemented, "http:// or https:// (then --cert-file)"},
     EtcdFlag{"max-snapshots", false, kIgnored, "raftkv keeps only the newest snapshot"},
     EtcdFlag{"max-wals", false, kIgnored, "raftkv removes log segments a snapshot covers"},
     EtcdFlag{"quota-backend-bytes", false, kImplemented,
@@ -61,22 +62,22 @@ constexpr std::array kFlags = {
     EtcdFlag{"enable-v2", true, kIgnored, kNoV2},
     EtcdFlag{"experimental-enable-v2v3", false, kIgnored, kNoV2},
     // Security.
-    EtcdFlag{"cert-file", false, kIgnored, kNoTls},
-    EtcdFlag{"key-file", false, kIgnored, kNoTls},
-    EtcdFlag{"client-cert-auth", true, kIgnored, kNoTls},
-    EtcdFlag{"client-crl-file", false, kIgnored, kNoTls},
-    EtcdFlag{"client-cert-allowed-hostname", false, kIgnored, kNoTls},
-    EtcdFlag{"trusted-ca-file", false, kIgnored, kNoTls},
-    EtcdFlag{"auto-tls", true, kIgnored, kNoTls},
-    EtcdFlag{"peer-cert-file", false, kIgnored, kNoTls},
-    EtcdFlag{"peer-key-file", false, kIgnored, kNoTls},
-    EtcdFlag{"peer-client-cert-auth", true, kIgnored, kNoTls},
-    EtcdFlag{"peer-trusted-ca-file", false, kIgnored, kNoTls},
-    EtcdFlag{"peer-cert-allowed-cn", false, kIgnored, kNoTls},
-    EtcdFlag{"peer-cert-allowed-hostname", false, kIgnored, kNoTls},
-    EtcdFlag{"peer-auto-tls", true, kIgnored, kNoTls},
-    EtcdFlag{"peer-crl-file", false, kIgnored, kNoTls},
-    EtcdFlag{"cipher-suites", false, kIgnored, kNoTls},
+    EtcdFlag{"cert-file", false, kImplemented, "client TLS certificate for https:// client URLs"},
+    EtcdFlag{"key-file", false, kImplemented, "its unencrypted PEM key"},
+    EtcdFlag{"client-cert-auth", true, kImplemented, "clients must present a certificate signed by --trusted-ca-file"},
+    EtcdFlag{"client-crl-file", false, kIgnored, "no revocation lists; remove the CA or rotate it"},
+    EtcdFlag{"client-cert-allowed-hostname", false, kIgnored, "any certificate the CA signed is accepted"},
+    EtcdFlag{"trusted-ca-file", false, kImplemented, "CA that signs client certificates"},
+    EtcdFlag{"auto-tls", true, kImplemented, "self-signed client certificate in <data-dir>/fixtures/client"},
+    EtcdFlag{"peer-cert-file", false, kImplemented, "peer TLS certificate, server and client side"},
+    EtcdFlag{"peer-key-file", false, kImplemented, "its unencrypted PEM key"},
+    EtcdFlag{"peer-client-cert-auth", true, kImplemented, "peers must present a certificate signed by --peer-trusted-ca-file"},
+    EtcdFlag{"peer-trusted-ca-file", false, kImplemented, "CA that signs the members' certificates"},
+    EtcdFlag{"peer-cert-allowed-cn", false, kImplemented, "peer traffic from another common name is refused"},
+    EtcdFlag{"peer-cert-allowed-hostname", false, kIgnored, "use --peer-cert-allowed-cn"},
+    EtcdFlag{"peer-auto-tls", true, kImplemented, "self-signed peer certificate in <data-dir>/fixtures/peer"},
+    EtcdFlag{"peer-crl-file", false, kIgnored, "no revocation lists; remove the CA or rotate it"},
+    EtcdFlag{"cipher-suites", false, kIgnored, kNoTlsOption},
     EtcdFlag{"cors", false, kIgnored, "no HTTP client gateway"},
     EtcdFlag{"host-whitelist", false, kIgnored, "no HTTP client gateway"},
     EtcdFlag{"auth-token", false, kIgnored, kNoAuth},
@@ -104,7 +105,7 @@ constexpr std::array kFlags = {
     EtcdFlag{"experimental-backend-bbolt-freelist-type", false, kIgnored, "no bbolt backend"},
     EtcdFlag{"experimental-enable-lease-checkpoint", true, kIgnored, "no lease checkpoints"},
     EtcdFlag{"experimental-compaction-batch-limit", false, kIgnored, "compaction is not batched"},
-    EtcdFlag{"experimental-peer-skip-client-san-verification", true, kIgnored, kNoTls},
+    EtcdFlag{"experimental-peer-skip-client-san-verification", true, kIgnored, "client certificates' SANs are not checked"},
     EtcdFlag{"experimental-watch-progress-notify-interval", false, kIgnored,
              "no periodic watch progress notifications"},
     EtcdFlag{"experimental-warning-apply-duration", false, kIgnored, "no slow-apply warning"},

@@ -30,7 +30,58 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
   return v;
 }
 
+bool AnyHttps(const std::string& list) {
+  absl::StatusOr<std::vector<std::string>> urls = ParseUrlList(list);
+  if (!urls.ok()) return false;
+  return std::any_of(urls->begin(), urls->end(),
+                     [](const std::string& url) { return ParseUrl(url)->tls; });
+}
+
+// etcd: an https:// URL needs a certificate, given or generated.
+absl::Status CheckTlsUrls(const ServerFlags& flags) {
+  const std::vector<std::string> client_urls = *ParseUrlList(flags.listen_client_urls);
+  for (const std::string& url : client_urls) {
+    if (ParseUrl(url)->tls && flags.cert_file.empty() && !flags.auto_tls) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TLS key/cert (--cert-file, --key-file) must be provided for client url ", url,
+          " with HTTPS scheme"));
+    }
+  }
+  const std::vector<std::string> peer_urls = *ParseUrlList(flags.listen_peer_urls);
+  for (const std::string& url : peer_urls) {
+    if (ParseUrl(url)->tls && flags.peer_cert_file.empty() && !flags.peer_auto_tls) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url ", url,
+          " with HTTPS scheme"));
+    }
+  }
+  if (!flags.listen_metrics_urls.empty() && AnyHttps(flags.listen_metrics_urls)) {
+    return absl::InvalidArgumentError(
+        "--listen-metrics-urls: raftkv serves /metrics and /health over http:// only");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+transport::TlsFiles ClientTlsFiles(const ServerFlags& flags) {
+  transport::TlsFiles files;
+  files.cert_file = flags.cert_file;
+  files.key_file = flags.key_file;
+  files.trusted_ca_file = flags.trusted_ca_file;
+  files.client_cert_auth = flags.client_cert_auth;
+  return files;
+}
+
+transport::TlsFiles PeerTlsFiles(const ServerFlags& flags) {
+  transport::TlsFiles files;
+  files.flag_prefix = "peer-";
+  files.cert_file = flags.peer_cert_file;
+  files.key_file = flags.peer_key_file;
+  files.trusted_ca_file = flags.peer_trusted_ca_file;
+  files.client_cert_auth = flags.peer_client_cert_auth;
+  return files;
+}
 
 absl::StatusOr<std::map<std::string, std::vector<std::string>>> ParseInitialCluster(
     const std::string& value) {
@@ -147,6 +198,7 @@ absl::Status ValidateFlags(const ServerFlags& flags) {
     return absl::InvalidArgumentError("--initial-cluster-token must not be empty");
   }
   if (absl::Status s = AutoCompactionPolicyOf(flags).status(); !s.ok()) return s;
+  if (absl::Status s = CheckTlsUrls(flags); !s.ok()) return s;
 
   absl::StatusOr<std::map<std::string, std::vector<std::string>>> members =
       ParseInitialCluster(flags.initial_cluster);

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "raftkv/peerpb/peer.pb.h"
 #include "server/etcd/auto_compactor.h"
+#include "transport/tls_credentials.h"
 
 namespace raftkv::server {
 
@@ -65,7 +66,27 @@ struct ServerFlags {
   // (or compares) in one txn branch, as etcd checks them before proposing.
   int64_t max_request_bytes = 1536 * 1024;
   int max_txn_ops = 128;
+  // Client TLS (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth, --auto-tls):
+  // used on the https:// URLs of --listen-client-urls.
+  std::string cert_file;
+  std::string key_file;
+  std::string trusted_ca_file;
+  bool client_cert_auth = false;
+  bool auto_tls = false;
+  // Peer TLS, the same with --peer-: the peer listener when --listen-peer-urls is https://, and
+  // the channels to the other members and a joining member's membership fetch.
+  std::string peer_cert_file;
+  std::string peer_key_file;
+  std::string peer_trusted_ca_file;
+  bool peer_client_cert_auth = false;
+  bool peer_auto_tls = false;
+  // --peer-cert-allowed-cn: only peers whose certificate has this common name are accepted.
+  std::string peer_cert_allowed_cn;
 };
+
+// The client and peer certificate flags as the transport's TlsFiles.
+transport::TlsFiles ClientTlsFiles(const ServerFlags& flags);
+transport::TlsFiles PeerTlsFiles(const ServerFlags& flags);
 
 // The automatic compaction the flags ask for; nullopt when it is off. InvalidArgument naming
 // the flag when a value is wrong.
@@ -81,7 +102,8 @@ void ApplyDerivedDefaults(ServerFlags* flags);
 
 // InvalidArgument naming the flag and what to do, or OK. Checks every URL, the timing rule
 // (--election-timeout >= 5 * --heartbeat-interval, as etcd), the cluster state, the log level,
-// and that --name is in --initial-cluster with the URLs of --initial-advertise-peer-urls.
+// that --name is in --initial-cluster with the URLs of --initial-advertise-peer-urls, and that
+// an https:// client or peer URL has a certificate (or --auto-tls / --peer-auto-tls).
 absl::Status ValidateFlags(const ServerFlags& flags);
 
 // --initial-cluster as name → peer URLs. InvalidArgument for a malformed entry or URL.

@@ -30,6 +30,31 @@ TEST(FlagsTest, AConsistentThreeMemberCommandLineIsAccepted) {
   EXPECT_TRUE(ValidateFlags(ThreeMembers()).ok()) << ValidateFlags(ThreeMembers());
 }
 
+TEST(FlagsTest, AnHttpsClientUrlWithoutCertificateIsRefusedAsEtcdDoes) {
+  ServerFlags f = ThreeMembers();
+  f.listen_client_urls = "https://127.0.0.1:2379";
+  EXPECT_EQ(ValidateFlags(f).message(),
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url "
+            "https://127.0.0.1:2379 with HTTPS scheme");
+  f.auto_tls = true;
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+  f.auto_tls = false;
+  f.cert_file = "server.pem";
+  f.key_file = "server.key";
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+}
+
+TEST(FlagsTest, AnHttpsPeerUrlWithoutPeerCertificateIsRefused) {
+  ServerFlags f = ThreeMembers();
+  f.listen_peer_urls = "https://127.0.0.1:2380";
+  f.cert_file = "client-side-only.pem";
+  EXPECT_EQ(ValidateFlags(f).message(),
+            "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url "
+            "https://127.0.0.1:2380 with HTTPS scheme");
+  f.peer_auto_tls = true;
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+}
+
 TEST(FlagsTest, ANameMissingFromTheInitialClusterIsRefusedWithTheFix) {
   ServerFlags f = ThreeMembers();
   f.name = "n4";

@@ -20,6 +20,7 @@
 #include "server/cluster_status.h"
 #include "server/grpc_metrics.h"
 #include "server/server_metrics.h"
+#include "server/server_tls.h"
 #include "server/raft_logger.h"
 #include "server/url.h"
 
@@ -29,7 +30,10 @@ namespace {
 // A member added at run time (`etcdctl member add`) starting for the first time: asks the
 // other members listed in --initial-cluster for the cluster, and finds itself in it by its
 // --initial-advertise-peer-urls.
-absl::StatusOr<peerpb::ClusterFile> JoinCluster(const ServerFlags& flags, spdlog::logger& log) {
+// `peer_credentials`: the peer channels' (TLS under https:// peer URLs).
+absl::StatusOr<peerpb::ClusterFile> JoinCluster(
+    const ServerFlags& flags, const std::shared_ptr<grpc::ChannelCredentials>& peer_credentials,
+    spdlog::logger& log) {
   absl::StatusOr<std::map<std::string, std::vector<std::string>>> listed =
       ParseInitialCluster(flags.initial_cluster);
   if (!listed.ok()) return listed.status();
@@ -42,7 +46,8 @@ absl::StatusOr<peerpb::ClusterFile> JoinCluster(const ServerFlags& flags, spdlog
       absl::StatusOr<HostPort> address = ParseUrl(url);
       if (!address.ok()) continue;
       absl::StatusOr<peerpb::MembersResponse> answer =
-          transport::FetchMembers(address->ToString(), absl::Seconds(3));
+          transport::FetchMembers(address->ToString(), absl::Seconds(3),
+                                  peer_credentials);
       if (answer.ok()) {
         cluster = std::move(*answer);
         break;
@@ -85,9 +90,9 @@ absl::StatusOr<peerpb::ClusterFile> JoinCluster(const ServerFlags& flags, spdlog
 
 // The founding membership: read back on a restart (the --initial-cluster flags are then
 // ignored, as etcd ignores them), planned from the flags and written on the first start.
-absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
-                                                      const DataDir& data_dir,
-                                                      spdlog::logger& log) {
+absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(
+    const ServerFlags& flags, const DataDir& data_dir,
+    const std::shared_ptr<grpc::ChannelCredentials>& peer_credentials, spdlog::logger& log) {
   absl::StatusOr<peerpb::ClusterFile> existing = ReadClusterFile(data_dir.cluster_file());
   if (existing.ok()) {
     log.info(
@@ -98,7 +103,7 @@ absl::StatusOr<peerpb::ClusterFile> LoadOrPlanCluster(const ServerFlags& flags,
   }
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
   if (flags.initial_cluster_state == "existing") {
-    absl::StatusOr<peerpb::ClusterFile> joined = JoinCluster(flags, log);
+    absl::StatusOr<peerpb::ClusterFile> joined = JoinCluster(flags, peer_credentials, log);
     if (!joined.ok()) return joined.status();
     if (absl::Status s = WriteClusterFile(data_dir.cluster_file(), *joined); !s.ok()) return s;
     log.info("joining cluster {:x} as member {:x} ({} members) in {}", joined->cluster_id(),
@@ -164,15 +169,21 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_flags,
                                                       std::shared_ptr<spdlog::logger> logger,
                                                       std::function<void()> on_removed) {
-  absl::StatusOr<DataDir> data_dir = DataDir::Open(flags.data_dir);
+  absl::StatusOr<DataDir> data_dir = DataDir::Open(given_flags.data_dir);
   if (!data_dir.ok()) return data_dir.status();
+  // --auto-tls and --peer-auto-tls: the generated certificates stand in for the files.
+  absl::StatusOr<ServerFlags> with_certificates = WithAutoTls(given_flags, *logger);
+  if (!with_certificates.ok()) return with_certificates.status();
+  const ServerFlags& flags = *with_certificates;
+  absl::StatusOr<TlsCredentials> tls = MakeTlsCredentials(flags);
+  if (!tls.ok()) return tls.status();
   std::unique_ptr<Server> server(new Server(std::move(*data_dir), logger));
   spdlog::logger& log = *logger;
 
-  absl::StatusOr<peerpb::ClusterFile> cluster = LoadOrPlanCluster(flags, server->data_dir_, log);
+  absl::StatusOr<peerpb::ClusterFile> cluster = LoadOrPlanCluster(flags, server->data_dir_, tls->peer_channel, log);
   if (!cluster.ok()) return cluster.status();
   server->membership_ = std::make_unique<Membership>(*cluster);
 
@@ -242,6 +253,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   transport_options.is_removed = [membership = server->membership_.get()](uint64_t id) {
     return membership->WasRemoved(id);
   };
+  transport_options.server_credentials = tls->peer_server;
+  transport_options.channel_credentials = tls->peer_channel;
+  transport_options.allowed_peer_cn = flags.peer_cert_allowed_cn;
   server->transport_ =
       std::make_unique<transport::GrpcTransport>(transport_options, server->node_thread_.get());
   // One peer listener: etcd allows several, raftkv serves the first URL.
@@ -290,12 +304,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& flags,
   std::vector<std::string> client_urls = *ParseUrlList(flags.listen_client_urls);
   ports.resize(client_urls.size());
   for (size_t i = 0; i < client_urls.size(); ++i) {
-    builder.AddListeningPort(ParseUrl(client_urls[i])->ToString(),
-                             grpc::InsecureServerCredentials(), &ports[i]);
+    const HostPort where = *ParseUrl(client_urls[i]);
+    builder.AddListeningPort(where.ToString(),
+                             where.tls ? tls->client_server : grpc::InsecureServerCredentials(),
+                             &ports[i]);
   }
   // KV, Maintenance and Cluster, with etcd's message limits and keepalive tolerance.
+  etcd::ClientApiOptions client_api_options = ClientApiOptionsFor(flags);
+  client_api_options.forward_tls = tls->client_channel;
   server->client_api_ =
-      std::make_unique<etcd::ClientApi>(server->backend_.get(), ClientApiOptionsFor(flags));
+      std::make_unique<etcd::ClientApi>(server->backend_.get(), client_api_options);
   server->client_api_->Configure(builder);
   server->client_server_ = builder.BuildAndStart();
   for (size_t i = 0; i < ports.size(); ++i) {

@@ -14,16 +14,13 @@ std::string HostPort::ToString() const {
 
 absl::StatusOr<HostPort> ParseUrl(const std::string& url) {
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "http://")) {
-    if (absl::StartsWith(rest, "https://")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("URL ", url, ": TLS is not supported; use an http:// URL"));
-    }
+  HostPort out;
+  out.tls = absl::ConsumePrefix(&rest, "https://");
+  if (!out.tls && !absl::ConsumePrefix(&rest, "http://")) {
     return absl::InvalidArgumentError(
-        absl::StrCat("URL ", url, " must look like http://host:port"));
+        absl::StrCat("URL ", url, " must look like http://host:port or https://host:port"));
   }
   absl::ConsumeSuffix(&rest, "/");
-  HostPort out;
   absl::string_view port;
   if (absl::ConsumePrefix(&rest, "[")) {
     size_t close = rest.find("]:");

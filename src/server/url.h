@@ -14,10 +14,11 @@ namespace raftkv::server {
 struct HostPort {
   std::string host;
   int port = 0;
+  bool tls = false;  // https://
   std::string ToString() const;  // "host:port", IPv6 hosts in brackets
 };
 
-// Parses "http://host:port" (a trailing "/" is allowed). InvalidArgument, saying what is
+// Parses "http://host:port" or "https://host:port" (a trailing "/" is allowed). InvalidArgument, saying what is
 // wrong, for another scheme, a missing or out-of-range port, or a path.
 absl::StatusOr<HostPort> ParseUrl(const std::string& url);
 

@@ -18,9 +18,17 @@ TEST(UrlTest, AcceptsATrailingSlashAndBracketedIpv6) {
   EXPECT_EQ(ParseUrl("http://[::1]:2380")->ToString(), "[::1]:2380");
 }
 
+TEST(UrlTest, HttpsMeansTls) {
+  absl::StatusOr<HostPort> secure = ParseUrl("https://127.0.0.1:2379");
+  ASSERT_TRUE(secure.ok()) << secure.status();
+  EXPECT_TRUE(secure->tls);
+  EXPECT_EQ(secure->ToString(), "127.0.0.1:2379");
+  EXPECT_FALSE(ParseUrl("http://127.0.0.1:2379")->tls);
+}
+
 TEST(UrlTest, RefusesWhatItCannotServe) {
   EXPECT_FALSE(ParseUrl("127.0.0.1:2379").ok());
-  EXPECT_FALSE(ParseUrl("https://127.0.0.1:2379").ok());
+  EXPECT_FALSE(ParseUrl("unix://127.0.0.1:2379").ok());
   EXPECT_FALSE(ParseUrl("http://127.0.0.1").ok());
   EXPECT_FALSE(ParseUrl("http://127.0.0.1:99999").ok());
   EXPECT_FALSE(ParseUrl("http://:2379").ok());

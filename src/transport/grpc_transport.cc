@@ -108,21 +108,38 @@ class PeerService final : public peerpb::Peer::Service {
  private:
   grpc::Status Check(grpc::ServerContext* context, uint64_t cluster_id, uint64_t from,
                      uint64_t to) {
-    absl::Status s = transport_->CheckIncoming(cluster_id, from, to);
+    absl::Status s = CheckCommonName(*context);
+    if (s.ok()) s = transport_->CheckIncoming(cluster_id, from, to);
     if (s.ok()) return grpc::Status::OK;
     transport_->logger().error("refusing raft traffic from {}: {}", context->peer(),
                                std::string(s.message()));
     return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
   }
 
+  // --peer-cert-allowed-cn: the TLS handshake verified the certificate; its common name must
+  // also be the allowed one.
+  absl::Status CheckCommonName(const grpc::ServerContext& context) const {
+    const std::string& allowed = transport_->options().allowed_peer_cn;
+    if (allowed.empty()) return absl::OkStatus();
+    std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+    if (auth != nullptr) {
+      for (const grpc::string_ref& cn : auth->FindPropertyValues("x509_common_name")) {
+        if (std::string(cn.data(), cn.size()) == allowed) return absl::OkStatus();
+      }
+    }
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the peer certificate's common name is not ", allowed, " (--peer-cert-allowed-cn)"));
+  }
+
   GrpcTransport* const transport_;
   std::atomic<int> receiving_snapshots_{0};
 };
 
-absl::StatusOr<peerpb::MembersResponse> FetchMembers(const std::string& address,
-                                                     absl::Duration timeout) {
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+absl::StatusOr<peerpb::MembersResponse> FetchMembers(
+    const std::string& address, absl::Duration timeout,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+      address, credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
   std::unique_ptr<peerpb::Peer::Stub> stub = peerpb::Peer::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -147,7 +164,11 @@ GrpcTransport::~GrpcTransport() { Stop(); }
 absl::StatusOr<int> GrpcTransport::Start(const std::string& listen_address) {
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen_address,
+                           options_.server_credentials != nullptr
+                               ? options_.server_credentials
+                               : grpc::InsecureServerCredentials(),
+                           &port);
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(options_.max_receive_message_bytes, std::numeric_limits<int>::max())));

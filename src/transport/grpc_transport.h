@@ -29,8 +29,10 @@
 #include "transport/transport.h"
 
 namespace grpc {
+class ChannelCredentials;
 class Server;
-}
+class ServerCredentials;
+}  // namespace grpc
 
 namespace raftkv::transport {
 
@@ -49,8 +51,15 @@ struct GrpcTransportOptions {
   absl::Duration max_backoff = absl::Seconds(1);
   size_t snapshot_chunk_bytes = 1 << 20;
   absl::Duration snapshot_timeout = absl::Minutes(5);
-  // Bounds on what a peer may make this member allocate. Peer traffic is not authenticated
-  // yet, so nothing a peer announces is trusted. One received gRPC message (a batch, or a
+  // The peer listener's and the peer channels' credentials (transport::MakeServerCredentials
+  // and MakeChannelCredentials from the --peer-* TLS flags). Null: plain text.
+  std::shared_ptr<grpc::ServerCredentials> server_credentials;
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+  // --peer-cert-allowed-cn: when set, traffic from a peer whose verified client certificate
+  // has another common name is refused (with a log line).
+  std::string allowed_peer_cn;
+  // Bounds on what a peer may make this member allocate. Without mutual TLS peer traffic is
+  // not authenticated, so nothing a peer announces is trusted. One received gRPC message (a batch, or a
   // snapshot chunk) may not exceed max_receive_message_bytes: it must exceed max_batch_bytes
   // plus the largest single raft message (the core's max_size_per_msg plus one entry of the
   // largest client request). A snapshot's data may not exceed max_snapshot_bytes, and at most
@@ -70,8 +79,10 @@ struct GrpcTransportOptions {
 };
 
 // Asks the member listening for peers at `address` (host:port) for the cluster id and members.
-absl::StatusOr<peerpb::MembersResponse> FetchMembers(const std::string& address,
-                                                     absl::Duration timeout);
+// Null credentials: plain text.
+absl::StatusOr<peerpb::MembersResponse> FetchMembers(
+    const std::string& address, absl::Duration timeout,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 class GrpcTransport final : public Transport {
  public:

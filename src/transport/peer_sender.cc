@@ -25,7 +25,10 @@ PeerSender::PeerSender(uint64_t peer_id, std::string address, const GrpcTranspor
       address_(std::move(address)),
       options_(options),
       receiver_(receiver),
-      channel_(grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+      channel_(grpc::CreateCustomChannel(address_,
+                                         options.channel_credentials != nullptr
+                                             ? options.channel_credentials
+                                             : grpc::InsecureChannelCredentials(),
                                          PeerChannelArguments())),
       stub_(peerpb::Peer::NewStub(channel_)),
       queue_(options.queue_capacity_messages) {

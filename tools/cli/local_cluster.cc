@@ -77,9 +77,11 @@ std::string LocalCluster::name(int i) const { return absl::StrCat("n", i + 1); }
 std::string LocalCluster::endpoint(int i) const {
   return absl::StrCat("127.0.0.1:", client_port(i));
 }
-std::string LocalCluster::client_url(int i) const { return "http://" + endpoint(i); }
+std::string LocalCluster::client_url(int i) const {
+  return absl::StrCat(options_.tls ? "https://" : "http://", endpoint(i));
+}
 std::string LocalCluster::peer_url(int i) const {
-  return absl::StrCat("http://127.0.0.1:", peer_port(i));
+  return absl::StrCat(options_.tls ? "https://" : "http://", "127.0.0.1:", peer_port(i));
 }
 std::string LocalCluster::member_data_dir(int i) const { return options_.data_dir + "/" + name(i); }
 std::string LocalCluster::log_path(int i) const {

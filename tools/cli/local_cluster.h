@@ -35,6 +35,9 @@ struct LocalClusterOptions {
   int election_timeout_ms = 1000;
   uint64_t snapshot_count = 0;  // 0: the server's default
   std::string log_level = "info";
+  // https:// client and peer URLs; the certificate flags go in extra_args. WaitForLeader then
+  // cannot ask the members (its client speaks plain text).
+  bool tls = false;
   // Appended to every member's command line (for example --quota-backend-bytes).
   std::vector<std::string> extra_args;
   // Member i serves /health, /metrics and /status on 127.0.0.1:metrics_ports[i] when given.

@@ -22,7 +22,8 @@ ClientApi::ClientApi(Backend* backend, ClientApiOptions options)
     : kv_(std::make_unique<KvService>(backend, options.request_timeout, options.limits)),
       maintenance_(
           std::make_unique<MaintenanceService>(backend, options.version, options.request_timeout)),
-      forwarder_(std::make_unique<LeaderForwarder>(backend)),
+      forwarder_(std::make_unique<LeaderForwarder>(backend, absl::Milliseconds(100),
+                                                   options.forward_tls)),
       cluster_(std::make_unique<ClusterService>(backend, forwarder_.get(), options.request_timeout)),
       watch_(std::make_unique<WatchService>(backend, options.watch)),
       max_request_bytes_(options.limits.max_request_bytes) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/etcd/backend.h"
 #include "server/etcd/kv_service.h"
@@ -43,6 +44,8 @@ struct ClientApiOptions {
   WatchOptions watch;
   // etcd's --max-request-bytes and --max-txn-ops.
   KvLimits limits;
+  // For calls forwarded to a leader's https:// client URL (see LeaderForwarder).
+  std::shared_ptr<grpc::ChannelCredentials> forward_tls;
 };
 
 class ClientApi {

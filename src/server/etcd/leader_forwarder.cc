@@ -34,8 +34,12 @@ struct LeaderForwarder::Forwarding {
   absl::Status last = NoLeaderError();
 };
 
-LeaderForwarder::LeaderForwarder(Backend* backend, absl::Duration retry_interval)
-    : backend_(backend), retry_interval_(retry_interval) {}
+LeaderForwarder::LeaderForwarder(Backend* backend, absl::Duration retry_interval,
+                                 std::shared_ptr<::grpc::ChannelCredentials> tls)
+    : backend_(backend),
+      retry_interval_(retry_interval),
+      tls_(tls != nullptr ? std::move(tls)
+                          : ::grpc::SslCredentials(::grpc::SslCredentialsOptions())) {}
 
 bool LeaderForwarder::WasForwarded(const ::grpc::ServerContextBase& context) {
   return context.client_metadata().count(kForwardedKey) > 0;
@@ -60,9 +64,11 @@ absl::StatusOr<std::shared_ptr<::grpc::Channel>> LeaderForwarder::LeaderChannel(
   const NodeInfo info = backend_->Info();
   if (info.leader_id == 0) return NoLeaderError();
   std::string target;
+  bool secure = false;
   for (const MemberInfo& member : info.members) {
     if (member.id == info.leader_id && !member.client_urls.empty()) {
       target = GrpcTarget(member.client_urls.front());
+      secure = absl::StartsWith(member.client_urls.front(), "https://");
     }
   }
   if (target.empty()) return TimeoutError();
@@ -71,7 +77,9 @@ absl::StatusOr<std::shared_ptr<::grpc::Channel>> LeaderForwarder::LeaderChannel(
   if (it == channels_.end()) {
     if (channels_.size() >= kMaxChannels) channels_.clear();
     it = channels_
-             .emplace(target, ::grpc::CreateChannel(target, ::grpc::InsecureChannelCredentials()))
+             .emplace(target,
+                      ::grpc::CreateChannel(
+                          target, secure ? tls_ : ::grpc::InsecureChannelCredentials()))
              .first;
   }
   return it->second;

@@ -32,9 +32,12 @@ namespace raftkv::server::etcd {
 
 class LeaderForwarder {
  public:
-  // `backend` (not owned) tells who leads and where its clients connect.
+  // `backend` (not owned) tells who leads and where its clients connect. `tls` is used for a
+  // leader's https:// client URL (this member's client certificate, for --client-cert-auth);
+  // null: https:// URLs are dialled with gRPC's default TLS (system roots, no certificate).
   explicit LeaderForwarder(Backend* backend,
-                           absl::Duration retry_interval = absl::Milliseconds(100));
+                           absl::Duration retry_interval = absl::Milliseconds(100),
+                           std::shared_ptr<::grpc::ChannelCredentials> tls = nullptr);
 
   // True when another member forwarded this call here.
   static bool WasForwarded(const ::grpc::ServerContextBase& context);
@@ -69,6 +72,7 @@ class LeaderForwarder {
   const absl::Duration retry_interval_;
   absl::Mutex mu_;
   // One channel per leader URL seen; a handful at most (one per member).
+  const std::shared_ptr<::grpc::ChannelCredentials> tls_;
   std::map<std::string, std::shared_ptr<::grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
   // Declared last: destroyed first, answering the forwardings still waiting for an attempt.
   RetryTimer timer_;
