@@ -96,8 +96,13 @@ class PeerService final : public peerpb::Peer::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Members(grpc::ServerContext*, const peerpb::MembersRequest*,
+  grpc::Status Members(grpc::ServerContext* context, const peerpb::MembersRequest*,
                        peerpb::MembersResponse* response) override {
+    if (absl::Status s = CheckCommonName(*context); !s.ok()) {
+      transport_->logger().error("refusing the membership to {}: {}", context->peer(),
+                                 std::string(s.message()));
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::string(s.message()));
+    }
     const auto& members = transport_->options().members;
     if (!members) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "membership not served");
     response->set_cluster_id(transport_->options().cluster_id);
@@ -127,8 +132,8 @@ class PeerService final : public peerpb::Peer::Service {
         if (std::string(cn.data(), cn.size()) == allowed) return absl::OkStatus();
       }
     }
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the peer certificate's common name is not ", allowed, " (--peer-cert-allowed-cn)"));
+    return absl::PermissionDeniedError(absl::StrCat("the peer certificate's common name is not ",
+                                                    allowed, " (--peer-cert-allowed-cn)"));
   }
 
   GrpcTransport* const transport_;
@@ -138,8 +143,12 @@ class PeerService final : public peerpb::Peer::Service {
 absl::StatusOr<peerpb::MembersResponse> FetchMembers(
     const std::string& address, absl::Duration timeout,
     std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
-      address, credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
+  // A connection of its own: gRPC would otherwise reuse a live connection to the same address
+  // made with other credentials.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      address, credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(), args);
   std::unique_ptr<peerpb::Peer::Stub> stub = peerpb::Peer::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

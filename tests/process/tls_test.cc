@@ -56,7 +56,8 @@ class TlsTest : public ClusterTest {
     return {"--cert-file=" + Cert(cert + ".pem"),          "--key-file=" + Cert(cert + ".key"),
             "--trusted-ca-file=" + Cert(ca + ".pem"),      "--client-cert-auth",
             "--peer-cert-file=" + Cert(cert + ".pem"),     "--peer-key-file=" + Cert(cert + ".key"),
-            "--peer-trusted-ca-file=" + Cert(ca + ".pem"), "--peer-client-cert-auth"};
+            "--peer-trusted-ca-file=" + Cert(ca + ".pem"), "--peer-client-cert-auth",
+            "--peer-cert-allowed-cn=raftkv-member"};
   }
 
   // Three founders with client and peer TLS, and `spares` members to add at run time.
@@ -126,6 +127,16 @@ TEST_F(TlsTest, EtcdctlWithCaCertAndKeyPutsAndReadsOnEveryMember) {
       EXPECT_EQ(get.output, absl::StrCat(key, "\nvalue-", w, "\n")) << "read from " << r;
     }
   }
+  // A keep-alive on any member reaches the leader (followers forward it to the leader's
+  // https:// client URL with their own certificate).
+  CommandResult grant = SecureEtcdctl("lease grant 30", 0);
+  ASSERT_EQ(grant.exit_code, 0) << grant.output;
+  const std::string lease = grant.output.substr(6, grant.output.find(' ', 6) - 6);
+  for (int m = 0; m < 3; ++m) {
+    CommandResult keep = SecureEtcdctl("lease keep-alive --once " + lease, m);
+    EXPECT_EQ(keep.exit_code, 0) << keep.output;
+    EXPECT_THAT(keep.output, HasSubstr("keepalived with TTL")) << "member " << m;
+  }
   // The members announce their https:// client URLs.
   CommandResult members = SecureEtcdctl("member list", 1);
   ASSERT_EQ(members.exit_code, 0) << members.output;
@@ -170,6 +181,15 @@ TEST_F(TlsTest, PeerPortAcceptsOnlyPeersWithCertificatesOfThePeerCa) {
       transport::MakeChannelCredentials(PeerFiles("intruder", "ca"));
   ASSERT_TRUE(intruder.ok()) << intruder.status();
   EXPECT_FALSE(transport::FetchMembers(PeerAddress(0), absl::Seconds(2), *intruder).ok());
+  // A certificate of the peer CA with another common name (--peer-cert-allowed-cn).
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> other_cn =
+      transport::MakeChannelCredentials(PeerFiles("client", "ca"));
+  ASSERT_TRUE(other_cn.ok()) << other_cn.status();
+  absl::Status refused =
+      transport::FetchMembers(PeerAddress(0), absl::Seconds(2), *other_cn).status();
+  EXPECT_THAT(refused.message(), HasSubstr("common name is not raftkv-member")) << refused;
+  EXPECT_THAT(RunCommand("cat " + cluster_->log_path(0)).output,
+              HasSubstr("refusing the membership"));
   // The cluster still serves.
   EXPECT_EQ(SecureEtcdctl("put after-probes ok", 1).exit_code, 0);
 }
@@ -200,6 +220,48 @@ TEST_F(TlsTest, MemberWithCertificateOfForeignCaCannotJoin) {
   EXPECT_EQ(SecureEtcdctl("put without-n4 ok", 2).exit_code, 0);
   CommandResult status = SecureEtcdctl("get without-n4", 0);
   EXPECT_EQ(status.output, "without-n4\nok\n");
+}
+
+TEST_F(TlsTest, AutoTlsServesClientsAndPeersWithGeneratedCertificates) {
+  const int total = 3;
+  absl::StatusOr<std::vector<int>> ports = cli::PickFreePorts(2 * total);
+  ASSERT_TRUE(ports.ok()) << ports.status();
+  cli::LocalClusterOptions options;
+  options.size = total;
+  options.client_ports.assign(ports->begin(), ports->begin() + total);
+  options.peer_ports.assign(ports->begin() + total, ports->end());
+  options.data_dir = data_dir_;
+  options.server_path = RAFTKV_SERVER_PATH;
+  options.token = "auto-tls-test";
+  options.tls = true;
+  options.extra_args = {"--auto-tls", "--peer-auto-tls"};
+  cluster_ = std::make_unique<cli::LocalCluster>(options);
+  ASSERT_TRUE(cluster_->StartAll().ok());
+  // A self-signed certificate cannot be verified: etcdctl skips verification, as with etcd.
+  auto etcdctl = [&](const std::string& args, int member) {
+    return RunCommand(absl::StrCat("ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=2s ",
+                                   "--command-timeout=5s --insecure-transport=false ",
+                                   "--insecure-skip-tls-verify --endpoints=", Endpoint(member), " ",
+                                   args));
+  };
+  ASSERT_TRUE(Eventually([&] { return etcdctl("put auto tls", 0).exit_code == 0; }))
+      << etcdctl("put auto tls", 0).output;
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(etcdctl("get auto", r).output, "auto\ntls\n");
+  for (int i = 0; i < 3; ++i) {
+    for (const char* kind : {"client", "peer"}) {
+      for (const char* file : {"cert.pem", "key.pem"}) {
+        const std::string path =
+            absl::StrCat(cluster_->member_data_dir(i), "/fixtures/", kind, "/", file);
+        EXPECT_EQ(::access(path.c_str(), R_OK), 0) << path;
+      }
+    }
+  }
+  // Plain text is not served on the https:// port.
+  EXPECT_NE(RunCommand(absl::StrCat("ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=1s ",
+                                    "--command-timeout=1s --endpoints=http://",
+                                    cluster_->endpoint(0), " get auto"))
+                .exit_code,
+            0);
 }
 
 }  // namespace
