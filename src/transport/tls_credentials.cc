@@ -9,6 +9,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 
 namespace raftkv::transport {
 namespace {
@@ -115,6 +118,16 @@ absl::StatusOr<LoadedFiles> Load(const TlsFiles& files) {
   return out;
 }
 
+// gRPC re-reads the files every kReloadInterval and uses new contents for the next handshakes
+// (connections already open keep theirs). Contents it cannot load leave the previous ones in
+// use.
+std::shared_ptr<grpc::experimental::CertificateProviderInterface> WatchFiles(
+    const TlsFiles& files) {
+  return std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      files.key_file, files.cert_file, files.trusted_ca_file,
+      static_cast<unsigned int>(absl::ToInt64Seconds(kReloadInterval)));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
@@ -125,29 +138,32 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
                                                    Flag(files, "trusted-ca-file"),
                                                    " to verify client certificates against"));
   }
-  absl::StatusOr<LoadedFiles> loaded = Load(files);
-  if (!loaded.ok()) return loaded.status();
-  grpc::SslServerCredentialsOptions options(
-      files.client_cert_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-      : loaded->ca.empty()   ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                           // etcd verifies a certificate a client offers against the CA
-                           // even without --client-cert-auth.
-                           : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = loaded->ca;
-  options.pem_key_cert_pairs.push_back({loaded->key, loaded->cert});
-  return grpc::SslServerCredentials(options);
+  if (absl::Status s = Load(files).status(); !s.ok()) return s;
+  grpc::experimental::TlsServerCredentialsOptions options(WatchFiles(files));
+  options.watch_identity_key_cert_pairs();
+  if (!files.trusted_ca_file.empty()) options.watch_root_certs();
+  options.set_cert_request_type(
+      files.client_cert_auth          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+      : files.trusted_ca_file.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                      // etcd verifies a certificate a client offers against
+                                      // the CA even without --client-cert-auth.
+                                      : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TlsFiles& files) {
   if (!files.enabled()) return grpc::InsecureChannelCredentials();
-  absl::StatusOr<LoadedFiles> loaded = Load(files);
-  if (!loaded.ok()) return loaded.status();
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = loaded->ca;
-  options.pem_private_key = loaded->key;
-  options.pem_cert_chain = loaded->cert;
-  return grpc::SslCredentials(options);
+  if (absl::Status s = Load(files).status(); !s.ok()) return s;
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(WatchFiles(files));
+  options.watch_identity_key_cert_pairs();
+  // Without a CA file the system's roots verify the server.
+  if (!files.trusted_ca_file.empty()) options.watch_root_certs();
+  options.set_verify_server_certs(true);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
 }
 
 }  // namespace raftkv::transport

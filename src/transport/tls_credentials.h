@@ -3,10 +3,11 @@
 // server and channel credentials, so that the client listener, the peer listener, the peer
 // senders and a joining member's membership fetch all agree.
 //
-// The files are read and checked once, when the credentials are built: a missing or unreadable
-// file, a file that holds no PEM certificate or key, or a key that does not belong to the
-// certificate is an InvalidArgument naming the flag. A certificate change on disk takes effect
-// at the next start.
+// The files are checked when the credentials are built: a missing or unreadable file, a file
+// that holds no PEM certificate or key, or a key that does not belong to the certificate is an
+// InvalidArgument naming the flag. Afterwards gRPC re-reads them every kReloadInterval, so
+// replaced certificates (a renewed certificate, a CA bundle with a new CA) apply to new
+// connections without a restart.
 //
 // Thread-safety: pure functions (they read files).
 #pragma once
@@ -15,10 +16,13 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace raftkv::transport {
+
+inline constexpr absl::Duration kReloadInterval = absl::Seconds(5);
 
 struct TlsFiles {
   // Which flags these are, for error messages: "" for the client flags, "peer-" for the peer

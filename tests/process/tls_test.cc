@@ -222,6 +222,21 @@ TEST_F(TlsTest, MemberWithCertificateOfForeignCaCannotJoin) {
   EXPECT_EQ(status.output, "without-n4\nok\n");
 }
 
+TEST_F(TlsTest, ReplacedCertificateFilesApplyWithoutARestart) {
+  StartTlsCluster();
+  ASSERT_EQ(SecureEtcdctl("put rotated yes", 0).exit_code, 0);
+  CommandResult before = SecureEtcdctl("get rotated", 0, "intruder");
+  ASSERT_NE(before.exit_code, 0) << before.output;
+  // The operator adds the other CA to the trusted bundle: the members re-read it.
+  ASSERT_EQ(
+      RunCommand(absl::StrCat("cat ", Cert("foreign-ca.pem"), " >> ", Cert("ca.pem"))).exit_code,
+      0);
+  EXPECT_TRUE(Eventually(
+      [&] { return SecureEtcdctl("get rotated", 0, "intruder").output == "rotated\nyes\n"; },
+      absl::Seconds(30)))
+      << SecureEtcdctl("get rotated", 0, "intruder").output;
+}
+
 TEST_F(TlsTest, AutoTlsServesClientsAndPeersWithGeneratedCertificates) {
   const int total = 3;
   absl::StatusOr<std::vector<int>> ports = cli::PickFreePorts(2 * total);
