@@ -114,6 +114,21 @@ class TlsTest : public ClusterTest {
   std::string certs_;
 };
 
+TEST_F(TlsTest, HttpsWithoutCertificateOrWithAWrongFileIsAClearStartUpError) {
+  const std::string base = absl::StrCat(RAFTKV_SERVER_PATH, " --data-dir ", data_dir_, "/n1");
+  CommandResult no_cert = RunCommand(absl::StrCat(
+      base,
+      " --listen-client-urls https://127.0.0.1:0 --advertise-client-urls https://127.0.0.1:0"));
+  EXPECT_NE(no_cert.exit_code, 0);
+  EXPECT_THAT(no_cert.output, HasSubstr("TLS key/cert (--cert-file, --key-file) must be provided "
+                                        "for client url https://127.0.0.1:0 with HTTPS scheme"));
+  CommandResult wrong_key = RunCommand(absl::StrCat(
+      base, " --listen-client-urls https://127.0.0.1:0 --advertise-client-urls https://127.0.0.1:0",
+      " --cert-file ", Cert("member.pem"), " --key-file ", Cert("client.key")));
+  EXPECT_NE(wrong_key.exit_code, 0);
+  EXPECT_THAT(wrong_key.output, HasSubstr("is not the key of --cert-file"));
+}
+
 TEST_F(TlsTest, EtcdctlWithCaCertAndKeyPutsAndReadsOnEveryMember) {
   StartTlsCluster();
   for (int w = 0; w < 3; ++w) {
