@@ -38,6 +38,33 @@ TEST_F(CliTest, PutGetAndDeleteGoThroughAnyMember) {
   EXPECT_EQ(Etcdctl("get greeting").output, "");
 }
 
+// The lease commands print what etcdctl's print, and agree with etcdctl about the lease.
+TEST_F(CliTest, LeaseCommandsGrantAttachRenewListAndRevoke) {
+  StartCluster();
+  CommandResult grant = Raftkv("lease grant 60", cluster_->endpoint(1));
+  ASSERT_EQ(grant.exit_code, 0) << grant.output;
+  std::vector<std::string> words = absl::StrSplit(grant.output, ' ');
+  ASSERT_GE(words.size(), 2u) << grant.output;
+  const std::string id = words[1];
+  EXPECT_EQ(grant.output, absl::StrCat("lease ", id, " granted with TTL(60s)\n"));
+  ASSERT_EQ(Raftkv("put leased yes --lease " + id).exit_code, 0);
+  EXPECT_THAT(Raftkv("lease timetolive " + id + " --keys").output,
+              HasSubstr("granted with TTL(60s), remaining("));
+  EXPECT_THAT(Raftkv("lease timetolive " + id + " --keys").output,
+              HasSubstr("attached keys([leased])"));
+  EXPECT_THAT(Etcdctl("lease timetolive " + id + " --keys").output, HasSubstr("[leased]"));
+  EXPECT_THAT(Raftkv("lease list").output, HasSubstr("found 1 leases\n" + id + "\n"));
+  EXPECT_EQ(Raftkv("lease keep-alive " + id).output,
+            absl::StrCat("lease ", id, " keepalived with TTL(60)\n"));
+  EXPECT_EQ(Raftkv("lease revoke " + id).output, absl::StrCat("lease ", id, " revoked\n"));
+  EXPECT_EQ(Etcdctl("get leased").output, "");  // the revoke deleted the attached key
+  EXPECT_EQ(Raftkv("lease timetolive " + id).output,
+            absl::StrCat("lease ", id, " already expired\n"));
+  CommandResult bad = Raftkv("lease revoke not-hex");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("bad lease ID"));
+}
+
 TEST_F(CliTest, MembersPrintsWhatEtcdctlMemberListPrints) {
   StartCluster();
   // Every member has published its client URLs once etcdctl shows three of them.

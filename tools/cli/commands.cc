@@ -9,6 +9,9 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/numbers.h"
 #include "etcd_client.h"
 #include "local_cluster.h"
 
@@ -38,7 +41,78 @@ auto FirstAnswer(const std::string& endpoints, Call call)
   return last;
 }
 
+// A lease id as etcdctl takes it: hexadecimal.
+absl::StatusOr<int64_t> ParseLeaseId(const std::string& text) {
+  uint64_t id = 0;
+  if (text.empty() || !absl::SimpleHexAtoi(text, &id) || id == 0) {
+    return absl::InvalidArgumentError("bad lease ID \"" + text + "\" (a hexadecimal id, as "
+                                      "`lease grant` prints it)");
+  }
+  return static_cast<int64_t>(id);
+}
+
 }  // namespace
+
+int LeaseGrant(const std::string& endpoints, int64_t ttl_seconds) {
+  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.LeaseGrant(ttl_seconds); });
+  if (!r.ok()) return Fail(r.status());
+  std::printf("lease %016llx granted with TTL(%llds)\n", static_cast<unsigned long long>(r->id()),
+              static_cast<long long>(r->ttl()));
+  return 0;
+}
+
+int LeaseRevoke(const std::string& endpoints, const std::string& id) {
+  absl::StatusOr<int64_t> lease = ParseLeaseId(id);
+  if (!lease.ok()) return Fail(lease.status());
+  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.LeaseRevoke(*lease); });
+  if (!r.ok()) return Fail(r.status());
+  std::printf("lease %016llx revoked\n", static_cast<unsigned long long>(*lease));
+  return 0;
+}
+
+int LeaseTimeToLive(const std::string& endpoints, const std::string& id, bool keys) {
+  absl::StatusOr<int64_t> lease = ParseLeaseId(id);
+  if (!lease.ok()) return Fail(lease.status());
+  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.LeaseTimeToLive(*lease, keys); });
+  if (!r.ok()) return Fail(r.status());
+  const auto hex = static_cast<unsigned long long>(*lease);
+  if (r->ttl() == -1) {
+    std::printf("lease %016llx already expired\n", hex);
+    return 0;
+  }
+  std::string line = absl::StrFormat("lease %016x granted with TTL(%ds), remaining(%ds)", hex,
+                                     r->grantedttl(), r->ttl());
+  if (keys) {
+    std::vector<std::string> names(r->keys().begin(), r->keys().end());
+    absl::StrAppend(&line, ", attached keys([", absl::StrJoin(names, " "), "])");
+  }
+  std::printf("%s\n", line.c_str());
+  return 0;
+}
+
+int LeaseList(const std::string& endpoints) {
+  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.LeaseLeases(); });
+  if (!r.ok()) return Fail(r.status());
+  std::printf("found %d leases\n", r->leases_size());
+  for (const auto& lease : r->leases()) {
+    std::printf("%016llx\n", static_cast<unsigned long long>(lease.id()));
+  }
+  return 0;
+}
+
+int LeaseKeepAliveOnce(const std::string& endpoints, const std::string& id) {
+  absl::StatusOr<int64_t> lease = ParseLeaseId(id);
+  if (!lease.ok()) return Fail(lease.status());
+  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.LeaseKeepAliveOnce(*lease); });
+  if (!r.ok()) return Fail(r.status());
+  const auto hex = static_cast<unsigned long long>(*lease);
+  if (r->ttl() <= 0) {
+    std::printf("lease %016llx expired or revoked.\n", hex);
+    return 1;
+  }
+  std::printf("lease %016llx keepalived with TTL(%lld)\n", hex, static_cast<long long>(r->ttl()));
+  return 0;
+}
 
 int ClusterUp(const ClusterUpOptions& options) {
   LocalClusterOptions lc;
@@ -88,8 +162,11 @@ int ClusterDown(const std::string& data_dir) {
   return 0;
 }
 
-int Put(const std::string& endpoints, const std::string& key, const std::string& value) {
-  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.Put(key, value); });
+int Put(const std::string& endpoints, const std::string& key, const std::string& value,
+        const std::string& lease) {
+  absl::StatusOr<int64_t> lease_id = lease.empty() ? absl::StatusOr<int64_t>(0) : ParseLeaseId(lease);
+  if (!lease_id.ok()) return Fail(lease_id.status());
+  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.Put(key, value, false, *lease_id); });
   if (!r.ok()) return Fail(r.status());
   std::printf("OK\n");
   return 0;

@@ -21,7 +21,9 @@ struct DemoOptions {
 };
 int Demo(const DemoOptions& options);
 
-int Put(const std::string& endpoints, const std::string& key, const std::string& value);
+// `lease` (hex, as etcdctl prints ids) attaches the key to a lease; empty: none.
+int Put(const std::string& endpoints, const std::string& key, const std::string& value,
+        const std::string& lease = "");
 int Get(const std::string& endpoints, const std::string& key, bool prefix, bool serializable);
 int Del(const std::string& endpoints, const std::string& key, bool prefix);
 int Status(const std::string& endpoints);
@@ -30,5 +32,13 @@ int Members(const std::string& endpoints);
 // interrupted, resuming on the next endpoint when one fails.
 int Watch(const std::string& endpoints, const std::string& key, bool prefix, int64_t revision,
           bool prev_kv);
+
+// etcdctl's lease commands, with its output: grant TTL seconds; revoke, time-to-live (with
+// the attached keys when `keys`) and one keep-alive round of a lease given in hex; list.
+int LeaseGrant(const std::string& endpoints, int64_t ttl_seconds);
+int LeaseRevoke(const std::string& endpoints, const std::string& id);
+int LeaseTimeToLive(const std::string& endpoints, const std::string& id, bool keys);
+int LeaseList(const std::string& endpoints);
+int LeaseKeepAliveOnce(const std::string& endpoints, const std::string& id);
 
 }  // namespace raftkv::cli

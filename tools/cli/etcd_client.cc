@@ -50,7 +50,8 @@ EtcdClient::EtcdClient(const std::string& endpoint, absl::Duration timeout)
       channel_(grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials())),
       kv_(etcdserverpb::KV::NewStub(channel_)),
       maintenance_(etcdserverpb::Maintenance::NewStub(channel_)),
-      cluster_(etcdserverpb::Cluster::NewStub(channel_)) {}
+      cluster_(etcdserverpb::Cluster::NewStub(channel_)),
+      lease_(etcdserverpb::Lease::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> EtcdClient::Context() const {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -59,11 +60,13 @@ std::unique_ptr<grpc::ClientContext> EtcdClient::Context() const {
 }
 
 absl::StatusOr<etcdserverpb::PutResponse> EtcdClient::Put(const std::string& key,
-                                                          const std::string& value, bool prev_kv) {
+                                                          const std::string& value, bool prev_kv,
+                                                          int64_t lease) {
   etcdserverpb::PutRequest request;
   request.set_key(key);
   request.set_value(value);
   request.set_prev_kv(prev_kv);
+  request.set_lease(lease);
   etcdserverpb::PutResponse response;
   if (absl::Status s = FromGrpc(kv_->Put(Context().get(), request, &response), endpoint_);
       !s.ok()) {
@@ -121,6 +124,58 @@ absl::StatusOr<etcdserverpb::MemberListResponse> EtcdClient::MemberList() {
     return s;
   }
   return response;
+}
+
+// One unary call on `stub_call` with this client's deadline and error mapping.
+#define RAFTKV_CLI_UNARY(Response, call)                                            \
+  Response response;                                                                \
+  if (absl::Status s = FromGrpc(call(Context().get(), request, &response), endpoint_); \
+      !s.ok()) {                                                                    \
+    return s;                                                                       \
+  }                                                                                 \
+  return response
+
+absl::StatusOr<etcdserverpb::LeaseGrantResponse> EtcdClient::LeaseGrant(int64_t ttl_seconds) {
+  etcdserverpb::LeaseGrantRequest request;
+  request.set_ttl(ttl_seconds);
+  RAFTKV_CLI_UNARY(etcdserverpb::LeaseGrantResponse, lease_->LeaseGrant);
+}
+
+absl::StatusOr<etcdserverpb::LeaseRevokeResponse> EtcdClient::LeaseRevoke(int64_t id) {
+  etcdserverpb::LeaseRevokeRequest request;
+  request.set_id(id);
+  RAFTKV_CLI_UNARY(etcdserverpb::LeaseRevokeResponse, lease_->LeaseRevoke);
+}
+
+absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> EtcdClient::LeaseTimeToLive(int64_t id,
+                                                                                   bool keys) {
+  etcdserverpb::LeaseTimeToLiveRequest request;
+  request.set_id(id);
+  request.set_keys(keys);
+  RAFTKV_CLI_UNARY(etcdserverpb::LeaseTimeToLiveResponse, lease_->LeaseTimeToLive);
+}
+
+absl::StatusOr<etcdserverpb::LeaseLeasesResponse> EtcdClient::LeaseLeases() {
+  etcdserverpb::LeaseLeasesRequest request;
+  RAFTKV_CLI_UNARY(etcdserverpb::LeaseLeasesResponse, lease_->LeaseLeases);
+}
+
+#undef RAFTKV_CLI_UNARY
+
+absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> EtcdClient::LeaseKeepAliveOnce(int64_t id) {
+  std::unique_ptr<grpc::ClientContext> context = Context();
+  auto stream = lease_->LeaseKeepAlive(context.get());
+  etcdserverpb::LeaseKeepAliveRequest request;
+  request.set_id(id);
+  etcdserverpb::LeaseKeepAliveResponse response;
+  if (stream->Write(request) && stream->Read(&response)) {
+    // One answer is all this needs; the stream is dropped rather than drained.
+    context->TryCancel();
+    stream->Finish();
+    return response;
+  }
+  if (absl::Status s = FromGrpc(stream->Finish(), endpoint_); !s.ok()) return s;
+  return absl::UnavailableError(endpoint_ + " closed the keep-alive stream");
 }
 
 }  // namespace raftkv::cli

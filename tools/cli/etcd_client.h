@@ -25,7 +25,7 @@ class EtcdClient {
   const std::string& endpoint() const { return endpoint_; }
 
   absl::StatusOr<etcdserverpb::PutResponse> Put(const std::string& key, const std::string& value,
-                                                bool prev_kv = false);
+                                                bool prev_kv = false, int64_t lease = 0);
   absl::StatusOr<etcdserverpb::RangeResponse> Get(const std::string& key,
                                                   const std::string& range_end = "",
                                                   bool serializable = false, int64_t limit = 0);
@@ -33,6 +33,13 @@ class EtcdClient {
                                                            const std::string& range_end = "");
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
   absl::StatusOr<etcdserverpb::MemberListResponse> MemberList();
+
+  absl::StatusOr<etcdserverpb::LeaseGrantResponse> LeaseGrant(int64_t ttl_seconds);
+  absl::StatusOr<etcdserverpb::LeaseRevokeResponse> LeaseRevoke(int64_t id);
+  absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> LeaseTimeToLive(int64_t id, bool keys);
+  absl::StatusOr<etcdserverpb::LeaseLeasesResponse> LeaseLeases();
+  // One keep-alive round on a stream of its own (etcdctl lease keep-alive --once).
+  absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> LeaseKeepAliveOnce(int64_t id);
 
  private:
   std::unique_ptr<grpc::ClientContext> Context() const;
@@ -43,6 +50,7 @@ class EtcdClient {
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance_;
   std::unique_ptr<etcdserverpb::Cluster::Stub> cluster_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
 };
 
 // The range_end that selects every key starting with `prefix` (etcd's --prefix).

@@ -4,6 +4,8 @@
 //   raftkv cluster down [--data-dir raftkv-local]
 //   raftkv put KEY VALUE | get KEY [--prefix] [--serializable] | del KEY [--prefix]
 //   raftkv watch KEY [--prefix] [--rev N] [--prev-kv]
+//   raftkv lease grant TTL | revoke ID | timetolive ID [--keys] | list | keep-alive ID
+//   raftkv put KEY VALUE --lease ID
 //   raftkv status | members            (all take --endpoints host:port,...)
 //   raftkv demo [--base-port 32379] [--data-dir D] [--keep]
 #include <cstdio>
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   CLI::App* put = app.add_subcommand("put", "write KEY=VALUE");
   put->add_option("key", key)->required();
   put->add_option("value", value)->required();
+  std::string lease_id;
+  put->add_option("--lease", lease_id, "attach the key to this lease (hex id)");
   CLI::App* get = app.add_subcommand("get", "read KEY (linearizable unless --serializable)");
   get->add_option("key", key)->required();
   get->add_flag("--prefix", prefix, "every key starting with KEY");
@@ -53,7 +57,22 @@ int main(int argc, char** argv) {
   watch->add_flag("--prev-kv", prev_kv, "print the pair before each event too");
   CLI::App* status = app.add_subcommand("status", "raft status of every endpoint");
   CLI::App* members = app.add_subcommand("members", "the cluster's members");
-  for (CLI::App* sub : {put, get, del, watch, status, members}) {
+  CLI::App* lease = app.add_subcommand("lease", "etcd leases: grant, revoke, timetolive, list, keep-alive");
+  lease->require_subcommand(1);
+  int64_t ttl = 0;
+  bool lease_keys = false;
+  CLI::App* grant = lease->add_subcommand("grant", "grant a lease of TTL seconds");
+  grant->add_option("ttl", ttl)->required();
+  CLI::App* revoke = lease->add_subcommand("revoke", "revoke a lease, deleting its keys");
+  revoke->add_option("id", lease_id)->required();
+  CLI::App* timetolive = lease->add_subcommand("timetolive", "a lease's granted and remaining TTL");
+  timetolive->add_option("id", lease_id)->required();
+  timetolive->add_flag("--keys", lease_keys, "also list the keys attached to it");
+  CLI::App* list = lease->add_subcommand("list", "every lease's id");
+  CLI::App* keep_alive = lease->add_subcommand("keep-alive", "renew a lease once");
+  keep_alive->add_option("id", lease_id)->required();
+  for (CLI::App* sub : {put, get, del, watch, status, members, grant, revoke, timetolive, list,
+                        keep_alive}) {
     sub->add_option("--endpoints", endpoints, "comma-separated host:port list")
         ->capture_default_str();
   }
@@ -70,7 +89,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*up_cmd) return ClusterUp(up);
   if (*down_cmd) return ClusterDown(down_dir);
-  if (*put) return Put(endpoints, key, value);
+  if (*put) return Put(endpoints, key, value, lease_id);
+  if (*grant) return LeaseGrant(endpoints, ttl);
+  if (*revoke) return LeaseRevoke(endpoints, lease_id);
+  if (*timetolive) return LeaseTimeToLive(endpoints, lease_id, lease_keys);
+  if (*list) return LeaseList(endpoints);
+  if (*keep_alive) return LeaseKeepAliveOnce(endpoints, lease_id);
   if (*get) return Get(endpoints, key, prefix, serializable);
   if (*del) return Del(endpoints, key, prefix);
   if (*watch) return Watch(endpoints, key, prefix, watch_revision, prev_kv);
