@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "io/env.h"
+#include "io/sync_timing_env.h"
 #include "storage/durable_storage.h"
 #include "storage/wal.h"
 #include "storage/wal_committer.h"
@@ -210,83 +211,28 @@ void BM_RawSequentialWrite(benchmark::State& state) {
 }
 BENCHMARK(BM_RawSequentialWrite)->UseRealTime()->MinTime(3);
 
-// Times the syncs of the files opened through it; everything else goes straight to `base`.
-class SyncTimingEnv final : public io::Env {
+// Counts the syncs made through io::SyncTimingEnv and the time they took.
+class SyncCounters {
  public:
-  explicit SyncTimingEnv(io::Env* base) : base_(base) {}
+  explicit SyncCounters(io::Env* base)
+      : env_(base, [this](const std::string&, absl::Duration elapsed) {
+          syncs_.fetch_add(1);
+          sync_nanos_.fetch_add(static_cast<uint64_t>(absl::ToInt64Nanoseconds(elapsed)));
+        }) {}
 
+  io::Env* env() { return &env_; }
   uint64_t syncs() const { return syncs_.load(); }
   double sync_seconds() const { return static_cast<double>(sync_nanos_.load()) * 1e-9; }
 
-  absl::StatusOr<std::unique_ptr<io::File>> OpenFile(const std::string& path,
-                                                     io::OpenMode mode) override {
-    auto file = base_->OpenFile(path, mode);
-    if (!file.ok()) return file.status();
-    return std::make_unique<File>(this, std::move(*file));
-  }
-  absl::Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  absl::Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  absl::Status Remove(const std::string& path) override { return base_->Remove(path); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
-  }
-  absl::StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  absl::StatusOr<std::unique_ptr<io::FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-
  private:
-  class File final : public io::File {
-   public:
-    File(SyncTimingEnv* env, std::unique_ptr<io::File> base) : env_(env), base_(std::move(base)) {}
-    absl::Status Append(std::string_view data) override { return base_->Append(data); }
-    absl::Status WriteAt(uint64_t offset, std::string_view data) override {
-      return base_->WriteAt(offset, data);
-    }
-    absl::Status GatherWriteAt(uint64_t offset, std::span<const std::string_view> pieces) override {
-      return base_->GatherWriteAt(offset, pieces);
-    }
-    absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
-      return base_->ReadAt(offset, n, scratch);
-    }
-    absl::Status Sync() override {
-      return Timed([this] { return base_->Sync(); });
-    }
-    absl::Status DataSync() override {
-      return Timed([this] { return base_->DataSync(); });
-    }
-    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
-    absl::Status Allocate(uint64_t size) override { return base_->Allocate(size); }
-    absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
-    absl::Status Close() override { return base_->Close(); }
-
-   private:
-    template <typename F>
-    absl::Status Timed(F sync) {
-      const auto start = std::chrono::steady_clock::now();
-      absl::Status s = sync();
-      const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now() - start);
-      env_->syncs_.fetch_add(1);
-      env_->sync_nanos_.fetch_add(static_cast<uint64_t>(nanos.count()));
-      return s;
-    }
-
-    SyncTimingEnv* env_;
-    std::unique_ptr<io::File> base_;
-  };
-
-  io::Env* const base_;
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> sync_nanos_{0};
+  io::SyncTimingEnv env_;
 };
 
 // Shared by the writer threads of one BM_WalAppend run.
 struct AppendFixture {
-  SyncTimingEnv env{io::Env::Default()};
+  SyncCounters env{io::Env::Default()};
   std::unique_ptr<Wal> wal;
   std::unique_ptr<WalCommitter> committer;
   std::atomic<uint64_t> next_index{1};
@@ -302,7 +248,7 @@ void BM_WalAppend(benchmark::State& state) {
   if (state.thread_index() == 0) {
     fixture = new AppendFixture();
     WalRecovery rec;
-    auto wal = Wal::Open(&fixture->env, FreshDir("wal_append"), WalOptions{}, &rec);
+    auto wal = Wal::Open(fixture->env.env(), FreshDir("wal_append"), WalOptions{}, &rec);
     if (!wal.ok()) {
       state.SkipWithError(wal.status().ToString().c_str());
     } else {
