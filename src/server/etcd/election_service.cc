@@ -4,13 +4,12 @@
 #include <string>
 #include <utility>
 
-#include "absl/synchronization/mutex.h"
 #include "kv/store.h"
 #include "server/etcd/concurrency_keys.h"
+#include "server/etcd/contender_call.h"
 #include "server/etcd/election_observer.h"
 #include "server/etcd/grpc_status.h"
 #include "server/etcd/session_lease.h"
-#include "server/etcd/turn_waiter.h"
 
 namespace raftkv::server::etcd {
 namespace {
@@ -32,58 +31,32 @@ etcdserverpb::RequestOp DeleteOp(const std::string& key) {
 
 }  // namespace
 
-// One Campaign call: lease → campaign txn → (proclaim) → wait for the turn → answer. As in
-// LockService::LockCall, one step is in flight at a time, OnCancel is the only concurrent
-// event, and Finish is the last thing done. Deletes itself in OnDone.
-class ElectionService::CampaignCall final : public ::grpc::ServerUnaryReactor {
+// One Campaign call: lease → campaign txn → (proclaim) → wait for the turn → answer (see
+// ContenderCall).
+class ElectionService::CampaignCall final : public ContenderCall {
  public:
   CampaignCall(ElectionService* service, absl::Time deadline,
                const v3electionpb::CampaignRequest& request,
                v3electionpb::CampaignResponse* response)
-      : service_(service),
-        deadline_(deadline),
+      : ContenderCall(service->backend_, service->hub_, deadline, request.lease()),
+        service_(service),
         name_(request.name()),
         prefix_(ContenderPrefix(request.name())),
         value_(request.value()),
-        lease_(request.lease()),
         response_(response) {}
 
-  void Start() {
-    SessionLease(*service_->backend_, lease_, deadline_,
-                 [this](absl::StatusOr<int64_t> lease) { OnLease(std::move(lease)); });
-  }
-
-  void OnCancel() override {
-    std::shared_ptr<TurnWaiter> waiter;
-    {
-      absl::MutexLock lock(&mu_);
-      cancelled_ = true;
-      waiter = waiter_;
-    }
-    if (waiter != nullptr) waiter->Cancel();
-  }
-
-  void OnDone() override { delete this; }
-
  private:
-  bool cancelled() {
-    absl::MutexLock lock(&mu_);
-    return cancelled_;
-  }
-
-  void OnLease(absl::StatusOr<int64_t> lease) {
-    if (!lease.ok()) return Finish(ToGrpcStatus(lease.status()));
-    if (cancelled()) return Finish(::grpc::Status::CANCELLED);
-    lease_ = *lease;
+  void OnLease(int64_t lease) override {
+    lease_ = lease;
     key_ = ContenderKey(prefix_, lease_);
     kvpb::Request request;
     etcdserverpb::TxnRequest* txn = request.mutable_txn();
     *txn->add_compare() = CreateRevisionIs(key_, 0);
     *txn->add_success() = PutOp(key_, value_, lease_);
     txn->add_failure()->mutable_request_range()->set_key(key_);
-    service_->backend_->Write(
-        std::move(request), deadline_,
-        [this](absl::StatusOr<kvpb::Response> answer) { OnCampaigned(std::move(answer)); });
+    backend_->Write(std::move(request), deadline_, [this](absl::StatusOr<kvpb::Response> answer) {
+      OnCampaigned(std::move(answer));
+    });
   }
 
   void OnCampaigned(absl::StatusOr<kvpb::Response> answer) {
@@ -91,56 +64,25 @@ class ElectionService::CampaignCall final : public ::grpc::ServerUnaryReactor {
     const etcdserverpb::TxnResponse& txn = answer->txn();
     header_revision_ = txn.header().revision();
     leader_revision_ = header_revision_;
-    if (txn.succeeded()) return Wait();
+    if (txn.succeeded()) return WaitForTurn(prefix_, key_, leader_revision_);
     // This lease campaigned before: keep its place in line, with the new value.
     if (txn.responses(0).response_range().kvs_size() == 0) {
       return Finish(ToGrpcStatus(absl::InternalError("the campaign key vanished inside its txn")));
     }
     const mvccpb::KeyValue& existing = txn.responses(0).response_range().kvs(0);
     leader_revision_ = existing.create_revision();
-    if (existing.value() == value_) return Wait();
+    if (existing.value() == value_) return WaitForTurn(prefix_, key_, leader_revision_);
     service_->IfStillCreatedAt(key_, leader_revision_, PutOp(key_, value_, lease_), deadline_,
                                [this](absl::StatusOr<etcdserverpb::TxnResponse> proclaimed) {
                                  if (!proclaimed.ok())
                                    return Finish(ToGrpcStatus(proclaimed.status()));
                                  if (!proclaimed->succeeded())
                                    return Finish(ToGrpcStatus(ElectionNotLeaderError()));
-                                 Wait();
+                                 WaitForTurn(prefix_, key_, leader_revision_);
                                });
   }
 
-  void Wait() {
-    auto waiter = std::make_shared<TurnWaiter>(
-        service_->backend_, service_->hub_, prefix_, key_, leader_revision_,
-        [this](TurnWaiter::Outcome outcome, int64_t) { OnTurn(outcome); });
-    bool waiting = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (!cancelled_) waiter_ = waiter;
-      waiting = !cancelled_;
-    }
-    if (!waiting) return Resign(::grpc::Status::CANCELLED);
-    waiter->Start();
-  }
-
-  void OnTurn(TurnWaiter::Outcome outcome) {
-    switch (outcome) {
-      case TurnWaiter::Outcome::kTurn:
-        return Elected();
-      case TurnWaiter::Outcome::kKeyGone:
-        return Finish(ToGrpcStatus(SessionExpiredError()));
-      case TurnWaiter::Outcome::kStopped:
-        return Finish(ToGrpcStatus(StoppedError()));
-      case TurnWaiter::Outcome::kRefused:
-        return Resign(ToGrpcStatus(TooManyRequestsError()));
-      case TurnWaiter::Outcome::kCanceled:
-        return Resign(::grpc::Status::CANCELLED);
-    }
-  }
-
-  void Elected() {
-    // A client that gave up meanwhile will never resign: step down now.
-    if (cancelled()) return Resign(::grpc::Status::CANCELLED);
+  void OnTurn(int64_t) override {
     // Election.Campaign answers the header of its campaign txn, not of the wait.
     service_->FillHeader(response_->mutable_header(), header_revision_);
     v3electionpb::LeaderKey* leader = response_->mutable_leader();
@@ -152,7 +94,7 @@ class ElectionService::CampaignCall final : public ::grpc::ServerUnaryReactor {
   }
 
   // Election.Campaign's cleanup after a cancelled wait: Resign, then answer `status`.
-  void Resign(::grpc::Status status) {
+  void GiveUp(::grpc::Status status) override {
     service_->IfStillCreatedAt(
         key_, leader_revision_, DeleteOp(key_), absl::Now() + service_->request_timeout_,
         [this, status = std::move(status)](absl::StatusOr<etcdserverpb::TxnResponse>) {
@@ -161,18 +103,14 @@ class ElectionService::CampaignCall final : public ::grpc::ServerUnaryReactor {
   }
 
   ElectionService* const service_;
-  const absl::Time deadline_;
   const std::string name_;
   const std::string prefix_;
   const std::string value_;
-  int64_t lease_;
   v3electionpb::CampaignResponse* const response_;
+  int64_t lease_ = 0;
   std::string key_;
   int64_t header_revision_ = 0;
   int64_t leader_revision_ = 0;
-  absl::Mutex mu_;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  std::shared_ptr<TurnWaiter> waiter_ ABSL_GUARDED_BY(mu_);
 };
 
 ElectionService::ElectionService(Backend* backend, WatchHub* hub, absl::Duration request_timeout)
