@@ -138,7 +138,14 @@ void Driver::ObserveState(const raft::Ready& ready) {
 
 void Driver::Send(std::vector<raftpb::Message> messages) { network_->Send(std::move(messages)); }
 
+namespace {
+void ObserveCount(base::Histogram* histogram, size_t count) {
+  if (histogram != nullptr && count > 0) histogram->Observe(static_cast<double>(count));
+}
+}  // namespace
+
 absl::Status Driver::Persist(const raft::Ready& ready) {
+  ObserveCount(options_.metrics.entries_persisted_per_ready, ready.entries.size());
   // A failure is fatal: the kernel may have dropped the unsynced pages, so neither retrying nor
   // going on keeps the promises of votes and acknowledgements (§5.2, §5.3).
   if (absl::Status s = log_store_->Save(ready); !s.ok()) {
@@ -153,6 +160,7 @@ absl::Status Driver::Apply(const raft::Ready& ready) {
   if (ready.snapshot.has_value()) {
     if (absl::Status s = ApplySnapshot(*ready.snapshot); !s.ok()) return s;
   }
+  ObserveCount(options_.metrics.entries_applied_per_ready, ready.committed_entries.size());
   for (const raftpb::Entry& entry : ready.committed_entries) ApplyEntry(entry);
   ServeAppliedReads();
   return absl::OkStatus();

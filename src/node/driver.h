@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/applier.h"
+#include "node/driver_metrics.h"
 #include "node/lease_clock.h"
 #include "node/log_store.h"
 #include "node/network.h"
@@ -108,6 +109,8 @@ struct DriverOptions {
 
   // Not owned; null discards the driver's and the core's log lines.
   raft::Logger* logger = nullptr;
+  // Series for the host's /metrics (not owned; each may be null).
+  DriverMetrics metrics;
   // Called once when this member applies its own removal (etcd then stops the member).
   std::function<void()> on_removed;
 };

@@ -28,6 +28,10 @@ void Driver::MaybeIssueReadRound() {
   round.waiters = std::move(next_reads_);
   next_reads_.clear();
   ++read_rounds_;
+  if (base::Counter* c = options_.metrics.read_index_rounds; c != nullptr) c->Add();
+  if (base::Histogram* h = options_.metrics.reads_per_read_index_round; h != nullptr) {
+    h->Observe(static_cast<double>(round.waiters.size()));
+  }
   raw_->ReadIndex(round.ctx);
 }
 

@@ -48,6 +48,9 @@ void Driver::ProposeBatch() {
   std::vector<uint64_t> ids = std::move(batch_ids_);
   batch_.clear();
   batch_ids_.clear();
+  if (base::Histogram* h = options_.metrics.writes_per_proposal; h != nullptr) {
+    h->Observe(static_cast<double>(batch.size()));
+  }
   // All of them go into the same Ready: one append, one sync, one message per follower.
   absl::Status s = raw_->ProposeBatch(std::move(batch));
   if (s.ok()) return;

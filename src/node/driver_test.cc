@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "base/metrics.h"
 #include "node/driver_test_util.h"
 #include "node/errors.h"
 
@@ -65,6 +66,49 @@ TEST(DriverTest, WritesThatArriveTogetherAreAppendedAndSyncedAsOneBatch) {
   }
   // Every member applied the same 20 writes in the same order.
   for (uint64_t id : cluster.ids()) EXPECT_EQ(cluster.store(id).revision(), 21) << id;
+}
+
+TEST(DriverTest, ItsMetricsCountWhatEachPassOfTheLoopBatched) {
+  base::Registry registry;
+  const std::vector<double> bounds = base::ExponentialBuckets(1, 2, 8);
+  DriverMetrics metrics{
+      .entries_persisted_per_ready = registry.GetHistogram("persisted", "h", bounds),
+      .entries_applied_per_ready = registry.GetHistogram("applied", "h", bounds),
+      .writes_per_proposal = registry.GetHistogram("writes", "h", bounds),
+      .read_index_rounds = registry.GetCounter("rounds", "h"),
+      .reads_per_read_index_round = registry.GetHistogram("reads", "h", bounds),
+  };
+  TestCluster cluster(3, [&](DriverOptions& o) {
+    if (o.id == 1) o.metrics = metrics;
+  });
+  ASSERT_TRUE(cluster.Elect(1));
+  const base::Histogram::Snapshot persisted_before = metrics.entries_persisted_per_ready->Read();
+  const base::Histogram::Snapshot applied_before = metrics.entries_applied_per_ready->Read();
+  std::vector<WriteAnswer> writes(12);
+  for (int i = 0; i < 12; ++i) {
+    cluster.driver(1).Write(PutRequest("k" + std::to_string(i), "v"), kLongTimeout,
+                            writes[i].Callback());
+  }
+  std::vector<ReadAnswer> reads(5);
+  for (ReadAnswer& r : reads) cluster.driver(1).ReadIndex(kLongTimeout, r.Callback());
+  cluster.Stabilize();
+  for (const WriteAnswer& a : writes) ASSERT_TRUE(a.result.has_value() && a.result->ok());
+  for (const ReadAnswer& r : reads) ASSERT_TRUE(r.status.has_value() && r.status->ok());
+
+  // One batch of 12 writes, one append of 12 entries, applied (here in one pass) as 12.
+  const base::Histogram::Snapshot batches = metrics.writes_per_proposal->Read();
+  EXPECT_EQ(batches.count, 1u);
+  EXPECT_EQ(batches.sum, 12);
+  const base::Histogram::Snapshot persisted = metrics.entries_persisted_per_ready->Read();
+  EXPECT_EQ(persisted.count - persisted_before.count, 1u);
+  EXPECT_EQ(persisted.sum - persisted_before.sum, 12);
+  const base::Histogram::Snapshot applied = metrics.entries_applied_per_ready->Read();
+  EXPECT_EQ(applied.sum - applied_before.sum, 12);
+  // The five reads shared one round.
+  EXPECT_EQ(metrics.read_index_rounds->value(), 1u);
+  const base::Histogram::Snapshot per_round = metrics.reads_per_read_index_round->Read();
+  EXPECT_EQ(per_round.count, 1u);
+  EXPECT_EQ(per_round.sum, 5);
 }
 
 TEST(DriverTest, ResponsesThatPromiseDurableStateLeaveOnlyAfterTheSave) {

@@ -14,18 +14,23 @@
 namespace raftkv::server {
 namespace {
 
-// Asks one member for its status over its first client URL.
-void AskMember(MemberStatus& member, absl::Duration timeout) {
+// Asks one member for its status over its first client URL; an https:// one with `tls`.
+void AskMember(MemberStatus& member, absl::Duration timeout,
+               const std::shared_ptr<grpc::ChannelCredentials>& tls) {
   if (member.client_urls.empty()) {
     member.error = "not started";
     return;
   }
   const std::string& url = member.client_urls.front();
-  if (!absl::StartsWith(url, "http://")) {
-    member.error = "not queried: only http:// client URLs are asked for status";
+  std::shared_ptr<grpc::Channel> channel;
+  if (absl::StartsWith(url, "http://")) {
+    channel = grpc::CreateChannel(url.substr(7), grpc::InsecureChannelCredentials());
+  } else if (absl::StartsWith(url, "https://") && tls != nullptr) {
+    channel = grpc::CreateChannel(url.substr(8), tls);
+  } else {
+    member.error = "not queried: an https:// client URL and no client TLS on this member";
     return;
   }
-  auto channel = grpc::CreateChannel(url.substr(7), grpc::InsecureChannelCredentials());
   auto stub = etcdserverpb::Maintenance::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
@@ -62,7 +67,8 @@ std::string HexId(uint64_t id) { return Quoted(absl::StrCat(absl::Hex(id))); }
 
 ClusterStatusView CollectClusterStatus(etcd::Backend& backend, const NodeThread& node,
                                        const base::Histogram* fsync,
-                                       absl::Duration per_member_timeout) {
+                                       absl::Duration per_member_timeout,
+                                       std::shared_ptr<grpc::ChannelCredentials> tls) {
   const etcd::NodeInfo info = backend.Info();
   ClusterStatusView view;
   view.cluster_id = info.cluster_id;
@@ -83,7 +89,7 @@ ClusterStatusView CollectClusterStatus(etcd::Backend& backend, const NodeThread&
       member.applied = info.applied_index;
       member.db_size_bytes = info.db_size_bytes;
     } else {
-      AskMember(member, per_member_timeout);
+      AskMember(member, per_member_timeout, tls);
     }
     view.members.push_back(std::move(member));
   }

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "base/metrics.h"
+#include "grpcpp/security/credentials.h"
 #include "server/etcd/backend.h"
 #include "server/node_thread.h"
 
@@ -47,10 +49,13 @@ struct ClusterStatusView {
   double fsync_p99_seconds = 0;
 };
 
-// `fsync` may be null (no fsync figures).
+// `fsync` may be null (no fsync figures). Members are asked over their first client URL:
+// http:// in plain text, https:// with `tls` (this member's client credentials, as for calls it
+// forwards to the leader; null: https:// members are not asked, and say so).
 ClusterStatusView CollectClusterStatus(etcd::Backend& backend, const NodeThread& node,
                                        const base::Histogram* fsync,
-                                       absl::Duration per_member_timeout);
+                                       absl::Duration per_member_timeout,
+                                       std::shared_ptr<grpc::ChannelCredentials> tls = nullptr);
 
 // The view as the JSON document /status.json serves.
 std::string StatusJson(const ClusterStatusView& view);

@@ -197,12 +197,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
   storage::DurableStorageOptions storage_options;
   storage_options.wal.logger = server->raft_logger_.get();
   // The log's files go through an Env that times their fsyncs; the WAL segments' feed etcd's
-  // etcd_disk_wal_fsync_duration_seconds (snapshot files are synced too, but are not the WAL).
+  // etcd_disk_wal_fsync_duration_seconds, the snapshot files' raftkv's snapshot histogram.
   server->data_env_ = std::make_unique<io::SyncTimingEnv>(
-      io::Env::Default(), [fsync = WalFsyncHistogram(server->metrics_)](
+      io::Env::Default(), [fsync = WalFsyncHistogram(server->metrics_),
+                           snapshot_fsync = SnapshotFsyncHistogram(server->metrics_)](
                               const std::string& path, absl::Duration elapsed) {
         // A segment is created as wal-<seq>.log.tmp and renamed; its handle keeps that name.
-        if (absl::StrContains(path, "/wal-")) fsync->Observe(absl::ToDoubleSeconds(elapsed));
+        if (absl::StrContains(path, "/wal-")) {
+          fsync->Observe(absl::ToDoubleSeconds(elapsed));
+        } else if (absl::StrContains(path, "/snap-")) {
+          snapshot_fsync->Observe(absl::ToDoubleSeconds(elapsed));
+        }
       });
   absl::StatusOr<std::unique_ptr<node::DurableLogStore>> log_store = node::DurableLogStore::Open(
       server->data_env_.get(), server->data_dir_.member_dir() + "/raft", founders,
@@ -256,6 +261,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
   transport_options.server_credentials = tls->peer_server;
   transport_options.channel_credentials = tls->peer_channel;
   transport_options.allowed_peer_cn = flags.peer_cert_allowed_cn;
+  transport_options.on_round_trip = PeerRoundTripRecorder(server->metrics_);
   server->transport_ =
       std::make_unique<transport::GrpcTransport>(transport_options, server->node_thread_.get());
   // One peer listener: etcd allows several, raftkv serves the first URL.
@@ -270,11 +276,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
     return s;
   }
 
-  absl::StatusOr<std::unique_ptr<node::Driver>> driver = node::Driver::Create(
+  node::DriverOptions driver_options =
       MakeDriverOptions(flags, cluster->member_id(), *server->log_store_,
-                        server->raft_logger_.get(),
-                        [leave] { leave("it applied its own removal"); }),
-      server->log_store_.get(), server->applied_state_.get(), server->network_.get());
+                        server->raft_logger_.get(), [leave] { leave("it applied its own removal"); });
+  driver_options.metrics = RegisterDriverMetrics(server->metrics_);
+  absl::StatusOr<std::unique_ptr<node::Driver>> driver =
+      node::Driver::Create(std::move(driver_options), server->log_store_.get(),
+                           server->applied_state_.get(), server->network_.get());
   if (!driver.ok()) return driver.status();
   server->node_thread_->Start(std::move(*driver));
   server->backend_ = std::make_unique<EtcdBackend>(
@@ -340,9 +348,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
         .quorum_read = [backend] { return QuorumReadSucceeds(*backend, absl::Seconds(1)); },
         .registry = &server->metrics_,
         .status_json =
-            [backend, node, fsync = WalFsyncHistogram(server->metrics_)] {
+            [backend, node, fsync = WalFsyncHistogram(server->metrics_),
+             tls = tls->client_channel] {
               return StatusJson(
-                  CollectClusterStatus(*backend, *node, fsync, absl::Milliseconds(500)));
+                  CollectClusterStatus(*backend, *node, fsync, absl::Milliseconds(500), tls));
             },
         .server_version = version,
         .cluster_version = version};

@@ -1,6 +1,9 @@
 #include "server/server_metrics.h"
 
 #include <utility>
+#include <vector>
+
+#include "fmt/format.h"
 
 namespace raftkv::server {
 
@@ -44,6 +47,48 @@ base::Histogram* WalFsyncHistogram(base::Registry& registry) {
   return registry.GetHistogram("etcd_disk_wal_fsync_duration_seconds",
                                "The latency distributions of fsync called by WAL.",
                                base::ExponentialBuckets(0.001, 2, 14));
+}
+
+base::Histogram* SnapshotFsyncHistogram(base::Registry& registry) {
+  return registry.GetHistogram(
+      "raftkv_disk_snapshot_fsync_duration_seconds",
+      "The latency distributions of fsync called on a snapshot of the state (raftkv's "
+      "counterpart of the backend commit).",
+      base::ExponentialBuckets(0.001, 2, 14));
+}
+
+std::function<void(uint64_t, absl::Duration)> PeerRoundTripRecorder(base::Registry& registry) {
+  return [&registry](uint64_t peer_id, absl::Duration round_trip) {
+    // A probe every few seconds per peer: looking the series up each time costs nothing.
+    registry
+        .GetHistogram("etcd_network_peer_round_trip_time_seconds",
+                      "Round-Trip-Time histogram between peers",
+                      base::ExponentialBuckets(0.0001, 2, 16),
+                      {{"To", fmt::format("{:x}", peer_id)}})
+        ->Observe(absl::ToDoubleSeconds(round_trip));
+  };
+}
+
+node::DriverMetrics RegisterDriverMetrics(base::Registry& registry) {
+  const std::vector<double> counts = base::ExponentialBuckets(1, 2, 14);  // 1 to 8192
+  return node::DriverMetrics{
+      .entries_persisted_per_ready = registry.GetHistogram(
+          "raftkv_ready_entries_persisted",
+          "Raft log entries written (with one fsync at most) per pass of the Ready loop.", counts),
+      .entries_applied_per_ready = registry.GetHistogram(
+          "raftkv_ready_entries_applied",
+          "Committed raft log entries applied per pass of the Ready loop.", counts),
+      .writes_per_proposal = registry.GetHistogram(
+          "raftkv_proposal_batch_writes",
+          "Client writes proposed together as one batch (one append, one message per follower).",
+          counts),
+      .read_index_rounds = registry.GetCounter(
+          "raftkv_read_index_rounds_total",
+          "ReadIndex rounds this member started for linearizable reads."),
+      .reads_per_read_index_round = registry.GetHistogram(
+          "raftkv_read_index_round_reads", "Linearizable reads answered by one ReadIndex round.",
+          counts),
+  };
 }
 
 }  // namespace raftkv::server

@@ -110,6 +110,11 @@ class PeerService final : public peerpb::Peer::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Probe(grpc::ServerContext* context, const peerpb::ProbeRequest* request,
+                     peerpb::ProbeResponse*) override {
+    return Check(context, request->cluster_id(), request->from(), request->to());
+  }
+
  private:
   grpc::Status Check(grpc::ServerContext* context, uint64_t cluster_id, uint64_t from,
                      uint64_t to) {

@@ -67,6 +67,12 @@ struct GrpcTransportOptions {
   size_t max_receive_message_bytes = 64 << 20;
   uint64_t max_snapshot_bytes = uint64_t{8} << 30;
   int max_concurrent_snapshots = 2;
+  // Every probe_interval each sender times one round trip to its peer (Peer.Probe, given up
+  // after probe_timeout) and reports it to on_round_trip, from the sender's prober thread
+  // (etcd_network_peer_round_trip_time_seconds). Unset on_round_trip: no probes.
+  absl::Duration probe_interval = absl::Seconds(5);
+  absl::Duration probe_timeout = absl::Seconds(1);
+  std::function<void(uint64_t peer_id, absl::Duration round_trip)> on_round_trip;
   // Null means spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
   // Answers Peer.Members (the current members, for a member joining at run time); unset, the

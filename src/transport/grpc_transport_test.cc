@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace raftkv::transport {
 namespace {
@@ -208,6 +211,56 @@ TEST(GrpcTransportTest, TellsARemovedMemberThatItWasRemoved) {
   EXPECT_TRUE(b.receiver.received_.empty());
   ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return !r.removed_by_.empty(); }));
   EXPECT_EQ(a.receiver.removed_by_[0], 2u);
+}
+
+// Round trips reported by a transport's probes, by peer.
+struct RoundTrips {
+  absl::Mutex mu;
+  std::map<uint64_t, std::vector<absl::Duration>> by_peer ABSL_GUARDED_BY(mu);
+
+  void Configure(GrpcTransportOptions& o) {
+    o.probe_interval = absl::Milliseconds(20);
+    o.on_round_trip = [this](uint64_t peer, absl::Duration rtt) {
+      absl::MutexLock lock(&mu);
+      by_peer[peer].push_back(rtt);
+    };
+  }
+  size_t CountFor(uint64_t peer) {
+    absl::MutexLock lock(&mu);
+    return by_peer[peer].size();
+  }
+};
+
+TEST(GrpcTransportTest, TimesRoundTripsToEachPeer) {
+  RoundTrips trips;
+  Member a(7, 1, [&](GrpcTransportOptions& o) { trips.Configure(o); });
+  Member b(7, 2);
+  Connect(a, 1, b, 2);
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (trips.CountFor(2) < 3 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(10));
+  absl::MutexLock lock(&trips.mu);
+  ASSERT_GE(trips.by_peer[2].size(), 3u);
+  for (absl::Duration rtt : trips.by_peer[2]) {
+    EXPECT_GT(rtt, absl::ZeroDuration());
+    EXPECT_LT(rtt, absl::Seconds(1));  // the probe's own timeout
+  }
+}
+
+TEST(GrpcTransportTest, AProbeThePeerRefusesIsNotARoundTrip) {
+  RoundTrips trips;
+  Member a(7, 1, [&](GrpcTransportOptions& o) { trips.Configure(o); });
+  Member b(8, 2);  // another cluster: b refuses a's probes
+  b.transport->AddPeer(1, a.address());
+  a.transport->AddPeer(2, b.address());
+  // Plenty of probe intervals, each refused.
+  ASSERT_TRUE(HeartbeatUntilUnreachable(a, 1, 2));
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(trips.CountFor(2), 0u);
+  // Stopping the transport stops its probers; no report follows.
+  a.transport->Stop();
+  const size_t after_stop = trips.CountFor(2);
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(trips.CountFor(2), after_stop);
 }
 
 TEST(GrpcTransportTest, AnswersWhoIsInTheClusterForAJoiningMember) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "transport/snapshot_chunks.h"
 
 namespace raftkv::transport {
@@ -37,6 +38,12 @@ PeerSender::PeerSender(uint64_t peer_id, std::string address, const GrpcTranspor
     pthread_setname_np(pthread_self(), "peer-send");
     Run();
   });
+  if (options_.on_round_trip) {
+    probe_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "peer-probe");
+      Probe();
+    });
+  }
 }
 
 PeerSender::~PeerSender() { Stop(); }
@@ -173,15 +180,49 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
   snapshot_in_flight_ = false;
 }
 
+void PeerSender::Probe() {
+  peerpb::ProbeRequest request;
+  request.set_cluster_id(options_.cluster_id);
+  request.set_from(options_.local_id);
+  request.set_to(peer_id_);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.probe_interval);
+      if (stopping_) return;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.probe_timeout));
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      probe_context_ = &context;
+    }
+    peerpb::ProbeResponse response;
+    const absl::Time start = absl::Now();
+    const grpc::Status status = stub_->Probe(&context, request, &response);
+    const absl::Duration round_trip = absl::Now() - start;
+    {
+      absl::MutexLock lock(&mu_);
+      probe_context_ = nullptr;
+      if (stopping_) return;
+    }
+    // A refused or lost probe is not a round trip; the stream reports the peer's trouble.
+    if (status.ok()) options_.on_round_trip(peer_id_, round_trip);
+  }
+}
+
 void PeerSender::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     if (stream_context_ != nullptr) stream_context_->TryCancel();
     if (snapshot_context_ != nullptr) snapshot_context_->TryCancel();
+    if (probe_context_ != nullptr) probe_context_->TryCancel();
   }
   queue_.Close();
   if (thread_.joinable()) thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
   std::thread snapshot_thread;
   {
     absl::MutexLock lock(&mu_);

@@ -1,5 +1,6 @@
 // The sending half of the connection to one peer: a bounded queue drained by one thread into a
-// long-lived gRPC stream, reconnecting with exponential backoff when the stream breaks.
+// long-lived gRPC stream, reconnecting with exponential backoff when the stream breaks, and,
+// when the transport asks for round-trip times, a second thread that probes the peer.
 //
 // Thread-safety: Send/SendSnapshot/Stop may be called from any thread.
 #pragma once
@@ -44,6 +45,8 @@ class PeerSender {
   // Writes batches to one stream until it breaks or the sender stops; true if any was sent.
   bool Pump(grpc::ClientWriter<peerpb::MessageBatch>* writer);
   void StreamSnapshot(raftpb::Message message);
+  // The prober thread: one timed Peer.Probe every options_.probe_interval until Stop.
+  void Probe();
   void ReportUnreachable();
 
   const uint64_t peer_id_;
@@ -59,9 +62,11 @@ class PeerSender {
   // The contexts of the calls in progress, so that Stop can cancel them.
   grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   grpc::ClientContext* snapshot_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  grpc::ClientContext* probe_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread snapshot_thread_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> snapshot_in_flight_{false};
   std::thread thread_;
+  std::thread probe_thread_;
 };
 
 }  // namespace raftkv::transport

@@ -70,8 +70,45 @@ TEST_F(MetricsTest, HealthVersionAndMetricsWithEtcdsNames) {
             1);
   EXPECT_THAT(text, HasSubstr("# TYPE grpc_server_handling_seconds histogram\n"));
   EXPECT_GE(Sample(text, "etcd_server_health_success"), 1);
+  // raftkv's own: the put went through one proposal batch and one Ready that persisted it,
+  // and etcdctl's linearizable get through a ReadIndex round.
+  ASSERT_EQ(Etcdctl("get k", client).exit_code, 0);
+  const std::string after_get = http.Get("/metrics")->body;
+  EXPECT_GE(Sample(after_get, "raftkv_proposal_batch_writes_count"), 1);
+  EXPECT_GE(Sample(after_get, "raftkv_ready_entries_persisted_count"), 1);
+  EXPECT_GE(Sample(after_get, "raftkv_ready_entries_applied_count"), 1);
+  EXPECT_GE(Sample(after_get, "raftkv_read_index_rounds_total"), 1);
+  EXPECT_GE(Sample(after_get, "raftkv_read_index_round_reads_count"), 1);
 
   EXPECT_EQ(RunCommand("kill $(cat " + pid_file + ")").exit_code, 0);
+}
+
+// Every member times round trips to each of its peers, as etcd's
+// etcd_network_peer_round_trip_time_seconds{To="<peer id>"} does.
+TEST_F(MetricsTest, EachMemberTimesRoundTripsToItsPeers) {
+  absl::StatusOr<std::vector<int>> ports = cli::PickFreePorts(3);
+  ASSERT_TRUE(ports.ok()) << ports.status();
+  metrics_ports_ = *ports;
+  StartCluster();
+  ASSERT_EQ(Etcdctl("put k v").exit_code, 0);
+  for (int member = 0; member < 3; ++member) {
+    httplib::Client http("127.0.0.1", metrics_ports_[member]);
+    // Peers with at least one timed round trip (a probe every 5 s).
+    auto peers_timed = [&] {
+      auto metrics = http.Get("/metrics");
+      if (!metrics) return 0;
+      int peers = 0;
+      const std::string prefix = "etcd_network_peer_round_trip_time_seconds_count{To=\"";
+      for (absl::string_view line : absl::StrSplit(metrics->body, '\n')) {
+        if (!absl::StartsWith(line, prefix)) continue;
+        double count = 0;
+        const size_t space = line.rfind(' ');
+        if (absl::SimpleAtod(line.substr(space + 1), &count) && count >= 1) ++peers;
+      }
+      return peers;
+    };
+    EXPECT_TRUE(Eventually([&] { return peers_timed() == 2; })) << "member " << member;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // client and peer certificates required (--client-cert-auth, --peer-client-cert-auth), driven
 // by etcdctl with --cacert --cert --key. The CAs and certificates are made at run time with
 // the openssl command.
+#include <httplib.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -75,6 +76,7 @@ class TlsTest : public ClusterTest {
     options.token = "tls-test";
     options.tls = true;
     options.extra_args = MemberTlsArgs("member", "ca");
+    options.metrics_ports = metrics_ports_;
     cluster_ = std::make_unique<cli::LocalCluster>(options);
     absl::Status started = cluster_->StartAll();
     ASSERT_TRUE(started.ok()) << started;
@@ -130,6 +132,9 @@ TEST_F(TlsTest, HttpsWithoutCertificateOrWithAWrongFileIsAClearStartUpError) {
 }
 
 TEST_F(TlsTest, EtcdctlWithCaCertAndKeyPutsAndReadsOnEveryMember) {
+  absl::StatusOr<std::vector<int>> metrics_ports = cli::PickFreePorts(3);
+  ASSERT_TRUE(metrics_ports.ok()) << metrics_ports.status();
+  metrics_ports_ = *metrics_ports;
   StartTlsCluster();
   for (int w = 0; w < 3; ++w) {
     const std::string key = absl::StrCat("secure-", w);
@@ -156,6 +161,18 @@ TEST_F(TlsTest, EtcdctlWithCaCertAndKeyPutsAndReadsOnEveryMember) {
   CommandResult members = SecureEtcdctl("member list", 1);
   ASSERT_EQ(members.exit_code, 0) << members.output;
   for (int i = 0; i < 3; ++i) EXPECT_THAT(members.output, HasSubstr(cluster_->client_url(i)));
+  // The status page asks the other members over their https:// client URLs, with this
+  // member's certificate.
+  httplib::Client http("127.0.0.1", metrics_ports_[0]);
+  auto status = http.Get("/status.json");
+  ASSERT_TRUE(status);
+  int reachable = 0;
+  const std::string mark = "\"reachable\":true";
+  for (size_t at = status->body.find(mark); at != std::string::npos;
+       at = status->body.find(mark, at + 1)) {
+    ++reachable;
+  }
+  EXPECT_EQ(reachable, 3) << status->body;
 }
 
 TEST_F(TlsTest, ClientWithoutAcceptedCertificateIsRefusedUnderClientCertAuth) {
