@@ -87,3 +87,33 @@ install(FILES
     ${CMAKE_CURRENT_BINARY_DIR}/raftkvConfigVersion.cmake
   DESTINATION ${RAFTKV_INSTALL_CMAKEDIR}
   COMPONENT raft)
+
+# Component `server`: the programs an operator runs (raftkv-server; raftkv, the command-line
+# client; raftkv-bench; raftkv-wal, the log inspector), into bin/. With CPack they make the Debian
+# package `raftkv-server`:
+#
+#   cmake --preset release && cmake --build --preset release
+#   cd build/release && cpack -G DEB      # raftkv-server_<version>_<arch>.deb
+#
+# Its dependencies are the shared libraries the programs link, found by dpkg-shlibdeps.
+set(raftkv_server_programs raftkv-server raftkv raftkv-bench raftkv-wal)
+foreach(program ${raftkv_server_programs})
+  if(TARGET ${program})
+    install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT server)
+  endif()
+endforeach()
+
+set(CPACK_PACKAGE_NAME raftkv)
+set(CPACK_PACKAGE_VENDOR "raftkv")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "Replicated key-value store speaking etcd's v3 API, built on a Raft library")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "raftkv maintainers <raftkv@localhost>")
+set(CPACK_COMPONENTS_ALL server)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_DEBIAN_SERVER_PACKAGE_NAME raftkv-server)
+set(CPACK_DEBIAN_SERVER_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION database)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_STRIP_FILES ON)
+include(CPack)

@@ -3,6 +3,8 @@
 #   STEP=install   cmake --install the build tree's `raft` and `storage` components into PREFIX
 #                  (emptied first), and check that the core's exported link interface names no
 #                  gRPC, spdlog or fmt
+#   STEP=deb       cpack -G DEB the `server` component of BUILD_TREE into BINARY and read the
+#                  package back (programs in /usr/bin, shared-library dependencies named)
 #   STEP=project   configure and build the project in SOURCE against PREFIX with
 #                  find_package(raftkv), in BINARY; then run RUN (relative to BINARY) if given
 #
@@ -46,6 +48,33 @@ elseif(STEP STREQUAL "project")
   run(${CMAKE_COMMAND} --build ${BINARY} -j2)
   if(RUN)
     run(${BINARY}/${RUN})
+  endif()
+elseif(STEP STREQUAL "deb")
+  # cpack -G DEB of the `server` component; the package must hold the programs, name its
+  # shared-library dependencies and install into /usr/bin.
+  file(REMOVE_RECURSE ${BINARY})
+  file(MAKE_DIRECTORY ${BINARY})
+  run(cpack -G DEB --config ${BUILD_TREE}/CPackConfig.cmake -B ${BINARY})
+  file(GLOB packages ${BINARY}/raftkv-server_*.deb)
+  list(LENGTH packages count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "expected one raftkv-server_*.deb in ${BINARY}, found: ${packages}")
+  endif()
+  execute_process(COMMAND dpkg-deb --contents ${packages} OUTPUT_VARIABLE contents
+    RESULT_VARIABLE result)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "dpkg-deb --contents failed on ${packages}")
+  endif()
+  foreach(program raftkv-server raftkv raftkv-bench raftkv-wal)
+    if(NOT contents MATCHES "\\./usr/bin/${program}\n")
+      message(FATAL_ERROR "${program} is not in /usr/bin of the package:\n${contents}")
+    endif()
+  endforeach()
+  execute_process(COMMAND dpkg-deb --field ${packages} Package Depends
+    OUTPUT_VARIABLE fields RESULT_VARIABLE result)
+  if(NOT result EQUAL 0 OR NOT fields MATCHES "Package: raftkv-server"
+     OR NOT fields MATCHES "Depends:.*libgrpc")
+    message(FATAL_ERROR "unexpected package fields:\n${fields}")
   endif()
 else()
   message(FATAL_ERROR "unknown STEP '${STEP}'")
