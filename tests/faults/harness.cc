@@ -34,6 +34,9 @@ std::string ReplayCommand(const HarnessOptions& o) {
     absl::StrAppend(&line, " --pause ", absl::FormatDuration(o.timing.min_pause), "-",
                     absl::FormatDuration(o.timing.max_pause));
   }
+  if (o.workload.key_lifetime != WorkloadOptions().key_lifetime) {
+    absl::StrAppend(&line, " --key-lifetime ", absl::FormatDuration(o.workload.key_lifetime));
+  }
   if (o.workload.serializable_reads) absl::StrAppend(&line, " --serializable-reads");
   if (o.stop_at_violation) absl::StrAppend(&line, " --stop-at-violation");
   if (o.mode != NetworkMode::kAuto)
@@ -131,8 +134,9 @@ void Run(const HarnessOptions& options, RunLog& log, HarnessReport& report) {
   workload_options.seed = options.seed;
   KvWorkload workload(workload_options, cluster.Endpoints());
   workload.Start();
-  log.Print("clients: {} on {} keys, {} reads, {} per call", workload_options.clients,
-            workload_options.keys,
+  log.Print("clients: {} on {} keys (renewed every {}), {} reads, {} per call",
+            workload_options.clients, workload_options.keys,
+            absl::FormatDuration(workload_options.key_lifetime),
             workload_options.serializable_reads ? "serializable" : "linearizable",
             absl::FormatDuration(workload_options.op_timeout));
 

@@ -74,6 +74,7 @@ KvWorkload::KvWorkload(WorkloadOptions options, std::vector<std::string> endpoin
 KvWorkload::~KvWorkload() { Stop(); }
 
 void KvWorkload::Start() {
+  start_ = absl::Now();
   for (int c = 0; c < options_.clients; ++c) threads_.emplace_back([this, c] { RunClient(c); });
 }
 
@@ -145,7 +146,11 @@ void KvWorkload::RunClient(int client) {
       continue;
     }
     etcdserverpb::KV::Stub& kv = *members[member].kv;
-    const std::string key = absl::StrCat("k", rand.Uniform(options_.keys));
+    const uint64_t slot = rand.Uniform(options_.keys);
+    const std::string key =
+        options_.key_lifetime > absl::ZeroDuration()
+            ? absl::StrCat("k", (absl::Now() - start_) / options_.key_lifetime, "-", slot)
+            : absl::StrCat("k", slot);
     const uint64_t pick = rand.Uniform(10);
     grpc::ClientContext context;
     SetDeadline(context, options_.op_timeout);

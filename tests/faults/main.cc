@@ -52,6 +52,7 @@ int Run(int argc, char** argv) {
   std::string check_timeout = "10m";
   std::string op_timeout = "1s";
   std::string think_time = "10ms";
+  std::string key_lifetime = "20s";
   std::string hold;
   std::string pause;
   std::string nemeses;
@@ -68,6 +69,9 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--keys", options.workload.keys, "Keys the clients share")
       ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--key-lifetime", key_lifetime,
+                 "Renew the keys this often, so each key's history stays short; 0: never")
       ->capture_default_str();
   app.add_option("--nemeses", nemeses,
                  "Comma-separated subset of: partition-halves, isolate-leader, "
@@ -102,7 +106,8 @@ int Run(int argc, char** argv) {
   if (!ParseDurationFlag(duration, "--duration", &options.duration) ||
       !ParseDurationFlag(check_timeout, "--check-timeout", &options.check_timeout) ||
       !ParseDurationFlag(op_timeout, "--op-timeout", &options.workload.op_timeout) ||
-      !ParseDurationFlag(think_time, "--think-time", &options.workload.think_time)) {
+      !ParseDurationFlag(think_time, "--think-time", &options.workload.think_time) ||
+      !ParseDurationFlag(key_lifetime, "--key-lifetime", &options.workload.key_lifetime)) {
     return kExitUsage;
   }
   if ((!hold.empty() &&
