@@ -4,17 +4,27 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "admin_client.h"
+#include "etcd_client.h"
 
 namespace raftkv::faults {
 namespace {
+
+// The member's own store revision: a serializable read, no round through the leader.
+absl::StatusOr<int64_t> LocalRevision(const std::string& endpoint) {
+  const std::string every_key(1, '\0');
+  absl::StatusOr<etcdserverpb::RangeResponse> r =
+      cli::EtcdClient(endpoint, absl::Seconds(1)).Get(every_key, every_key, /*serializable=*/true,
+                                                      /*limit=*/1);
+  if (!r.ok()) return r.status();
+  return r->header().revision();
+}
 
 // Every member's own revision, or a description of who did not answer.
 bool SameRevision(FaultCluster& cluster, int64_t* revision, std::string* seen) {
   std::vector<std::string> parts;
   bool same = true;
   for (int i = 0; i < cluster.size(); ++i) {
-    absl::StatusOr<int64_t> r = AdminClient(cluster.endpoint(i), absl::Seconds(1)).LocalRevision();
+    absl::StatusOr<int64_t> r = LocalRevision(cluster.endpoint(i));
     if (!r.ok()) {
       parts.push_back(absl::StrCat(cluster.name(i), " ", r.status().message()));
       same = false;
@@ -65,7 +75,7 @@ ConvergenceResult CheckConvergence(FaultCluster& cluster, RunLog& log, absl::Dur
   std::string first;
   for (int i = 0; i < cluster.size(); ++i) {
     absl::StatusOr<etcdserverpb::HashKVResponse> h =
-        AdminClient(cluster.endpoint(i), absl::Seconds(5)).HashKV(result.revision);
+        cli::EtcdClient(cluster.endpoint(i), absl::Seconds(5)).HashKV(result.revision);
     std::string said;
     if (h.ok()) {
       said = absl::StrCat("hash ", h->hash(), " compact revision ", h->compact_revision());

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "admin_client.h"
+#include "etcd_client.h"
 
 namespace raftkv::faults {
 
@@ -113,7 +113,7 @@ absl::StatusOr<int> FaultCluster::FindLeader(absl::Duration timeout) {
       // A paused member cannot answer; asking it would only cost the deadline.
       if (!running(i) || paused(i)) continue;
       absl::StatusOr<etcdserverpb::StatusResponse> status =
-          AdminClient(endpoint(i), absl::Milliseconds(500)).Status();
+          cli::EtcdClient(endpoint(i), absl::Milliseconds(500)).Status();
       if (!status.ok()) {
         problem = absl::StrCat(name(i), ": ", status.status().message());
         continue;
@@ -136,7 +136,7 @@ absl::StatusOr<int> FaultCluster::FindLeader(absl::Duration timeout) {
 
 absl::StatusOr<uint64_t> FaultCluster::MemberId(int i) {
   absl::StatusOr<etcdserverpb::StatusResponse> status =
-      AdminClient(endpoint(i), absl::Seconds(1)).Status();
+      cli::EtcdClient(endpoint(i), absl::Seconds(1)).Status();
   if (!status.ok()) return status.status();
   return status->header().member_id();
 }
@@ -144,12 +144,12 @@ absl::StatusOr<uint64_t> FaultCluster::MemberId(int i) {
 absl::Status FaultCluster::TransferLeadership(int leader, int target) {
   absl::StatusOr<uint64_t> id = MemberId(target);
   if (!id.ok()) return id.status();
-  return AdminClient(endpoint(leader), absl::Seconds(5)).MoveLeader(*id);
+  return cli::EtcdClient(endpoint(leader), absl::Seconds(5)).MoveLeader(*id).status();
 }
 
 absl::StatusOr<uint64_t> FaultCluster::ListedId(int via, int i) {
   absl::StatusOr<etcdserverpb::MemberListResponse> list =
-      AdminClient(endpoint(via), absl::Seconds(2)).MemberList();
+      cli::EtcdClient(endpoint(via), absl::Seconds(2)).MemberList();
   if (!list.ok()) return list.status();
   for (const etcdserverpb::Member& m : list->members()) {
     for (const std::string& url : m.peerurls()) {

@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "admin_client.h"
+#include "etcd_client.h"
 #include "fault_cluster.h"
 
 namespace raftkv::faults {
@@ -27,7 +27,8 @@ absl::Status FaultCluster::Replace(int i) {
 
   // Remove. A call that timed out may still have been applied: the member list decides.
   while (true) {
-    absl::Status removed = AdminClient(endpoint(*leader), absl::Seconds(5)).MemberRemove(*old_id);
+    absl::Status removed =
+        cli::EtcdClient(endpoint(*leader), absl::Seconds(5)).MemberRemove(*old_id).status();
     absl::StatusOr<uint64_t> listed = ListedId(*leader, i);
     if (removed.ok() || absl::IsNotFound(listed.status())) break;
     if (absl::Now() >= deadline) {
@@ -60,13 +61,13 @@ absl::Status FaultCluster::Replace(int i) {
   etcdserverpb::MemberAddResponse added;
   while (true) {
     absl::StatusOr<etcdserverpb::MemberAddResponse> add =
-        AdminClient(endpoint(*leader), absl::Seconds(5)).MemberAdd(peer_url(i));
+        cli::EtcdClient(endpoint(*leader), absl::Seconds(5)).MemberAdd(peer_url(i));
     if (add.ok()) {
       added = *std::move(add);
       break;
     }
     absl::StatusOr<etcdserverpb::MemberListResponse> list =
-        AdminClient(endpoint(*leader), absl::Seconds(2)).MemberList();
+        cli::EtcdClient(endpoint(*leader), absl::Seconds(2)).MemberList();
     bool listed = false;
     if (list.ok()) {
       for (const etcdserverpb::Member& m : list->members()) {

@@ -23,6 +23,15 @@ absl::Status FromGrpc(const grpc::Status& s, const std::string& endpoint) {
                       absl::StrCat(endpoint, ": ", s.error_message()));
 }
 
+// A connection of this client's own: gRPC otherwise shares one connection between channels to
+// the same address, so a client made after a member restarted, or beside clients whose calls
+// are stalled, would inherit their connection.
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& endpoint) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+}
+
 }  // namespace
 
 std::string StripScheme(const std::string& endpoint) {
@@ -47,7 +56,7 @@ std::string PrefixEnd(const std::string& prefix) {
 EtcdClient::EtcdClient(const std::string& endpoint, absl::Duration timeout)
     : endpoint_(StripScheme(endpoint)),
       timeout_(timeout),
-      channel_(grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials())),
+      channel_(OwnChannel(endpoint_)),
       kv_(etcdserverpb::KV::NewStub(channel_)),
       maintenance_(etcdserverpb::Maintenance::NewStub(channel_)),
       cluster_(etcdserverpb::Cluster::NewStub(channel_)),
@@ -158,6 +167,31 @@ absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> EtcdClient::LeaseTimeToLiv
 absl::StatusOr<etcdserverpb::LeaseLeasesResponse> EtcdClient::LeaseLeases() {
   etcdserverpb::LeaseLeasesRequest request;
   RAFTKV_CLI_UNARY(etcdserverpb::LeaseLeasesResponse, lease_->LeaseLeases);
+}
+
+absl::StatusOr<etcdserverpb::MemberAddResponse> EtcdClient::MemberAdd(
+    const std::string& peer_url) {
+  etcdserverpb::MemberAddRequest request;
+  request.add_peerurls(peer_url);
+  RAFTKV_CLI_UNARY(etcdserverpb::MemberAddResponse, cluster_->MemberAdd);
+}
+
+absl::StatusOr<etcdserverpb::MemberRemoveResponse> EtcdClient::MemberRemove(uint64_t id) {
+  etcdserverpb::MemberRemoveRequest request;
+  request.set_id(id);
+  RAFTKV_CLI_UNARY(etcdserverpb::MemberRemoveResponse, cluster_->MemberRemove);
+}
+
+absl::StatusOr<etcdserverpb::MoveLeaderResponse> EtcdClient::MoveLeader(uint64_t target_id) {
+  etcdserverpb::MoveLeaderRequest request;
+  request.set_targetid(target_id);
+  RAFTKV_CLI_UNARY(etcdserverpb::MoveLeaderResponse, maintenance_->MoveLeader);
+}
+
+absl::StatusOr<etcdserverpb::HashKVResponse> EtcdClient::HashKV(int64_t revision) {
+  etcdserverpb::HashKVRequest request;
+  request.set_revision(revision);
+  RAFTKV_CLI_UNARY(etcdserverpb::HashKVResponse, maintenance_->HashKV);
 }
 
 #undef RAFTKV_CLI_UNARY

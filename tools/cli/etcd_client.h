@@ -1,5 +1,6 @@
-// A small etcd v3 client for the raftkv tool: one gRPC channel per endpoint, unary calls with a
-// deadline, errors turned into messages a person can act on.
+// A small etcd v3 client for the raftkv tool and the test harnesses: one gRPC channel (and
+// connection) per client, unary calls with a deadline, errors turned into messages a person can
+// act on (the gRPC status code is kept).
 //
 // Thread-safety: thread-safe (gRPC stubs are).
 #pragma once
@@ -33,6 +34,11 @@ class EtcdClient {
                                                            const std::string& range_end = "");
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
   absl::StatusOr<etcdserverpb::MemberListResponse> MemberList();
+  absl::StatusOr<etcdserverpb::MemberAddResponse> MemberAdd(const std::string& peer_url);
+  absl::StatusOr<etcdserverpb::MemberRemoveResponse> MemberRemove(uint64_t id);
+  // Only the leader may move leadership (etcd's rule).
+  absl::StatusOr<etcdserverpb::MoveLeaderResponse> MoveLeader(uint64_t target_id);
+  absl::StatusOr<etcdserverpb::HashKVResponse> HashKV(int64_t revision);
 
   absl::StatusOr<etcdserverpb::LeaseGrantResponse> LeaseGrant(int64_t ttl_seconds);
   absl::StatusOr<etcdserverpb::LeaseRevokeResponse> LeaseRevoke(int64_t id);
