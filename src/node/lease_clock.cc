@@ -77,8 +77,11 @@ std::optional<int64_t> LeaseClock::RemainingSeconds(uint64_t now, int64_t id) co
   auto it = expiry_.find(id);
   if (it == expiry_.end()) return std::nullopt;
   if (revoking_.contains(id) || it->second <= now) return 0;
-  // Whole seconds, rounded down as etcd's int64(Remaining().Seconds()) does.
-  return static_cast<int64_t>((it->second - now) * tick_millis_ / 1000);
+  // Whole seconds, rounded down as etcd's int64(Remaining().Seconds()) does. The clock reads
+  // whole ticks, but some time has always passed since the last one (etcd reads the wall clock
+  // later than the grant, so a fresh 60 s lease shows 59 s): count the remaining time as just
+  // under its tick count.
+  return static_cast<int64_t>(((it->second - now) * tick_millis_ - 1) / 1000);
 }
 
 std::vector<int64_t> LeaseClock::TakeExpired(uint64_t now, uint64_t retry_ticks, size_t limit) {
