@@ -53,8 +53,11 @@
 #                   (/proc/<pid>/task/*/status), which misses exited threads.
 #   syscalls        perf's raw_syscalls:sys_enter tracepoint over the same threads: every
 #                   system call. Without perf (or PERF=off) the column is server_rw_syscalls
-#                   instead: syscr + syscw of /proc/<pid>/io (read- and write-like calls only:
-#                   read, write, sendmsg, recvmsg and kin; no epoll_wait, futex or fsync).
+#                   instead: syscr + syscw of /proc/<pid>/io, which count only the read(2) and
+#                   write(2) families (read, readv, pread64, write, writev, pwrite64, sendfile):
+#                   not sendmsg/recvmsg, which gRPC's sockets use, nor epoll_wait, futex or
+#                   fsync. A poor stand-in (near 0 per request for the null server), shown
+#                   with "rw" in the table.
 #                   perf counts only between "enable" and "disable" sent on its control fifo,
 #                   around the benchmark. Counting a tracepoint costs the members a little per
 #                   system call, the same for every system; PERF=off measures without it.
@@ -298,8 +301,9 @@ machine_busy_s() {
   awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat
 }
 
-# Read- and write-like system calls (syscr + syscw) of the members so far: the fallback when
-# perf cannot count every system call. /proc/<pid>/io of a process includes its exited threads.
+# read(2)- and write(2)-family system calls (syscr + syscw) of the members so far: the fallback
+# when perf cannot count every system call. sendmsg and recvmsg (gRPC's) are not among them.
+# /proc/<pid>/io of a process includes its exited threads.
 cluster_rw_syscalls() {
   local pid
   for pid in "${PIDS[@]}"; do cat "/proc/$pid/io"; done |
