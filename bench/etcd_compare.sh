@@ -270,7 +270,7 @@ stop_cluster() {  # stops only the processes this script started
   done
   PIDS=()
 }
-trap stop_cluster EXIT
+trap 'perf_abort; stop_cluster' EXIT
 
 # CPU seconds (user + system) used so far by the members. The process's line of /proc/<pid>/stat
 # covers all its threads, exited ones included: when a thread exits, the kernel adds its times
@@ -364,8 +364,13 @@ perf_stop() {
   perf_command disable
   kill -INT "$PERF_PID" 2>/dev/null || true
   wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
   exec {PERF_CTL}>&- {PERF_ACK}>&-
   rm -rf "$WORK/perf-control"
+}
+
+perf_abort() {  # on an early exit: the perf this script started, if it still runs
+  [[ -n $PERF_PID ]] && kill -INT "$PERF_PID" 2>/dev/null || true
 }
 
 perf_count() {  # $1 = perf's output file, $2 = event; NA when perf did not count it
