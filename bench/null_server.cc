@@ -55,7 +55,8 @@ constexpr char kVersion[] = "3.4.23";
 // is busy waits inside gRPC until a slot is requested again, so this bounds the concurrency the
 // server takes without queueing; etcd_compare.sh runs at most 64 clients.
 constexpr int kSlotsPerHotMethod = 256;
-// Calls requested ahead for everything else (Status, MemberList, unknown methods).
+// Calls requested ahead for each of the rare methods: KV's others (refused), and the generic
+// service's (Status, Alarm, MemberList, and every unknown method, refused).
 constexpr int kGenericSlots = 8;
 
 volatile sig_atomic_t stop_requested = 0;
@@ -416,8 +417,8 @@ std::string CheckListen(const std::string& value) {
   const size_t colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0) return "expected HOST:PORT, e.g. 127.0.0.1:2379";
   const std::string port = value.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
     return "the port must be a number from 0 to 65535";
   }
   return "";
@@ -437,12 +438,16 @@ int Serve(const Options& options) {
   std::unique_ptr<grpc::ServerCompletionQueue> cq = builder.AddCompletionQueue();
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    std::fprintf(stderr, "raftkv-null-server: cannot listen on %s (in use, or not an address of "
-                 "this machine)\n", options.listen.c_str());
+    std::fprintf(stderr,
+                 "raftkv-null-server: cannot listen on %s (in use, or not an address of "
+                 "this machine)\n",
+                 options.listen.c_str());
     return 1;
   }
   const std::string bound = host + ":" + std::to_string(port);
-  const std::string advertised_host = host == "0.0.0.0" ? "127.0.0.1" : host == "[::]" ? "[::1]" : host;
+  const std::string advertised_host = host == "0.0.0.0" ? "127.0.0.1"
+                                      : host == "[::]"  ? "[::1]"
+                                                        : host;
   const std::string client_url = options.advertise_client_url.empty()
                                      ? "http://" + advertised_host + ":" + std::to_string(port)
                                      : options.advertise_client_url;
@@ -459,9 +464,9 @@ int Serve(const Options& options) {
                                                   &etcdserverpb::KV::AsyncService::RequestPut,
                                                   &store, &Store::Put, cq.get(), &lifecycle));
     put_slots.back()->Start();
-    range_slots.push_back(std::make_unique<RangeSlot>(
-        &kv_service, &etcdserverpb::KV::AsyncService::RequestRange, &store, &Store::Range,
-        cq.get(), &lifecycle));
+    range_slots.push_back(std::make_unique<RangeSlot>(&kv_service,
+                                                      &etcdserverpb::KV::AsyncService::RequestRange,
+                                                      &store, &Store::Range, cq.get(), &lifecycle));
     range_slots.back()->Start();
   }
   // KV's other methods are registered with the typed service too: each gets slots that refuse
@@ -483,22 +488,20 @@ int Serve(const Options& options) {
     delete_slots.back()->Start();
     txn_slots.push_back(std::make_unique<TxnSlot>(
         &kv_service, &etcdserverpb::KV::AsyncService::RequestTxn, &store,
-        &Store::Refuse<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>, cq.get(),
-        &lifecycle));
+        &Store::Refuse<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>, cq.get(), &lifecycle));
     txn_slots.back()->Start();
     compact_slots.push_back(std::make_unique<CompactSlot>(
         &kv_service, &etcdserverpb::KV::AsyncService::RequestCompact, &store,
-        &Store::Refuse<etcdserverpb::CompactionRequest, etcdserverpb::CompactionResponse>,
-        cq.get(), &lifecycle));
+        &Store::Refuse<etcdserverpb::CompactionRequest, etcdserverpb::CompactionResponse>, cq.get(),
+        &lifecycle));
     compact_slots.back()->Start();
     generic_slots.push_back(std::make_unique<GenericSlot>(&generic_service, &store, client_url,
                                                           options.name, cq.get(), &lifecycle));
     generic_slots.back()->Start();
   }
 
-  std::printf("raftkv-null-server: listening on %s, member %016llx, client URL %s\n",
-              bound.c_str(), static_cast<unsigned long long>(store.member_id()),
-              client_url.c_str());
+  std::printf("raftkv-null-server: listening on %s, member %016llx, client URL %s\n", bound.c_str(),
+              static_cast<unsigned long long>(store.member_id()), client_url.c_str());
   std::fflush(stdout);
 
   // The loop wakes at least every 100 ms to see whether a signal asked it to stop.

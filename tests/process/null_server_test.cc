@@ -57,7 +57,8 @@ TEST_F(NullServerTest, EtcdctlPutGetStatusAndMemberListWork) {
   // --target-leader looks up.
   CommandResult status = Etcdctl("endpoint status", endpoint);
   ASSERT_EQ(status.exit_code, 0) << status.output;
-  EXPECT_THAT(status.output, HasSubstr(", true, false, 1, 4, 4"));  // leader, not learner, term, index
+  EXPECT_THAT(status.output,
+              HasSubstr(", true, false, 1, 4, 4"));  // leader, not learner, term, index
   CommandResult members = Etcdctl("member list", endpoint);
   ASSERT_EQ(members.exit_code, 0) << members.output;
   EXPECT_THAT(members.output, HasSubstr(absl::StrCat("http://", endpoint)));
