@@ -70,8 +70,9 @@
 #                   it: the rusage of the reaped child, microsecond resolution).
 #   others          cores busy with anything but the servers and the benchmark (from
 #                   /proc/stat), i.e. other users' load during the run.
-# The table also gives each system's server CPU per request as a multiple of the null server's
-# for the same workload (x null): what raft, storage and the server's threading add to gRPC.
+# The table also gives each system's requests/s as a multiple of etcd's (x etcd) and its server
+# CPU per request as a multiple of the null server's (x null), workload by workload: the latter
+# is what raft, storage and the server's threading add to gRPC alone.
 #
 # Knobs (environment):
 #   ROUNDS=3 (0: install and build only)
@@ -589,7 +590,8 @@ main() {
   print_medians "$results"
 }
 
-# The medians table, read from results.tsv by column name. Per request: srv us = CPU
+# The medians table, read from results.tsv by column name. x etcd = requests/s as a multiple of
+# etcd's for the same workload. Per request: srv us = CPU
 # microseconds of all the system's members together; x null = that as a multiple of the null
 # server's for the same workload; gen us = the benchmark's own CPU; csw = the members' context
 # switches (all threads, from perf; "live" after the number when only /proc's count of the
@@ -598,8 +600,8 @@ main() {
 # (loopback: client and peer traffic, plus whatever else ran). others = cores busy with anything
 # but the servers and the benchmark during the run (other users' load). "-": not measured.
 print_medians() {  # $1 = results.tsv
-  printf '%-8s %-8s %9s %8s %8s %6s %8s %7s %7s %10s %9s %8s %6s\n' workload system "req/s" \
-    "avg ms" "p99 ms" errors "srv us" "x null" "gen us" "csw" "sysc" "segs" others
+  printf '%-8s %-8s %9s %7s %8s %8s %6s %8s %7s %7s %10s %9s %8s %6s\n' workload system \
+    "req/s" "x etcd" "avg ms" "p99 ms" errors "srv us" "x null" "gen us" "csw" "sysc" "segs" others
   awk -F'\t' -v systems="$SYSTEMS" -v workloads="$WORKLOADS" '
     function median(key,   m, i, j, t, a) {
       m = 0
@@ -639,8 +641,11 @@ print_medians() {  # $1 = results.tsv
         srv = median(k "srv")
         base = (("null", wl) in seen) ? median("null" SUBSEP wl SUBSEP "srv") : "NA"
         ratio = (sys == "null" || srv == "NA" || base == "NA" || base == 0) ? "NA" : srv / base
-        printf "%-8s %-8s %9.0f %8.2f %8.2f %6d %8s %7s %7s %10s %9s %8s %6.2f\n", wl, sys,
-               median(k "rps"), median(k "avg"), median(k "p99"), errors[sys, wl],
+        rps = median(k "rps")
+        etcd = (("etcd", wl) in seen) ? median("etcd" SUBSEP wl SUBSEP "rps") : "NA"
+        speed = (sys == "etcd" || etcd == "NA" || etcd == 0) ? "NA" : rps / etcd
+        printf "%-8s %-8s %9.0f %7s %8.2f %8.2f %6d %8s %7s %7s %10s %9s %8s %6.2f\n", wl, sys,
+               rps, show(speed, "%.2fx", ""), median(k "avg"), median(k "p99"), errors[sys, wl],
                show(srv, "%.0f", ""), show(ratio, "%.1fx", ""), show(median(k "gen"), "%.0f", ""),
                show(median(k "csw"), "%.1f", csw_all ? "" : " live"),
                show(median(k "sysc"), "%.1f", rw ? " rw" : ""), show(median(k "segs"), "%.2f", ""),
