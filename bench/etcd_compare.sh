@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side: raftkv-server against etcd 3.4.23 (Debian 12's etcd-server), same machine, same
 # client (etcd's own tools/benchmark), same cluster shape, same workloads; and under both, the
-# floor: raftkv-null-server (bench/null_server.cc), one process answering Put and Range from a map
+# floor: raftkv-null-server (tools/null-server), one process answering Put and Range from a map
 # on one thread with gRPC's async API, no raft and no disk: what gRPC alone costs here.
 #
 # Run as root on Debian 12 from anywhere: bench/etcd_compare.sh

@@ -1,4 +1,4 @@
-// raftkv-null-server (bench/null_server.cc), the floor bench/etcd_compare.sh measures: etcdctl's
+// raftkv-null-server (tools/null-server), the floor bench/etcd_compare.sh measures: etcdctl's
 // put, get, endpoint status and member list against it (what etcd's benchmark --target-leader
 // needs: Status naming itself the leader, MemberList giving its client URL), methods it does not
 // serve refused, and bad flags refused.
