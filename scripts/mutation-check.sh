@@ -97,8 +97,10 @@ TABLE
 # The default suite's test binaries, cheapest first; the first that fails names the catch.
 TEST_BINS=(src/raft/raftkv_raft_unit_test src/raft/raftkv_raft_feature_test
   src/raft/testing/raft_paper_test src/raft/testing/raft_scenario_test
-  src/kv/kv_store_test src/node/raftkv_node_test src/server/etcd/etcd_api_service_test
-  src/server/raftkv_server_test src/sim/sim_unit_test src/sim/sim_scenario_test
+  src/kv/kv_store_test src/storage/raftkv_storage_test src/node/raftkv_node_test
+  src/server/etcd/etcd_api_service_test src/server/etcd/etcd_api_lease_service_test
+  src/server/etcd/etcd_api_watch_service_test src/server/etcd/etcd_api_watch_test
+  src/server/etcd/etcd_api_concurrency_service_test src/server/raftkv_server_test src/sim/sim_unit_test src/sim/sim_scenario_test
   src/sim/sim_regression_test src/sim/sim_durable_test src/sim/sim_sweep_test
   src/server/etcd/etcd_api_etcdctl_test tests/process/raftkv_process_test)
 TARGETS=("${TEST_BINS[@]}" tools/sim/raftkv-sim)
