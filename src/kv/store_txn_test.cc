@@ -278,6 +278,55 @@ TEST(StoreTxn, PutInANestedTxnClashingWithTheOuterOneIsADuplicate) {
             "etcdserver: duplicate key given in txn request");
 }
 
+// etcd 3.4 accepts this txn and orders the put and the delete by sub-revision; the store keeps one
+// version per key and revision, so it refuses it, on the proposer and at apply alike, instead of
+// writing the key twice at one revision.
+TEST(StoreTxn, ANestedPutThatALaterSiblingDeletesIsADuplicateAndChangesNothing) {
+  StoreDriver d;
+  d.Put("abd", "1");
+  const int64_t revision = d.store().revision();
+  TxnRequest puts;
+  *puts.add_success() = PutOp("abc", "v");
+  TxnRequest deletes;
+  *deletes.add_success() = DelOp("ab", std::string(1, '\0'));
+  TxnRequest outer;
+  *outer.add_success() = TxnOp(puts);
+  *outer.add_success() = TxnOp(deletes);
+  EXPECT_EQ(d.Apply(Wrap(outer)).status().message(),
+            "etcdserver: duplicate key given in txn request");
+  EXPECT_EQ(d.store().revision(), revision);
+  EXPECT_EQ(d.GetOne("abd").value(), "1");
+  EXPECT_EQ(d.Get(RangeReq("abc")).kvs_size(), 0);
+}
+
+TEST(StoreTxn, ANestedDeleteThenAPutInsideItInALaterSiblingIsADuplicate) {
+  StoreDriver d;
+  TxnRequest deletes;
+  *deletes.add_failure() = DelOp("k", "l");
+  TxnRequest puts;
+  *puts.add_failure() = PutOp("k1", "v");
+  TxnRequest outer;
+  *outer.add_success() = TxnOp(deletes);
+  *outer.add_success() = TxnOp(puts);
+  EXPECT_EQ(d.Apply(Wrap(outer)).status().message(),
+            "etcdserver: duplicate key given in txn request");
+}
+
+TEST(StoreTxn, NestedSiblingsWritingDisjointKeysAreAllowed) {
+  StoreDriver d;
+  d.Put("b", "old");
+  TxnRequest puts;
+  *puts.add_success() = PutOp("a", "v");
+  TxnRequest deletes;
+  *deletes.add_success() = DelOp("b", "c");
+  TxnRequest outer;
+  *outer.add_success() = TxnOp(puts);
+  *outer.add_success() = TxnOp(deletes);
+  ASSERT_TRUE(d.Apply(Wrap(outer)).ok());
+  EXPECT_EQ(d.GetOne("a").value(), "v");
+  EXPECT_EQ(d.Get(RangeReq("b")).kvs_size(), 0);
+}
+
 TEST(StoreTxn, TheSameKeyOnBothBranchesOfANestedTxnIsAllowed) {
   StoreDriver d;
   TxnRequest inner;

@@ -36,6 +36,13 @@ struct WriteSet {
     }
     return false;
   }
+
+  // True when `interval` covers a key of `puts`: the smallest put key at or after its start is
+  // inside it exactly when any is.
+  bool PutsIn(const Interval& interval) const {
+    auto it = puts.lower_bound(interval.key);
+    return it != puts.end() && interval.Contains(*it);
+  }
 };
 
 // Fills `out` with the writes of `ops` (nested txns included) and fails if one key would be
@@ -59,6 +66,14 @@ absl::Status CollectWrites(const google::protobuf::RepeatedPtrField<RequestOp>& 
     }
     if (auto status = CollectWrites(op.request_txn().failure(), &failure); !status.ok()) {
       return status;
+    }
+    // A delete in this nested txn covering a key an earlier sibling put would write that key
+    // twice at one revision. etcd 3.4 lets it through and orders the two writes by
+    // sub-revision; the store keeps one version per key and revision, so it refuses the txn.
+    for (const WriteSet* branch : {&success, &failure}) {
+      for (const Interval& interval : branch->deletes) {
+        if (out->PutsIn(interval)) return DuplicateKeyError();
+      }
     }
     for (std::string_view key : success.puts) {
       if (out->puts.contains(key) || out->Deletes(key)) return DuplicateKeyError();
