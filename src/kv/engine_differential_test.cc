@@ -2,10 +2,12 @@
 // seeded random sequence of requests (puts, deletes, txns with compares, compactions, leases,
 // alarms, empty entries) and must give the same answer to every request and every read (ranges
 // at past revisions with limits, sorts and filters, read-only txns, HashKV, event pages, leases,
-// alarms), and the same snapshot bytes at intervals. The RocksDB store is closed and reopened
+// alarms), and the same snapshot bytes at intervals. Both are restored now and then from an
+// earlier snapshot. The RocksDB store is closed and reopened
 // from its directory now and then and must carry on where it was. RAFTKV_SOAK=1 runs many more
 // and longer sequences.
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,24 +100,44 @@ class Sequence {
   }
 
   void CompareSnapshots() {
-    ASSERT_EQ(disk_->Snapshot(), memory_.Snapshot()) << "snapshots differ";
+    saved_snapshot_ = memory_.Snapshot();
+    ASSERT_EQ(disk_->Snapshot(), saved_snapshot_) << "snapshots differ";
   }
 
-  // Restores the memory store's snapshot into the RocksDB store (a member catching up).
-  void RestoreDiskFromMemory() {
-    ASSERT_TRUE(disk_->Restore(memory_.Snapshot()).ok());
+  // Restores both stores from the snapshot CompareSnapshots saved last, which is older than
+  // their state (a member installing a leader's snapshot replaces everything it had).
+  void RestoreBothFromSavedSnapshot() {
+    if (saved_snapshot_.empty()) return;
+    ASSERT_TRUE(memory_.Restore(saved_snapshot_).ok());
+    ASSERT_TRUE(disk_->Restore(saved_snapshot_).ok());
+    index_ = memory_.applied_index();
+    ++coverage_.restores;
   }
 
-  const Store& memory() const { return memory_; }
+  // What the sequence exercised, so that a generator that stopped producing some kind of request
+  // (every txn rejected, no compaction ever valid) fails the test instead of passing it idly.
+  struct Coverage {
+    std::map<int, int> applied;  // successful requests by kvpb::Request::op_case()
+    std::map<int, int> wrote;    // ... that moved the revision
+    int events = 0;              // events returned by Events
+    int prev_kvs = 0;            // ... that carried a previous version
+    int restores = 0;            // snapshot restores
+  };
+  const Coverage& coverage() const { return coverage_; }
 
  private:
   static kvpb::Request Wrap(auto request) { return testing::Wrap(std::move(request)); }
 
   void Apply(const kvpb::Request& request) {
     ++index_;
-    const std::string want = Answer(memory_.Apply(request, index_));
+    const int64_t revision = memory_.revision();
+    const absl::StatusOr<kvpb::Response> response = memory_.Apply(request, index_);
+    const std::string want = Answer(response);
     const std::string got = Answer(disk_->Apply(request, index_));
     ASSERT_EQ(got, want) << "request " << request.ShortDebugString();
+    if (!response.ok()) return;
+    ++coverage_.applied[request.op_case()];
+    if (memory_.revision() > revision) ++coverage_.wrote[request.op_case()];
   }
 
   const std::string& RandomKey() { return kKeys[rand_.Next() % kKeys.size()]; }
@@ -255,6 +277,8 @@ class Sequence {
       auto got = disk_->Events(key, end, from, to, prev_kv, limit);
       ASSERT_EQ(got.ok(), want.ok()) << "events from " << from;
       if (want.ok()) {
+        coverage_.events += static_cast<int>(want->events.size());
+        for (const auto& event : want->events) coverage_.prev_kvs += event.has_prev_kv() ? 1 : 0;
         ASSERT_EQ(got->through, want->through) << "events from " << from;
         ASSERT_EQ(got->events.size(), want->events.size()) << "events from " << from;
         for (size_t i = 0; i < want->events.size(); ++i) {
@@ -285,6 +309,8 @@ class Sequence {
   uint64_t index_ = 0;
   Store memory_;
   std::unique_ptr<Store> disk_;
+  std::string saved_snapshot_;
+  Coverage coverage_;
 };
 
 void RunSeed(uint64_t seed, int steps) {
@@ -302,14 +328,28 @@ void RunSeed(uint64_t seed, int steps) {
       sequence.Reopen();
     } else if (roll < 8) {
       sequence.CompareSnapshots();
-    } else if (roll < 9) {
-      sequence.RestoreDiskFromMemory();
+    } else if (roll < 10) {
+      sequence.RestoreBothFromSavedSnapshot();
     }
     if (::testing::Test::HasFatalFailure()) return;
   }
   sequence.Reopen();
   if (::testing::Test::HasFatalFailure()) return;
   sequence.CompareSnapshots();
+
+  const Sequence::Coverage& coverage = sequence.coverage();
+  for (auto op : {kvpb::Request::kPut, kvpb::Request::kDeleteRange, kvpb::Request::kTxn,
+                  kvpb::Request::kLeaseRevoke}) {
+    EXPECT_GT(coverage.wrote.count(op) ? coverage.wrote.at(op) : 0, 0)
+        << "no request of kind " << op << " wrote anything";
+  }
+  for (auto op : {kvpb::Request::kCompaction, kvpb::Request::kLeaseGrant, kvpb::Request::kAlarm}) {
+    EXPECT_GT(coverage.applied.count(op) ? coverage.applied.at(op) : 0, 0)
+        << "no request of kind " << op << " applied";
+  }
+  EXPECT_GT(coverage.events, 0);
+  EXPECT_GT(coverage.prev_kvs, 0);
+  EXPECT_GT(coverage.restores, 0);
 }
 
 TEST(EngineDifferential, RocksDbStoreAnswersAsTheMemoryStoreThroughReopens) {
