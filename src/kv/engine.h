@@ -74,9 +74,7 @@ struct KeyRange {
   std::string_view begin;
   std::string_view end;
 
-  bool Contains(std::string_view key) const {
-    return key >= begin && (end.empty() || key < end);
-  }
+  bool Contains(std::string_view key) const { return key >= begin && (end.empty() || key < end); }
 };
 
 // (member id, alarm type) of every raised alarm, in that order.

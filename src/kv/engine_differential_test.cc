@@ -29,7 +29,7 @@ using etcdserverpb::TxnRequest;
 
 // Keys that are prefixes of each other and hold 0x00 and 0xFF bytes, so that the RocksDB
 // engine's key encoding is exercised where it could go wrong.
-const std::vector<std::string> kKeys = {"a"s,  "a\0"s, "a\0\0"s, "a\x01"s, "a\xff"s, "ab"s,
+const std::vector<std::string> kKeys = {"a"s,   "a\0"s, "a\0\0"s, "a\x01"s, "a\xff"s, "ab"s,
                                         "abc"s, "b"s,   "b\0b"s,  "ba"s,    "c"s,     "\xff"s};
 
 template <typename T>
@@ -45,13 +45,22 @@ class Sequence {
   // One random step: a request through both stores, then reads on both.
   void Step() {
     switch (rand_.Next() % 20) {
-      case 0: case 1: case 2: case 3: case 4: case 5:
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 5:
         Apply(Wrap(RandomPut()));
         break;
-      case 6: case 7:
+      case 6:
+      case 7:
         Apply(Wrap(RandomDelete()));
         break;
-      case 8: case 9: case 10: case 11:
+      case 8:
+      case 9:
+      case 10:
+      case 11:
         Apply(Wrap(RandomTxn(/*depth=*/0, /*read_only=*/false)));
         break;
       case 12:
@@ -151,16 +160,18 @@ class Sequence {
   // A range_end for RandomKey: one key, the keys after it, a later key, or an empty range.
   std::string RandomRangeEnd() {
     switch (rand_.Next() % 4) {
-      case 0: return "";
-      case 1: return "\0"s;
-      default: return RandomKey();
+      case 0:
+        return "";
+      case 1:
+        return "\0"s;
+      default:
+        return RandomKey();
     }
   }
 
   etcdserverpb::PutRequest RandomPut() {
-    etcdserverpb::PutRequest put =
-        testing::PutReq(RandomKey(), std::string(rand_.Next() % 3, 'v') +
-                                         std::to_string(rand_.Next() % 100));
+    etcdserverpb::PutRequest put = testing::PutReq(
+        RandomKey(), std::string(rand_.Next() % 3, 'v') + std::to_string(rand_.Next() % 100));
     if (rand_.Next() % 4 == 0) put.set_lease(RandomLease());
     if (rand_.Next() % 3 == 0) put.set_prev_kv(true);
     if (rand_.Next() % 12 == 0) {
@@ -202,12 +213,23 @@ class Sequence {
     compare.set_result(static_cast<Compare::CompareResult>(rand_.Next() % 4));
     compare.set_target(static_cast<Compare::CompareTarget>(rand_.Next() % 5));
     switch (compare.target()) {
-      case Compare::VERSION: compare.set_version(rand_.Next() % 3); break;
-      case Compare::CREATE: compare.set_create_revision(RandomRevision()); break;
-      case Compare::MOD: compare.set_mod_revision(RandomRevision()); break;
-      case Compare::VALUE: compare.set_value(std::to_string(rand_.Next() % 100)); break;
-      case Compare::LEASE: compare.set_lease(rand_.Next() % 3); break;
-      default: break;
+      case Compare::VERSION:
+        compare.set_version(rand_.Next() % 3);
+        break;
+      case Compare::CREATE:
+        compare.set_create_revision(RandomRevision());
+        break;
+      case Compare::MOD:
+        compare.set_mod_revision(RandomRevision());
+        break;
+      case Compare::VALUE:
+        compare.set_value(std::to_string(rand_.Next() % 100));
+        break;
+      case Compare::LEASE:
+        compare.set_lease(rand_.Next() % 3);
+        break;
+      default:
+        break;
     }
     return compare;
   }
@@ -224,7 +246,9 @@ class Sequence {
         // that is settled.
         const uint64_t kinds = read_only ? 2 : (depth == 0 ? 4 : 3);
         switch (rand_.Next() % kinds) {
-          case 0: *op.mutable_request_range() = RandomRange(); break;
+          case 0:
+            *op.mutable_request_range() = RandomRange();
+            break;
           case 1:
             if (depth < 2) {
               *op.mutable_request_txn() = RandomTxn(depth + 1, read_only);
@@ -232,8 +256,12 @@ class Sequence {
               *op.mutable_request_range() = RandomRange();
             }
             break;
-          case 2: *op.mutable_request_put() = RandomPut(); break;
-          default: *op.mutable_request_delete_range() = RandomDelete(); break;
+          case 2:
+            *op.mutable_request_put() = RandomPut();
+            break;
+          default:
+            *op.mutable_request_delete_range() = RandomDelete();
+            break;
         }
       }
     }

@@ -25,36 +25,37 @@ absl::StatusOr<EventPage> Store::Events(std::string_view key, std::string_view r
   const EtcdRange range(key, range_end);
   engine_->History(range.range(), from, page.through,
                    [&](const std::string& event_key, const Version& version, const Version* prev) {
-    // Only stop between revisions: a watcher must see all of one revision's writes together.
-    if (page.events.size() >= limit && !page.events.empty() &&
-        page.events.back().kv().mod_revision() != version.mod_revision) {
-      page.through = page.events.back().kv().mod_revision();
-      return false;
-    }
-    mvccpb::Event& event = page.events.emplace_back();
-    mvccpb::KeyValue* kv = event.mutable_kv();
-    kv->set_key(event_key);
-    kv->set_mod_revision(version.mod_revision);
-    if (version.tombstone) {
-      event.set_type(mvccpb::Event::DELETE);
-    } else {
-      event.set_type(mvccpb::Event::PUT);
-      kv->set_create_revision(version.create_revision);
-      kv->set_version(version.version);
-      kv->set_lease(version.lease);
-      kv->set_value(version.value);
-    }
-    if (prev_kv && prev != nullptr && !prev->tombstone) {
-      mvccpb::KeyValue* before = event.mutable_prev_kv();
-      before->set_key(event_key);
-      before->set_create_revision(prev->create_revision);
-      before->set_mod_revision(prev->mod_revision);
-      before->set_version(prev->version);
-      before->set_lease(prev->lease);
-      before->set_value(prev->value);
-    }
-    return true;
-  });
+                     // Only stop between revisions: a watcher must see all of one revision's writes
+                     // together.
+                     if (page.events.size() >= limit && !page.events.empty() &&
+                         page.events.back().kv().mod_revision() != version.mod_revision) {
+                       page.through = page.events.back().kv().mod_revision();
+                       return false;
+                     }
+                     mvccpb::Event& event = page.events.emplace_back();
+                     mvccpb::KeyValue* kv = event.mutable_kv();
+                     kv->set_key(event_key);
+                     kv->set_mod_revision(version.mod_revision);
+                     if (version.tombstone) {
+                       event.set_type(mvccpb::Event::DELETE);
+                     } else {
+                       event.set_type(mvccpb::Event::PUT);
+                       kv->set_create_revision(version.create_revision);
+                       kv->set_version(version.version);
+                       kv->set_lease(version.lease);
+                       kv->set_value(version.value);
+                     }
+                     if (prev_kv && prev != nullptr && !prev->tombstone) {
+                       mvccpb::KeyValue* before = event.mutable_prev_kv();
+                       before->set_key(event_key);
+                       before->set_create_revision(prev->create_revision);
+                       before->set_mod_revision(prev->mod_revision);
+                       before->set_version(prev->version);
+                       before->set_lease(prev->lease);
+                       before->set_value(prev->value);
+                     }
+                     return true;
+                   });
   return page;
 }
 

@@ -69,7 +69,8 @@ std::optional<LeaseState> Store::FindLease(int64_t id, bool with_keys) const {
 
 std::vector<LeaseState> Store::Leases() const {
   std::vector<LeaseState> leases;
-  for (const auto& [id, ttl] : engine_->Leases()) leases.push_back({.id = id, .ttl = ttl, .keys = {}});
+  for (const auto& [id, ttl] : engine_->Leases())
+    leases.push_back({.id = id, .ttl = ttl, .keys = {}});
   return leases;
 }
 

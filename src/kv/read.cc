@@ -98,10 +98,9 @@ etcdserverpb::RangeResponse Store::RangeAt(const RangeRequest& request, int64_t 
       }
     };
     if (order == RangeRequest::DESCEND) {
-      std::stable_sort(hits.begin(), hits.end(),
-                       [&](const mvccpb::KeyValue& a, const mvccpb::KeyValue& b) {
-                         return less(b, a);
-                       });
+      std::stable_sort(
+          hits.begin(), hits.end(),
+          [&](const mvccpb::KeyValue& a, const mvccpb::KeyValue& b) { return less(b, a); });
     } else {
       std::stable_sort(hits.begin(), hits.end(), less);
     }

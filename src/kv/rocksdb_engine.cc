@@ -82,8 +82,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   engine->versions_ = handles[1];
   engine->revisions_ = handles[2];
   engine->meta_family_ = handles[3];
-  engine->batch_ = std::make_unique<rocksdb::WriteBatchWithIndex>(
-      rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  engine->batch_ = std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
+                                                                  /*overwrite_key=*/true);
 
   std::string record;
   status = db->Get(rocksdb::ReadOptions(), engine->meta_family_, format::kMetaKey, &record);

@@ -90,12 +90,23 @@ TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
   {
     std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
     ASSERT_NE(engine, nullptr);
-    engine->AppendVersion("a", Version{.mod_revision = 2, .create_revision = 2, .version = 1,
-                                       .lease = 0, .value = "x", .tombstone = false});
-    engine->Commit(EngineMeta{.applied_index = 1, .revision = 2, .compact_revision = 0,
-                              .size_bytes = 50, .live_keys = 1});
-    engine->AppendVersion("b", Version{.mod_revision = 3, .create_revision = 3, .version = 1,
-                                       .lease = 0, .value = "y", .tombstone = false});
+    engine->AppendVersion("a", Version{.mod_revision = 2,
+                                       .create_revision = 2,
+                                       .version = 1,
+                                       .lease = 0,
+                                       .value = "x",
+                                       .tombstone = false});
+    engine->Commit(EngineMeta{.applied_index = 1,
+                              .revision = 2,
+                              .compact_revision = 0,
+                              .size_bytes = 50,
+                              .live_keys = 1});
+    engine->AppendVersion("b", Version{.mod_revision = 3,
+                                       .create_revision = 3,
+                                       .version = 1,
+                                       .lease = 0,
+                                       .value = "y",
+                                       .tombstone = false});
     engine->PutLease(5, 10);
     // The batch is open, and readable before its commit...
     EXPECT_TRUE(engine->Get("b", 3).has_value());

@@ -3,7 +3,7 @@
 namespace raftkv::kv::rocksdb_format {
 namespace {
 
-constexpr char kEscape = '\xFF';     // follows a 0x00 byte of the key
+constexpr char kEscape = '\xFF';      // follows a 0x00 byte of the key
 constexpr char kTerminator = '\x01';  // follows the 0x00 that ends the key
 constexpr uint8_t kMetaFormat = 1;
 constexpr uint64_t kSignBit = uint64_t{1} << 63;

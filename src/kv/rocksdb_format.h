@@ -83,7 +83,8 @@ std::string LeaseKeyKey(int64_t id, std::string_view key);
 std::string AlarmKey(uint64_t member, etcdserverpb::AlarmType type);
 // The lease id of a LeaseKey, the key of a LeaseKeyKey, the alarm of an AlarmKey.
 std::optional<int64_t> DecodeLeaseKey(std::string_view encoded);
-std::optional<std::pair<uint64_t, etcdserverpb::AlarmType>> DecodeAlarmKey(std::string_view encoded);
+std::optional<std::pair<uint64_t, etcdserverpb::AlarmType>> DecodeAlarmKey(
+    std::string_view encoded);
 
 std::string EncodeInt64(int64_t value);
 std::optional<int64_t> DecodeInt64(std::string_view bytes);

@@ -17,10 +17,10 @@ using std::string_literals::operator""s;
 // Keys that are prefixes of each other, with 0x00, 0x01 and 0xFF bytes where an escaping scheme
 // could go wrong.
 const std::vector<std::string> kKeys = {
-    "a"s, "a\0"s, "a\0\0"s, "a\0\x01"s, "a\0\xff"s, "a\x01"s, "a\xff"s, "a\xff\xff"s,
-    "ab"s, "ab\0"s, "abc"s, "b"s, "\0"s, "\0\0"s, "\xff"s, "\xff\0"s};
-const std::vector<int64_t> kRevisions = {1, 2, 255, 256, 65536, int64_t{1} << 40,
-                                         std::numeric_limits<int64_t>::max()};
+    "a"s,  "a\0"s,  "a\0\0"s, "a\0\x01"s, "a\0\xff"s, "a\x01"s, "a\xff"s, "a\xff\xff"s,
+    "ab"s, "ab\0"s, "abc"s,   "b"s,       "\0"s,      "\0\0"s,  "\xff"s,  "\xff\0"s};
+const std::vector<int64_t> kRevisions = {
+    1, 2, 255, 256, 65536, int64_t{1} << 40, std::numeric_limits<int64_t>::max()};
 
 TEST(RocksDbFormat, VersionKeysSortByKeyThenNewestRevisionFirst) {
   for (const std::string& a : kKeys) {
@@ -61,8 +61,8 @@ TEST(RocksDbFormat, VersionKeyLimitSortsBetweenAKeyAndTheKeysAfterIt) {
     for (const std::string& b : kKeys) {
       if (b <= a) continue;
       for (int64_t r : kRevisions) {
-        EXPECT_GT(VersionKey(b, r), limit) << ::testing::PrintToString(a) << " then "
-                                           << ::testing::PrintToString(b);
+        EXPECT_GT(VersionKey(b, r), limit)
+            << ::testing::PrintToString(a) << " then " << ::testing::PrintToString(b);
       }
     }
   }
@@ -90,11 +90,19 @@ TEST(RocksDbFormat, MalformedVersionKeysAreRejected) {
 }
 
 TEST(RocksDbFormat, VersionRecordsRoundTrip) {
-  Version live{.mod_revision = 7, .create_revision = 3, .version = 2, .lease = -5,
-               .value = "v\0al"s, .tombstone = false};
+  Version live{.mod_revision = 7,
+               .create_revision = 3,
+               .version = 2,
+               .lease = -5,
+               .value = "v\0al"s,
+               .tombstone = false};
   EXPECT_EQ(DecodeVersion(EncodeVersion(live), 7), live);
-  Version tombstone{.mod_revision = 9, .create_revision = 0, .version = 0, .lease = 0,
-                    .value = "", .tombstone = true};
+  Version tombstone{.mod_revision = 9,
+                    .create_revision = 0,
+                    .version = 0,
+                    .lease = 0,
+                    .value = "",
+                    .tombstone = true};
   EXPECT_EQ(DecodeVersion(EncodeVersion(tombstone), 9), tombstone);
   EXPECT_FALSE(DecodeVersion("", 1).has_value());
   EXPECT_FALSE(DecodeVersion("\x02", 1).has_value());
@@ -125,8 +133,11 @@ TEST(RocksDbFormat, LeaseKeysSortInSignedIdOrder) {
 }
 
 TEST(RocksDbFormat, MetaRecordsRoundTrip) {
-  EngineMeta meta{.applied_index = 1234567890123, .revision = 99, .compact_revision = 42,
-                  .size_bytes = 1 << 30, .live_keys = 7};
+  EngineMeta meta{.applied_index = 1234567890123,
+                  .revision = 99,
+                  .compact_revision = 42,
+                  .size_bytes = 1 << 30,
+                  .live_keys = 7};
   EXPECT_EQ(DecodeMeta(EncodeMeta(meta)), meta);
   EXPECT_FALSE(DecodeMeta(EncodeMeta(meta).substr(1)).has_value());
 }

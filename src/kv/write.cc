@@ -84,8 +84,7 @@ absl::StatusOr<kvpb::Response> Store::ApplyRequest(const kvpb::Request& request)
       }
       break;
     case kvpb::Request::kLeaseRevoke:
-      if (auto status =
-              RevokeLease(batch, request.lease_revoke(), response.mutable_lease_revoke());
+      if (auto status = RevokeLease(batch, request.lease_revoke(), response.mutable_lease_revoke());
           !status.ok()) {
         return status;
       }
