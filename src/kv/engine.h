@@ -22,7 +22,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <set>
 #include <span>
@@ -31,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 
@@ -89,29 +89,36 @@ class Engine {
   // The meta of the last Commit (EngineMeta{} for a fresh engine).
   virtual EngineMeta meta() const = 0;
 
-  // The newest version of `key` with mod_revision <= revision; nullopt when there is none or it
-  // is a tombstone (the key is absent at `revision`).
-  virtual std::optional<Version> Get(std::string_view key, int64_t revision) const = 0;
+  // Calls fn(version) with the newest version of `key` with mod_revision <= revision and returns
+  // true; returns false without calling fn when there is none or it is a tombstone (the key is
+  // absent at `revision`). The reference is valid during the call only.
+  using ReadFn = absl::FunctionRef<void(const Version& version)>;
+  virtual bool Read(std::string_view key, int64_t revision, ReadFn fn) const = 0;
+  // Read, copied out.
+  std::optional<Version> Get(std::string_view key, int64_t revision) const {
+    std::optional<Version> out;
+    Read(key, revision, [&](const Version& version) { out = version; });
+    return out;
+  }
 
   // Calls fn(key, version) in key order for every key in `range` that is live at `revision`,
   // with its newest version at or below `revision`, until fn returns false. The references are
   // valid during the call only. REQUIRES: fn does not write to the engine.
-  using ScanFn = std::function<bool(const std::string& key, const Version& version)>;
-  virtual void Scan(const KeyRange& range, int64_t revision, const ScanFn& fn) const = 0;
+  using ScanFn = absl::FunctionRef<bool(const std::string& key, const Version& version)>;
+  virtual void Scan(const KeyRange& range, int64_t revision, ScanFn fn) const = 0;
 
   // Calls fn(key, version, prev) for every version of a key in `range` with a mod_revision in
   // (from, through], in revision order and within one revision in key order, until fn returns
   // false. `prev` is the key's version just before `version` when the engine still has it
   // (tombstones included), else null. This is watch catch-up (Store::Events).
   using EventFn =
-      std::function<bool(const std::string& key, const Version& version, const Version* prev)>;
-  virtual void History(const KeyRange& range, int64_t from, int64_t through,
-                       const EventFn& fn) const = 0;
+      absl::FunctionRef<bool(const std::string& key, const Version& version, const Version* prev)>;
+  virtual void History(const KeyRange& range, int64_t from, int64_t through, EventFn fn) const = 0;
 
   // Calls fn(key, versions) for every key in key order, with all its kept versions in ascending
   // mod_revision (tombstones included). This is what HashKV and Snapshot read.
-  using KeyHistoryFn = std::function<void(const std::string& key, std::span<const Version>)>;
-  virtual void ForEachKeyHistory(const KeyHistoryFn& fn) const = 0;
+  using KeyHistoryFn = absl::FunctionRef<void(const std::string& key, std::span<const Version>)>;
+  virtual void ForEachKeyHistory(KeyHistoryFn fn) const = 0;
 
   // Leases: the granted TTL of lease `id`, every lease in ascending id order, and the keys
   // attached to one lease in key order.

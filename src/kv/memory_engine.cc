@@ -29,21 +29,28 @@ const Version* NewestAt(const std::vector<Version>& history, int64_t revision) {
 
 std::pair<MemoryEngine::KeyMap::const_iterator, MemoryEngine::KeyMap::const_iterator>
 MemoryEngine::Bounds(const KeyRange& range) const {
+  // One key ([k, k + '\0'), the form of point reads): a find, not two searches.
+  if (range.end.size() == range.begin.size() + 1 && range.end.back() == '\0' &&
+      range.end.starts_with(range.begin)) {
+    auto it = keys_.find(range.begin);
+    return {it, it == keys_.end() ? it : std::next(it)};
+  }
   auto first = keys_.lower_bound(range.begin);
   if (range.end.empty()) return {first, keys_.end()};
   if (range.end <= range.begin) return {keys_.end(), keys_.end()};
   return {first, keys_.lower_bound(range.end)};
 }
 
-std::optional<Version> MemoryEngine::Get(std::string_view key, int64_t revision) const {
+bool MemoryEngine::Read(std::string_view key, int64_t revision, ReadFn fn) const {
   auto it = keys_.find(key);
-  if (it == keys_.end()) return std::nullopt;
+  if (it == keys_.end()) return false;
   const Version* version = NewestAt(it->second, revision);
-  if (version == nullptr || version->tombstone) return std::nullopt;
-  return *version;
+  if (version == nullptr || version->tombstone) return false;
+  fn(*version);
+  return true;
 }
 
-void MemoryEngine::Scan(const KeyRange& range, int64_t revision, const ScanFn& fn) const {
+void MemoryEngine::Scan(const KeyRange& range, int64_t revision, ScanFn fn) const {
   auto [first, last] = Bounds(range);
   for (auto it = first; it != last; ++it) {
     const Version* version = NewestAt(it->second, revision);
@@ -52,8 +59,7 @@ void MemoryEngine::Scan(const KeyRange& range, int64_t revision, const ScanFn& f
   }
 }
 
-void MemoryEngine::History(const KeyRange& range, int64_t from, int64_t through,
-                           const EventFn& fn) const {
+void MemoryEngine::History(const KeyRange& range, int64_t from, int64_t through, EventFn fn) const {
   // The keys in range are merged by revision with a heap of per-key cursors, so a page costs its
   // keys once plus its events, not a scan per revision.
   struct Cursor {
@@ -87,7 +93,7 @@ void MemoryEngine::History(const KeyRange& range, int64_t from, int64_t through,
   }
 }
 
-void MemoryEngine::ForEachKeyHistory(const KeyHistoryFn& fn) const {
+void MemoryEngine::ForEachKeyHistory(KeyHistoryFn fn) const {
   for (const auto& [key, history] : keys_) fn(key, history);
 }
 

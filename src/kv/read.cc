@@ -53,9 +53,11 @@ etcdserverpb::RangeResponse Store::RangeAt(const RangeRequest& request, int64_t 
   const bool need_values =
       !request.keys_only() || (!key_order && request.sort_target() == RangeRequest::VALUE);
 
-  std::vector<mvccpb::KeyValue> hits;
+  // Hits go straight into the answer; what the limit cuts is removed at the end.
+  etcdserverpb::RangeResponse response;
+  auto* kvs = response.mutable_kvs();
   int64_t count = 0;
-  int64_t matched = 0;  // hits that passed the filters, possibly more than kept in `hits`
+  int64_t matched = 0;  // hits that passed the filters, possibly more than kept in `kvs`
   const EtcdRange range(request.key(), request.range_end());
   engine_->Scan(range.range(), revision, [&](const std::string& key, const Version& version) {
     ++count;
@@ -63,59 +65,57 @@ etcdserverpb::RangeResponse Store::RangeAt(const RangeRequest& request, int64_t 
     if (!PassesFilters(request, version.mod_revision, version.create_revision)) return true;
     ++matched;
     // In key order the first limit + 1 hits decide the answer; later ones only count.
-    if (key_order && limit > 0 && static_cast<int64_t>(hits.size()) > limit) return true;
-    mvccpb::KeyValue& kv = hits.emplace_back();
-    kv.set_key(key);
-    kv.set_create_revision(version.create_revision);
-    kv.set_mod_revision(version.mod_revision);
-    kv.set_version(version.version);
-    kv.set_lease(version.lease);
-    if (need_values) kv.set_value(version.value);
+    if (key_order && limit > 0 && kvs->size() > limit) return true;
+    mvccpb::KeyValue* kv = kvs->Add();
+    kv->set_key(key);
+    kv->set_create_revision(version.create_revision);
+    kv->set_mod_revision(version.mod_revision);
+    kv->set_version(version.version);
+    kv->set_lease(version.lease);
+    if (need_values) kv->set_value(version.value);
     return true;
   });
 
   if (!key_order) {
-    auto field = [&](const mvccpb::KeyValue& kv) -> int64_t {
+    auto field = [&](const mvccpb::KeyValue* kv) -> int64_t {
       switch (request.sort_target()) {
         case RangeRequest::VERSION:
-          return kv.version();
+          return kv->version();
         case RangeRequest::CREATE:
-          return kv.create_revision();
+          return kv->create_revision();
         case RangeRequest::MOD:
-          return kv.mod_revision();
+          return kv->mod_revision();
         default:
           return 0;
       }
     };
-    auto less = [&](const mvccpb::KeyValue& a, const mvccpb::KeyValue& b) {
+    auto less = [&](const mvccpb::KeyValue* a, const mvccpb::KeyValue* b) {
       switch (request.sort_target()) {
         case RangeRequest::KEY:
-          return a.key() < b.key();
+          return a->key() < b->key();
         case RangeRequest::VALUE:
-          return a.value() < b.value();
+          return a->value() < b->value();
         default:
           return field(a) < field(b);
       }
     };
+    // Sorting the element pointers moves no message.
     if (order == RangeRequest::DESCEND) {
       std::stable_sort(
-          hits.begin(), hits.end(),
-          [&](const mvccpb::KeyValue& a, const mvccpb::KeyValue& b) { return less(b, a); });
+          kvs->pointer_begin(), kvs->pointer_end(),
+          [&](const mvccpb::KeyValue* a, const mvccpb::KeyValue* b) { return less(b, a); });
     } else {
-      std::stable_sort(hits.begin(), hits.end(), less);
+      std::stable_sort(kvs->pointer_begin(), kvs->pointer_end(), less);
     }
   }
 
-  etcdserverpb::RangeResponse response;
   response.set_count(count);
   if (limit > 0 && matched > limit) {
-    hits.resize(limit);
+    kvs->DeleteSubrange(static_cast<int>(limit), kvs->size() - static_cast<int>(limit));
     response.set_more(true);
   }
-  response.mutable_kvs()->Reserve(static_cast<int>(hits.size()));
-  for (mvccpb::KeyValue& hit : hits) {
-    if (request.keys_only()) hit.clear_value();
-    *response.add_kvs() = std::move(hit);
+  if (request.keys_only() && need_values) {
+    for (mvccpb::KeyValue& kv : *kvs) kv.clear_value();
   }
   return response;
 }

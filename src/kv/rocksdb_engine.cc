@@ -146,17 +146,18 @@ std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewIterator(
   return std::unique_ptr<rocksdb::Iterator>(batch_->NewIteratorWithBase(family, base.release()));
 }
 
-std::optional<Version> RocksDbEngine::Get(std::string_view key, int64_t revision) const {
+bool RocksDbEngine::Read(std::string_view key, int64_t revision, ReadFn fn) const {
   std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
   it->Seek(format::VersionKey(key, revision));
   CheckOk(it->status(), "reading a key");
-  if (!it->Valid() || !HasPrefix(it->key(), format::VersionKeyPrefix(key))) return std::nullopt;
-  Version version = DecodeVersionOrDie(*it, DecodeKeyOrDie(*it).revision);
-  if (version.tombstone) return std::nullopt;
-  return version;
+  if (!it->Valid() || !HasPrefix(it->key(), format::VersionKeyPrefix(key))) return false;
+  const Version version = DecodeVersionOrDie(*it, DecodeKeyOrDie(*it).revision);
+  if (version.tombstone) return false;
+  fn(version);
+  return true;
 }
 
-void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, const ScanFn& fn) const {
+void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, ScanFn fn) const {
   if (!range.end.empty() && range.end <= range.begin) return;
   std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
   it->Seek(format::VersionKey(range.begin, revision));
@@ -177,7 +178,7 @@ void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, const ScanFn& 
 }
 
 void RocksDbEngine::History(const KeyRange& range, int64_t from, int64_t through,
-                            const EventFn& fn) const {
+                            EventFn fn) const {
   // The revision log lists the writes in (revision, key) order; each one is then read from the
   // versions with the version before it.
   std::unique_ptr<rocksdb::Iterator> log = NewIterator(revisions_);
@@ -207,7 +208,7 @@ void RocksDbEngine::History(const KeyRange& range, int64_t from, int64_t through
   CheckOk(log->status(), "reading the revision log");
 }
 
-void RocksDbEngine::ForEachKeyHistory(const KeyHistoryFn& fn) const {
+void RocksDbEngine::ForEachKeyHistory(KeyHistoryFn fn) const {
   std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
   std::string key;
   std::vector<Version> history;  // newest first, as stored

@@ -59,11 +59,10 @@ class RocksDbEngine final : public Engine {
   ~RocksDbEngine() override;
 
   EngineMeta meta() const override { return meta_; }
-  std::optional<Version> Get(std::string_view key, int64_t revision) const override;
-  void Scan(const KeyRange& range, int64_t revision, const ScanFn& fn) const override;
-  void History(const KeyRange& range, int64_t from, int64_t through,
-               const EventFn& fn) const override;
-  void ForEachKeyHistory(const KeyHistoryFn& fn) const override;
+  bool Read(std::string_view key, int64_t revision, ReadFn fn) const override;
+  void Scan(const KeyRange& range, int64_t revision, ScanFn fn) const override;
+  void History(const KeyRange& range, int64_t from, int64_t through, EventFn fn) const override;
+  void ForEachKeyHistory(KeyHistoryFn fn) const override;
   std::optional<int64_t> LeaseTtl(int64_t id) const override;
   std::vector<std::pair<int64_t, int64_t>> Leases() const override;
   std::vector<std::string> LeaseKeys(int64_t id) const override;

@@ -110,7 +110,7 @@ void Store::MarkApplied(uint64_t index) {
 absl::Status Store::CheckPut(const etcdserverpb::PutRequest& request) const {
   if (request.lease() != 0 && !engine_->LeaseTtl(request.lease())) return LeaseNotFoundError();
   if (request.ignore_value() || request.ignore_lease()) {
-    if (!engine_->Get(request.key(), kLatest)) return KeyNotFoundError();
+    if (!engine_->Read(request.key(), kLatest, [](const Version&) {})) return KeyNotFoundError();
   }
   return absl::OkStatus();
 }
@@ -130,16 +130,19 @@ void FillKeyValue(std::string_view key, const Version& version, mvccpb::KeyValue
 
 void Store::Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
                 etcdserverpb::PutResponse* response) {
-  const std::optional<Version> prev = engine_->Get(request.key(), kLatest);
   Version next;
   next.mod_revision = batch.revision;
-  if (prev) {
-    if (request.prev_kv()) FillKeyValue(request.key(), *prev, response->mutable_prev_kv());
-    next.create_revision = prev->create_revision;
-    next.version = prev->version + 1;
-    next.lease = request.ignore_lease() ? prev->lease : request.lease();
-    next.value = request.ignore_value() ? prev->value : request.value();
-  } else {
+  int64_t prev_lease = 0;
+  // The previous value is copied only when the request asks for it.
+  const bool existed = engine_->Read(request.key(), kLatest, [&](const Version& prev) {
+    if (request.prev_kv()) FillKeyValue(request.key(), prev, response->mutable_prev_kv());
+    prev_lease = prev.lease;
+    next.create_revision = prev.create_revision;
+    next.version = prev.version + 1;
+    next.lease = request.ignore_lease() ? prev.lease : request.lease();
+    next.value = request.ignore_value() ? prev.value : request.value();
+  });
+  if (!existed) {
     next.create_revision = batch.revision;
     next.version = 1;
     next.lease = request.lease();
@@ -147,7 +150,7 @@ void Store::Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
     ++meta_.live_keys;
   }
   meta_.size_bytes += VersionBytes(request.key().size(), next.value.size());
-  MoveKeyLease(request.key(), prev ? prev->lease : 0, next.lease);
+  MoveKeyLease(request.key(), prev_lease, next.lease);
   engine_->AppendVersion(request.key(), std::move(next));
   batch.wrote = true;
   response->mutable_header()->set_revision(batch.visible());
