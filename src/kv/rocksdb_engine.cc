@@ -53,6 +53,9 @@ bool HasPrefix(const rocksdb::Slice& slice, std::string_view prefix) {
   return View(slice).substr(0, prefix.size()) == prefix;
 }
 
+// How many older versions of a key a scan steps over before it seeks past the rest.
+constexpr int kStepsBeforeSeek = 4;
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::string& dir,
@@ -172,7 +175,16 @@ void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, ScanFn fn) con
     }
     const Version version = DecodeVersionOrDie(*it, entry.revision);
     if (!version.tombstone && !fn(entry.key, version)) return;
-    it->Seek(format::VersionKeyLimit(entry.key));
+    // On to the next key. Most keys keep few versions, so stepping is cheaper than seeking past
+    // them; a key with a long history is skipped with one seek.
+    const std::string prefix(View(it->key()).substr(0, it->key().size() - 8));
+    int steps = 0;
+    for (it->Next(); it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+      if (++steps == kStepsBeforeSeek) {
+        it->Seek(format::VersionKeyLimit(entry.key));
+        break;
+      }
+    }
   }
   CheckOk(it->status(), "scanning keys");
 }
