@@ -10,7 +10,7 @@ namespace raftkv::kv {
 
 std::vector<etcdserverpb::AlarmMember> Store::Alarms(etcdserverpb::AlarmType type) const {
   std::vector<etcdserverpb::AlarmMember> out;
-  for (const auto& [member, alarm] : alarms_) {
+  for (const auto& [member, alarm] : engine_->alarms()) {
     if (type != etcdserverpb::NONE && alarm != type) continue;
     etcdserverpb::AlarmMember& m = out.emplace_back();
     m.set_memberid(member);
@@ -27,7 +27,7 @@ int64_t Store::CountNoSpace(const AlarmSet& alarms) {
 
 absl::Status Store::ApplyAlarm(const etcdserverpb::AlarmRequest& request,
                                etcdserverpb::AlarmResponse* response) {
-  response->mutable_header()->set_revision(revision_);
+  response->mutable_header()->set_revision(meta_.revision);
   const std::pair<uint64_t, etcdserverpb::AlarmType> alarm{request.memberid(), request.alarm()};
   switch (request.action()) {
     case etcdserverpb::AlarmRequest::GET:
@@ -38,8 +38,9 @@ absl::Status Store::ApplyAlarm(const etcdserverpb::AlarmRequest& request,
       break;
     case etcdserverpb::AlarmRequest::ACTIVATE: {
       // Raising an alarm that is already raised answers it again and changes nothing.
-      if (alarms_.insert(alarm).second && alarm.second == etcdserverpb::NOSPACE) {
-        ++nospace_alarms_;
+      if (!engine_->alarms().contains(alarm)) {
+        engine_->PutAlarm(alarm.first, alarm.second);
+        if (alarm.second == etcdserverpb::NOSPACE) ++nospace_alarms_;
       }
       etcdserverpb::AlarmMember* m = response->add_alarms();
       m->set_memberid(alarm.first);
@@ -48,7 +49,8 @@ absl::Status Store::ApplyAlarm(const etcdserverpb::AlarmRequest& request,
     }
     case etcdserverpb::AlarmRequest::DEACTIVATE:
       // Disarming an alarm that is not raised answers no alarm (etcd's answer).
-      if (alarms_.erase(alarm) == 1) {
+      if (engine_->alarms().contains(alarm)) {
+        engine_->DeleteAlarm(alarm.first, alarm.second);
         if (alarm.second == etcdserverpb::NOSPACE) --nospace_alarms_;
         etcdserverpb::AlarmMember* m = response->add_alarms();
         m->set_memberid(alarm.first);

@@ -13,19 +13,6 @@ namespace {
 
 using etcdserverpb::RangeRequest;
 
-constexpr std::string_view kFromKey("\0", 1);
-
-template <typename Map>
-auto BoundsIn(Map& keys, std::string_view key, std::string_view range_end) {
-  if (range_end.empty()) {
-    auto it = keys.find(key);
-    return std::make_pair(it, it == keys.end() ? it : std::next(it));
-  }
-  if (range_end == kFromKey) return std::make_pair(keys.lower_bound(key), keys.end());
-  if (range_end <= key) return std::make_pair(keys.end(), keys.end());
-  return std::make_pair(keys.lower_bound(key), keys.lower_bound(range_end));
-}
-
 bool PassesFilters(const RangeRequest& request, int64_t mod_revision, int64_t create_revision) {
   if (request.min_mod_revision() != 0 && mod_revision < request.min_mod_revision()) return false;
   if (request.max_mod_revision() != 0 && mod_revision > request.max_mod_revision()) return false;
@@ -45,34 +32,9 @@ void AppendFixed64(std::string* out, int64_t value) {
 
 }  // namespace
 
-std::pair<Store::KeyMap::const_iterator, Store::KeyMap::const_iterator> Store::Bounds(
-    std::string_view key, std::string_view range_end) const {
-  return BoundsIn(keys_, key, range_end);
-}
-
-std::pair<Store::KeyMap::iterator, Store::KeyMap::iterator> Store::MutableBounds(
-    std::string_view key, std::string_view range_end) {
-  return BoundsIn(keys_, key, range_end);
-}
-
-const Store::Version* Store::VisibleAt(const History& history, int64_t revision) {
-  // Most reads are at the current revision: the newest version answers them without a search.
-  const Version* found = nullptr;
-  if (history.back().mod_revision <= revision) {
-    found = &history.back();
-  } else {
-    auto it = std::upper_bound(
-        history.begin(), history.end(), revision,
-        [](int64_t rev, const Version& version) { return rev < version.mod_revision; });
-    if (it == history.begin()) return nullptr;
-    found = &*std::prev(it);
-  }
-  return found->tombstone ? nullptr : found;
-}
-
 absl::Status Store::CheckReadRevision(int64_t revision) const {
-  if (revision > revision_) return FutureRevisionError();
-  if (revision > 0 && revision < compact_revision_) return CompactedError();
+  if (revision > meta_.revision) return FutureRevisionError();
+  if (revision > 0 && revision < meta_.compact_revision) return CompactedError();
   return absl::OkStatus();
 }
 
@@ -87,72 +49,73 @@ etcdserverpb::RangeResponse Store::RangeAt(const RangeRequest& request, int64_t 
       (order == RangeRequest::ASCEND && request.sort_target() == RangeRequest::KEY);
   const int64_t limit = request.limit() > 0 ? request.limit() : 0;
 
-  struct Hit {
-    const std::string* key;
-    const Version* version;
-  };
-  std::vector<Hit> hits;
+  // A sort by value needs the values even when the answer leaves them out.
+  const bool need_values =
+      !request.keys_only() || (!key_order && request.sort_target() == RangeRequest::VALUE);
+
+  // Hits go straight into the answer; what the limit cuts is removed at the end.
+  etcdserverpb::RangeResponse response;
+  auto* kvs = response.mutable_kvs();
   int64_t count = 0;
-  int64_t matched = 0;  // hits that passed the filters, possibly more than kept in `hits`
-  auto [first, last] = Bounds(request.key(), request.range_end());
-  for (auto it = first; it != last; ++it) {
-    const Version* version = VisibleAt(it->second, revision);
-    if (version == nullptr) continue;
+  int64_t matched = 0;  // hits that passed the filters, possibly more than kept in `kvs`
+  const EtcdRange range(request.key(), request.range_end());
+  engine_->Scan(range.range(), revision, [&](const std::string& key, const Version& version) {
     ++count;
-    if (request.count_only()) continue;
-    if (!PassesFilters(request, version->mod_revision, version->create_revision)) continue;
+    if (request.count_only()) return true;
+    if (!PassesFilters(request, version.mod_revision, version.create_revision)) return true;
     ++matched;
     // In key order the first limit + 1 hits decide the answer; later ones only count.
-    if (key_order && limit > 0 && static_cast<int64_t>(hits.size()) > limit) continue;
-    hits.push_back({&it->first, version});
-  }
+    if (key_order && limit > 0 && kvs->size() > limit) return true;
+    mvccpb::KeyValue* kv = kvs->Add();
+    kv->set_key(key);
+    kv->set_create_revision(version.create_revision);
+    kv->set_mod_revision(version.mod_revision);
+    kv->set_version(version.version);
+    kv->set_lease(version.lease);
+    if (need_values) kv->set_value(version.value);
+    return true;
+  });
 
   if (!key_order) {
-    auto field = [&](const Hit& hit) -> int64_t {
+    auto field = [&](const mvccpb::KeyValue* kv) -> int64_t {
       switch (request.sort_target()) {
         case RangeRequest::VERSION:
-          return hit.version->version;
+          return kv->version();
         case RangeRequest::CREATE:
-          return hit.version->create_revision;
+          return kv->create_revision();
         case RangeRequest::MOD:
-          return hit.version->mod_revision;
+          return kv->mod_revision();
         default:
           return 0;
       }
     };
-    auto less = [&](const Hit& a, const Hit& b) {
+    auto less = [&](const mvccpb::KeyValue* a, const mvccpb::KeyValue* b) {
       switch (request.sort_target()) {
         case RangeRequest::KEY:
-          return *a.key < *b.key;
+          return a->key() < b->key();
         case RangeRequest::VALUE:
-          return a.version->value < b.version->value;
+          return a->value() < b->value();
         default:
           return field(a) < field(b);
       }
     };
+    // Sorting the element pointers moves no message.
     if (order == RangeRequest::DESCEND) {
-      std::stable_sort(hits.begin(), hits.end(),
-                       [&](const Hit& a, const Hit& b) { return less(b, a); });
+      std::stable_sort(
+          kvs->pointer_begin(), kvs->pointer_end(),
+          [&](const mvccpb::KeyValue* a, const mvccpb::KeyValue* b) { return less(b, a); });
     } else {
-      std::stable_sort(hits.begin(), hits.end(), less);
+      std::stable_sort(kvs->pointer_begin(), kvs->pointer_end(), less);
     }
   }
 
-  etcdserverpb::RangeResponse response;
   response.set_count(count);
   if (limit > 0 && matched > limit) {
-    hits.resize(limit);
+    kvs->DeleteSubrange(static_cast<int>(limit), kvs->size() - static_cast<int>(limit));
     response.set_more(true);
   }
-  response.mutable_kvs()->Reserve(static_cast<int>(hits.size()));
-  for (const Hit& hit : hits) {
-    mvccpb::KeyValue* kv = response.add_kvs();
-    kv->set_key(*hit.key);
-    kv->set_create_revision(hit.version->create_revision);
-    kv->set_mod_revision(hit.version->mod_revision);
-    kv->set_version(hit.version->version);
-    kv->set_lease(hit.version->lease);
-    if (!request.keys_only()) kv->set_value(hit.version->value);
+  if (request.keys_only() && need_values) {
+    for (mvccpb::KeyValue& kv : *kvs) kv.clear_value();
   }
   return response;
 }
@@ -160,21 +123,21 @@ etcdserverpb::RangeResponse Store::RangeAt(const RangeRequest& request, int64_t 
 absl::StatusOr<etcdserverpb::RangeResponse> Store::Range(const RangeRequest& request) const {
   if (auto status = ValidateRange(request); !status.ok()) return status;
   if (auto status = CheckReadRevision(request.revision()); !status.ok()) return status;
-  const int64_t revision = request.revision() > 0 ? request.revision() : revision_;
+  const int64_t revision = request.revision() > 0 ? request.revision() : meta_.revision;
   etcdserverpb::RangeResponse response = RangeAt(request, revision);
   // The header reports the store's current revision even for a read in the past, as etcd does.
-  response.mutable_header()->set_revision(revision_);
+  response.mutable_header()->set_revision(meta_.revision);
   return response;
 }
 
 absl::StatusOr<HashKVResult> Store::HashKV(int64_t revision) const {
   if (auto status = CheckReadRevision(revision); !status.ok()) return status;
   HashKVResult result;
-  result.revision = revision > 0 ? revision : revision_;
-  result.compact_revision = compact_revision_;
+  result.revision = revision > 0 ? revision : meta_.revision;
+  result.compact_revision = meta_.compact_revision;
   std::string record;
   uint32_t crc = 0;
-  for (const auto& [key, history] : keys_) {
+  engine_->ForEachKeyHistory([&](const std::string& key, std::span<const Version> history) {
     for (const Version& version : history) {
       if (version.mod_revision > result.revision) break;
       record.clear();
@@ -189,7 +152,7 @@ absl::StatusOr<HashKVResult> Store::HashKV(int64_t revision) const {
       record.append(version.value);
       crc = base::crc32c::Extend(crc, record.data(), record.size());
     }
-  }
+  });
   result.hash = crc;
   return result;
 }

@@ -16,9 +16,12 @@
 // Version 1 (written before leases existed) is still read, as a store without leases, and
 // version 2 (before alarms) as a store without alarms.
 #include <cstring>
+#include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/crc32c.h"
 #include "fmt/format.h"
@@ -97,11 +100,15 @@ absl::Status Corrupt(std::string_view what, size_t offset) {
 
 std::string Store::Snapshot() const {
   std::string payload;
-  PutFixed<int64_t>(&payload, revision_);
-  PutFixed<int64_t>(&payload, compact_revision_);
-  PutFixed<uint64_t>(&payload, applied_index_);
-  PutFixed<uint64_t>(&payload, keys_.size());
-  for (const auto& [key, history] : keys_) {
+  PutFixed<int64_t>(&payload, meta_.revision);
+  PutFixed<int64_t>(&payload, meta_.compact_revision);
+  PutFixed<uint64_t>(&payload, meta_.applied_index);
+  // The key count comes before the keys; it is known once they are written.
+  const size_t key_count_offset = payload.size();
+  PutFixed<uint64_t>(&payload, 0);
+  uint64_t key_count = 0;
+  engine_->ForEachKeyHistory([&](const std::string& key, std::span<const Version> history) {
+    ++key_count;
     PutBytes(&payload, key);
     PutFixed<uint32_t>(&payload, static_cast<uint32_t>(history.size()));
     for (const Version& version : history) {
@@ -112,14 +119,19 @@ std::string Store::Snapshot() const {
       PutFixed<uint8_t>(&payload, version.tombstone ? 1 : 0);
       PutBytes(&payload, version.value);
     }
-  }
-  PutFixed<uint64_t>(&payload, leases_.size());
-  for (const auto& [id, lease] : leases_) {
+  });
+  std::string count_bytes;
+  PutFixed<uint64_t>(&count_bytes, key_count);
+  payload.replace(key_count_offset, count_bytes.size(), count_bytes);
+  const std::vector<std::pair<int64_t, int64_t>> leases = engine_->Leases();
+  PutFixed<uint64_t>(&payload, leases.size());
+  for (const auto& [id, ttl] : leases) {
     PutFixed<int64_t>(&payload, id);
-    PutFixed<int64_t>(&payload, lease.ttl);
+    PutFixed<int64_t>(&payload, ttl);
   }
-  PutFixed<uint64_t>(&payload, alarms_.size());
-  for (const auto& [member, type] : alarms_) {
+  const AlarmSet& alarms = engine_->alarms();
+  PutFixed<uint64_t>(&payload, alarms.size());
+  for (const auto& [member, type] : alarms) {
     PutFixed<uint64_t>(&payload, member);
     PutFixed<uint32_t>(&payload, static_cast<uint32_t>(type));
   }
@@ -169,7 +181,9 @@ absl::Status Store::Restore(std::string_view snapshot) {
     return Corrupt("impossible revisions", 0);
   }
 
-  KeyMap keys;
+  // Parsed whole and checked before the engine is touched: a bad snapshot changes nothing.
+  std::vector<std::pair<std::string_view, std::vector<Version>>> keys;
+  keys.reserve(key_count);
   int64_t size_bytes = 0;
   int64_t live_keys = 0;
   for (uint64_t k = 0; k < key_count; ++k) {
@@ -177,9 +191,8 @@ absl::Status Store::Restore(std::string_view snapshot) {
     const uint32_t version_count = in.Fixed<uint32_t>();
     if (!in.ok()) return Corrupt("truncated key", in.offset());
     if (key.empty() || version_count == 0) return Corrupt("empty key or history", in.offset());
-    if (!keys.empty() && key <= keys.rbegin()->first)
-      return Corrupt("keys out of order", in.offset());
-    History history;
+    if (!keys.empty() && key <= keys.back().first) return Corrupt("keys out of order", in.offset());
+    std::vector<Version> history;
     history.reserve(version_count);
     for (uint32_t v = 0; v < version_count; ++v) {
       Version version;
@@ -200,9 +213,9 @@ absl::Status Store::Restore(std::string_view snapshot) {
     }
     if (history.front().tombstone) return Corrupt("history starts with a delete", in.offset());
     if (!history.back().tombstone) ++live_keys;
-    keys.emplace_hint(keys.end(), std::string(key), std::move(history));
+    keys.emplace_back(key, std::move(history));
   }
-  std::map<int64_t, Lease> leases;
+  std::map<int64_t, int64_t> leases;  // id -> TTL
   if (format >= kFormatVersionWithoutAlarms) {
     const uint64_t lease_count = in.Fixed<uint64_t>();
     for (uint64_t l = 0; l < lease_count && in.ok(); ++l) {
@@ -212,7 +225,7 @@ absl::Status Store::Restore(std::string_view snapshot) {
       if (id == 0 || ttl < 1 || (!leases.empty() && id <= leases.rbegin()->first)) {
         return Corrupt("impossible or unordered lease", in.offset());
       }
-      leases.emplace_hint(leases.end(), id, Lease{.ttl = ttl, .keys = {}});
+      leases.emplace_hint(leases.end(), id, ttl);
       size_bytes += kLeaseBytes;
     }
     if (!in.ok()) return Corrupt("truncated leases", in.offset());
@@ -237,20 +250,27 @@ absl::Status Store::Restore(std::string_view snapshot) {
   for (const auto& [key, history] : keys) {
     const Version& live = history.back();
     if (live.tombstone || live.lease == 0) continue;
-    auto lease = leases.find(live.lease);
-    if (lease == leases.end()) return Corrupt("a key is attached to a lease that does not exist", 0);
-    lease->second.keys.insert(key);
+    if (!leases.contains(live.lease)) {
+      return Corrupt("a key is attached to a lease that does not exist", 0);
+    }
   }
 
-  keys_ = std::move(keys);
-  leases_ = std::move(leases);
-  alarms_ = std::move(alarms);
-  nospace_alarms_ = CountNoSpace(alarms_);
-  revision_ = revision;
-  compact_revision_ = compact_revision;
-  applied_index_ = applied_index;
-  size_bytes_ = size_bytes;
-  live_keys_ = live_keys;
+  // Which keys a lease holds is not in the snapshot: it is the lease of each key's live version.
+  engine_->Clear();
+  for (const auto& [id, ttl] : leases) engine_->PutLease(id, ttl);
+  for (auto& [key, history] : keys) {
+    const Version& live = history.back();
+    if (!live.tombstone && live.lease != 0) engine_->AttachKey(live.lease, key);
+    for (Version& version : history) engine_->AppendVersion(key, std::move(version));
+  }
+  for (const auto& [member, type] : alarms) engine_->PutAlarm(member, type);
+  meta_ = EngineMeta{.applied_index = applied_index,
+                     .revision = revision,
+                     .compact_revision = compact_revision,
+                     .size_bytes = size_bytes,
+                     .live_keys = live_keys};
+  engine_->Commit(meta_);
+  nospace_alarms_ = CountNoSpace(alarms);
   return absl::OkStatus();
 }
 

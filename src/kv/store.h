@@ -21,15 +21,20 @@
 // mod_revision and version (writes since creation). Older versions of every key stay readable
 // until a Compact removes history below the compaction revision.
 //
+// Storage (kv/engine.h): the store keeps its state in an Engine: key versions, leases, alarms and
+// the scalar state (revisions, applied index, size), written as one batch per applied raft entry.
+// A default-constructed store runs on the in-memory engine; a store over an engine on disk
+// (kv/rocksdb_engine.h) starts from whatever state the engine holds.
+//
 // Thread-safety: thread-compatible. Const methods may run concurrently with each other; any
 // mutation (Apply, MarkApplied, Restore) needs exclusive access. The server wraps it in a
 // reader/writer lock.
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <limits>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "etcd/mvcc/mvccpb/kv.pb.h"
+#include "kv/engine.h"
 #include "raftkv/kvpb/kv.pb.h"
 
 namespace raftkv::kv {
@@ -78,7 +84,11 @@ bool TxnIsSerializable(const etcdserverpb::TxnRequest& txn);
 
 class Store {
  public:
-  Store() = default;
+  // A store on a fresh MemoryEngine.
+  Store();
+  // A store on `engine`, in the state the engine holds (a reopened engine's last commit).
+  explicit Store(std::unique_ptr<Engine> engine);
+  ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -125,13 +135,13 @@ class Store {
   std::optional<LeaseState> FindLease(int64_t id, bool with_keys) const;
   // Every lease, in ascending id order, without keys.
   std::vector<LeaseState> Leases() const;
-  size_t lease_count() const { return leases_.size(); }
+  size_t lease_count() const { return engine_->lease_count(); }
 
   // The raised alarms of `type` (NONE: of every type), ordered by member id, then type.
   std::vector<etcdserverpb::AlarmMember> Alarms(
       etcdserverpb::AlarmType type = etcdserverpb::NONE) const;
   bool HasAlarm(uint64_t member_id, etcdserverpb::AlarmType type) const {
-    return alarms_.contains({member_id, type});
+    return engine_->alarms().contains({member_id, type});
   }
   // True while some member's NOSPACE alarm is raised: writes with a space cost are refused.
   bool space_exceeded() const { return nospace_alarms_ > 0; }
@@ -143,37 +153,23 @@ class Store {
   // store is left unchanged and the error names what is wrong.
   absl::Status Restore(std::string_view snapshot);
 
-  int64_t revision() const { return revision_; }
+  int64_t revision() const { return meta_.revision; }
   // Reads below this revision fail as compacted. 0 until the first Compact.
-  int64_t compact_revision() const { return compact_revision_; }
+  int64_t compact_revision() const { return meta_.compact_revision; }
   // Raft index of the last applied entry; 0 for a fresh store.
-  uint64_t applied_index() const { return applied_index_; }
+  uint64_t applied_index() const { return meta_.applied_index; }
   // Approximate bytes held (keys, values and history), reported as etcd's dbSize.
-  int64_t size_bytes() const { return size_bytes_; }
+  int64_t size_bytes() const { return meta_.size_bytes; }
   // Keys live at the current revision.
-  int64_t live_keys() const { return live_keys_; }
+  int64_t live_keys() const { return meta_.live_keys; }
+
+  // Makes every applied entry durable in the engine (Engine::Sync). The raft log must not be
+  // compacted past applied_index() until this returned OK after the entry was applied.
+  absl::Status Sync() { return engine_->Sync(); }
 
  private:
-  // One write to a key. A delete is recorded as a tombstone so that reads at older revisions
-  // still find the value that was there.
-  struct Version {
-    int64_t mod_revision = 0;
-    int64_t create_revision = 0;  // 0 for a tombstone
-    int64_t version = 0;          // 0 for a tombstone
-    int64_t lease = 0;
-    std::string value;
-    bool tombstone = false;
-  };
-  // Invariant: mod_revision strictly increasing, never empty, never starts with a tombstone
-  // (compaction drops history that only says "absent").
-  using History = std::vector<Version>;
-  using KeyMap = std::map<std::string, History, std::less<>>;
-
-  // What one stored version is charged in size_bytes(): key and value plus a fixed overhead, so
-  // that history of empty values still counts.
-  static int64_t VersionBytes(size_t key_size, size_t value_size) {
-    return static_cast<int64_t>(key_size + value_size) + 48;
-  }
+  // Reads at this revision see the newest version of every key.
+  static constexpr int64_t kLatest = std::numeric_limits<int64_t>::max();
 
   // The state of one write request while it is applied: every write of the request is stamped
   // with `revision`, and the store revision moves to it only if something was written.
@@ -184,15 +180,26 @@ class Store {
     int64_t visible() const { return wrote ? revision : revision - 1; }
   };
 
+  // The keys of etcd's range form (key, range_end) as an engine KeyRange: range_end empty
+  // selects `key` alone, "\0" every key >= key, anything else the half-open interval
+  // [key, range_end).
+  class EtcdRange {
+   public:
+    EtcdRange(std::string_view key, std::string_view range_end);
+    EtcdRange(const EtcdRange&) = delete;
+    EtcdRange& operator=(const EtcdRange&) = delete;
+    const KeyRange& range() const { return range_; }
+
+   private:
+    std::string single_end_;  // key + '\0' when selecting one key
+    KeyRange range_;
+  };
+
+  // Everything but the applied index and the commit.
+  absl::StatusOr<kvpb::Response> ApplyRequest(const kvpb::Request& request);
+
   // read.cc
-  static const Version* VisibleAt(const History& history, int64_t revision);
   absl::Status CheckReadRevision(int64_t revision) const;
-  // The keys of etcd's range form: range_end empty selects `key` alone, "\0" every key >= key,
-  // anything else the half-open interval [key, range_end).
-  std::pair<KeyMap::const_iterator, KeyMap::const_iterator> Bounds(
-      std::string_view key, std::string_view range_end) const;
-  std::pair<KeyMap::iterator, KeyMap::iterator> MutableBounds(std::string_view key,
-                                                              std::string_view range_end);
   etcdserverpb::RangeResponse RangeAt(const etcdserverpb::RangeRequest& request,
                                       int64_t revision) const;
 
@@ -204,27 +211,20 @@ class Store {
   absl::Status Compact(int64_t revision);
   // The checks etcd makes against the store before a put takes effect (lease, ignore_*).
   absl::Status CheckPut(const etcdserverpb::PutRequest& request) const;
-  void Append(History& history, Version version);
 
   // lease.cc
-  struct Lease {
-    int64_t ttl = 0;
-    std::set<std::string, std::less<>> keys;
-  };
   absl::Status GrantLease(const etcdserverpb::LeaseGrantRequest& request,
                           etcdserverpb::LeaseGrantResponse* response);
   absl::Status RevokeLease(WriteBatch& batch, const etcdserverpb::LeaseRevokeRequest& request,
                            etcdserverpb::LeaseRevokeResponse* response);
   // Moves `key` from the lease `from` to the lease `to` (0: none).
-  void MoveKeyLease(const std::string& key, int64_t from, int64_t to);
+  void MoveKeyLease(std::string_view key, int64_t from, int64_t to);
   // What a lease is charged in size_bytes().
   static constexpr int64_t kLeaseBytes = 64;
 
   // alarm.cc
   absl::Status ApplyAlarm(const etcdserverpb::AlarmRequest& request,
                           etcdserverpb::AlarmResponse* response);
-  // (member id, alarm type) of every raised alarm.
-  using AlarmSet = std::set<std::pair<uint64_t, etcdserverpb::AlarmType>>;
   static int64_t CountNoSpace(const AlarmSet& alarms);
 
   // txn.cc
@@ -239,15 +239,11 @@ class Store {
   void ApplyTxn(WriteBatch& batch, const etcdserverpb::TxnRequest& txn,
                 const std::vector<bool>& path, size_t* step, etcdserverpb::TxnResponse* response);
 
-  KeyMap keys_;
-  std::map<int64_t, Lease> leases_;
-  AlarmSet alarms_;
+  std::unique_ptr<Engine> engine_;
+  // The engine's meta, with the changes of the entry being applied until it is committed.
+  EngineMeta meta_;
+  // Raised NOSPACE alarms, counted from engine_->alarms().
   int64_t nospace_alarms_ = 0;
-  int64_t revision_ = 1;
-  int64_t compact_revision_ = 0;
-  uint64_t applied_index_ = 0;
-  int64_t size_bytes_ = 0;
-  int64_t live_keys_ = 0;
 };
 
 }  // namespace raftkv::kv

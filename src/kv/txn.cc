@@ -72,13 +72,13 @@ void Store::ReadBranch(const TxnRequest& txn, const std::vector<bool>& path, siz
     if (op.has_request_range()) {
       const auto& request = op.request_range();
       auto* range = result->mutable_response_range();
-      *range = RangeAt(request, request.revision() > 0 ? request.revision() : revision_);
-      range->mutable_header()->set_revision(revision_);
+      *range = RangeAt(request, request.revision() > 0 ? request.revision() : meta_.revision);
+      range->mutable_header()->set_revision(meta_.revision);
     } else if (op.has_request_txn()) {
       ReadBranch(op.request_txn(), path, step, result->mutable_response_txn());
     }
   }
-  response->mutable_header()->set_revision(revision_);
+  response->mutable_header()->set_revision(meta_.revision);
 }
 
 bool Store::CompareHolds(const Compare& compare) const {
@@ -120,13 +120,14 @@ bool Store::CompareHolds(const Compare& compare) const {
   };
 
   bool any = false;
-  auto [first, last] = Bounds(compare.key(), compare.range_end());
-  for (auto it = first; it != last; ++it) {
-    const Version& latest = it->second.back();
-    if (latest.tombstone) continue;
+  bool all = true;
+  const EtcdRange range(compare.key(), compare.range_end());
+  engine_->Scan(range.range(), kLatest, [&](const std::string&, const Version& latest) {
     any = true;
-    if (!holds(latest)) return false;
-  }
+    all = holds(latest);
+    return all;
+  });
+  if (!all) return false;
   if (any) return true;
   // A missing key compares as all zeros, except that its value is unknown rather than empty:
   // a value compare against a missing key always fails (etcd's rule).

@@ -5,20 +5,54 @@
 
 #include "kv/errors.h"
 #include "kv/invariant.h"
+#include "kv/memory_engine.h"
 #include "kv/quota.h"
 #include "kv/store.h"
 #include "kv/validate.h"
 
 namespace raftkv::kv {
+
+Store::Store() : Store(std::make_unique<MemoryEngine>()) {}
+
+Store::Store(std::unique_ptr<Engine> engine)
+    : engine_(std::move(engine)),
+      meta_(engine_->meta()),
+      nospace_alarms_(CountNoSpace(engine_->alarms())) {}
+
+Store::~Store() = default;
+
+Store::EtcdRange::EtcdRange(std::string_view key, std::string_view range_end) {
+  if (range_end.empty()) {
+    single_end_.reserve(key.size() + 1);
+    single_end_.append(key);
+    single_end_.push_back('\0');
+    range_ = KeyRange{.begin = key, .end = single_end_};
+  } else if (range_end == std::string_view("\0", 1)) {
+    range_ = KeyRange{.begin = key, .end = {}};
+  } else if (range_end <= key) {
+    range_ = KeyRange{.begin = key, .end = key};  // empty
+  } else {
+    range_ = KeyRange{.begin = key, .end = range_end};
+  }
+}
+
 absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64_t index) {
-  MarkApplied(index);
+  RAFTKV_KV_INVARIANT(index > meta_.applied_index);
+  meta_.applied_index = index;
+  absl::StatusOr<kvpb::Response> response = ApplyRequest(request);
+  // One commit per entry, rejected or not: the applied index moves with the entry's writes.
+  engine_->Commit(meta_);
+  return response;
+}
+
+absl::StatusOr<kvpb::Response> Store::ApplyRequest(const kvpb::Request& request) {
   if (auto status = ValidateRequest(request, kNoTxnOpsLimit); !status.ok()) return status;
   // etcd's capped applier: under NOSPACE nothing that needs space applies, on any member.
   if (space_exceeded() && QuotaCost(request) > 0) return NoSpaceError();
 
   kvpb::Response response;
   response.set_id(request.id());
-  WriteBatch batch{.revision = revision_ + 1};
+  WriteBatch batch{.revision = meta_.revision + 1};
   switch (request.op_case()) {
     case kvpb::Request::kPut:
       if (auto status = CheckPut(request.put()); !status.ok()) return status;
@@ -29,7 +63,7 @@ absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64
       break;
     case kvpb::Request::kTxn: {
       // Decide every branch first, then check the chosen path, then write: a rejected txn must
-      // leave no trace, and the store has no rollback.
+      // leave no trace, and the store never takes a write back.
       std::vector<bool> path;
       ChoosePath(request.txn(), &path);
       size_t step = 0;
@@ -41,7 +75,7 @@ absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64
     }
     case kvpb::Request::kCompaction:
       if (auto status = Compact(request.compaction().revision()); !status.ok()) return status;
-      response.mutable_compaction()->mutable_header()->set_revision(revision_);
+      response.mutable_compaction()->mutable_header()->set_revision(meta_.revision);
       break;
     case kvpb::Request::kLeaseGrant:
       if (auto status = GrantLease(request.lease_grant(), response.mutable_lease_grant());
@@ -50,8 +84,7 @@ absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64
       }
       break;
     case kvpb::Request::kLeaseRevoke:
-      if (auto status =
-              RevokeLease(batch, request.lease_revoke(), response.mutable_lease_revoke());
+      if (auto status = RevokeLease(batch, request.lease_revoke(), response.mutable_lease_revoke());
           !status.ok()) {
         return status;
       }
@@ -64,93 +97,89 @@ absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64
     case kvpb::Request::OP_NOT_SET:
       RAFTKV_KV_INVARIANT(false);  // ValidateRequest rejects it
   }
-  if (batch.wrote) revision_ = batch.revision;
+  if (batch.wrote) meta_.revision = batch.revision;
   return response;
 }
 
 void Store::MarkApplied(uint64_t index) {
-  RAFTKV_KV_INVARIANT(index > applied_index_);
-  applied_index_ = index;
+  RAFTKV_KV_INVARIANT(index > meta_.applied_index);
+  meta_.applied_index = index;
+  engine_->Commit(meta_);
 }
 
 absl::Status Store::CheckPut(const etcdserverpb::PutRequest& request) const {
-  if (request.lease() != 0 && !leases_.contains(request.lease())) return LeaseNotFoundError();
+  if (request.lease() != 0 && !engine_->LeaseTtl(request.lease())) return LeaseNotFoundError();
   if (request.ignore_value() || request.ignore_lease()) {
-    auto it = keys_.find(request.key());
-    if (it == keys_.end() || it->second.back().tombstone) return KeyNotFoundError();
+    if (!engine_->Read(request.key(), kLatest, [](const Version&) {})) return KeyNotFoundError();
   }
   return absl::OkStatus();
 }
 
-void Store::Append(History& history, Version version) {
-  // Validation guarantees one write per key per request, so revisions strictly increase.
-  RAFTKV_KV_INVARIANT(history.empty() || history.back().mod_revision < version.mod_revision);
-  history.push_back(std::move(version));
+namespace {
+
+void FillKeyValue(std::string_view key, const Version& version, mvccpb::KeyValue* kv) {
+  kv->set_key(std::string(key));
+  kv->set_create_revision(version.create_revision);
+  kv->set_mod_revision(version.mod_revision);
+  kv->set_version(version.version);
+  kv->set_value(version.value);
+  kv->set_lease(version.lease);
 }
+
+}  // namespace
 
 void Store::Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
                 etcdserverpb::PutResponse* response) {
-  auto [it, inserted] = keys_.try_emplace(request.key());
-  History& history = it->second;
-  const bool existed = !inserted && !history.back().tombstone;
-
   Version next;
   next.mod_revision = batch.revision;
-  if (existed) {
-    const Version& prev = history.back();
-    if (request.prev_kv()) {
-      mvccpb::KeyValue* kv = response->mutable_prev_kv();
-      kv->set_key(request.key());
-      kv->set_create_revision(prev.create_revision);
-      kv->set_mod_revision(prev.mod_revision);
-      kv->set_version(prev.version);
-      kv->set_value(prev.value);
-      kv->set_lease(prev.lease);
-    }
+  int64_t prev_lease = 0;
+  // The previous value is copied only when the request asks for it.
+  const bool existed = engine_->Read(request.key(), kLatest, [&](const Version& prev) {
+    if (request.prev_kv()) FillKeyValue(request.key(), prev, response->mutable_prev_kv());
+    prev_lease = prev.lease;
     next.create_revision = prev.create_revision;
     next.version = prev.version + 1;
     next.lease = request.ignore_lease() ? prev.lease : request.lease();
     next.value = request.ignore_value() ? prev.value : request.value();
-  } else {
+  });
+  if (!existed) {
     next.create_revision = batch.revision;
     next.version = 1;
     next.lease = request.lease();
     next.value = request.value();
-    ++live_keys_;
+    ++meta_.live_keys;
   }
-  size_bytes_ += VersionBytes(request.key().size(), next.value.size());
-  MoveKeyLease(it->first, existed ? history.back().lease : 0, next.lease);
-  Append(history, std::move(next));
+  meta_.size_bytes += VersionBytes(request.key().size(), next.value.size());
+  MoveKeyLease(request.key(), prev_lease, next.lease);
+  engine_->AppendVersion(request.key(), std::move(next));
   batch.wrote = true;
   response->mutable_header()->set_revision(batch.visible());
 }
 
 void Store::DeleteRange(WriteBatch& batch, const etcdserverpb::DeleteRangeRequest& request,
                         etcdserverpb::DeleteRangeResponse* response) {
-  int64_t deleted = 0;
-  auto [first, last] = MutableBounds(request.key(), request.range_end());
-  for (auto it = first; it != last; ++it) {
-    History& history = it->second;
-    const Version& prev = history.back();
-    if (prev.tombstone) continue;
-    if (request.prev_kv()) {
-      mvccpb::KeyValue* kv = response->add_prev_kvs();
-      kv->set_key(it->first);
-      kv->set_create_revision(prev.create_revision);
-      kv->set_mod_revision(prev.mod_revision);
-      kv->set_version(prev.version);
-      kv->set_value(prev.value);
-      kv->set_lease(prev.lease);
-    }
-    MoveKeyLease(it->first, prev.lease, 0);
+  // Read first, then write: an engine is not written while it is being scanned.
+  struct Victim {
+    std::string key;
+    int64_t lease;
+  };
+  std::vector<Victim> victims;
+  const EtcdRange range(request.key(), request.range_end());
+  engine_->Scan(range.range(), kLatest, [&](const std::string& key, const Version& prev) {
+    if (request.prev_kv()) FillKeyValue(key, prev, response->add_prev_kvs());
+    victims.push_back({key, prev.lease});
+    return true;
+  });
+  for (const Victim& victim : victims) {
+    MoveKeyLease(victim.key, victim.lease, 0);
     Version tombstone;
     tombstone.mod_revision = batch.revision;
     tombstone.tombstone = true;
-    size_bytes_ += VersionBytes(it->first.size(), 0);
-    Append(history, std::move(tombstone));
-    ++deleted;
-    --live_keys_;
+    meta_.size_bytes += VersionBytes(victim.key.size(), 0);
+    engine_->AppendVersion(victim.key, std::move(tombstone));
+    --meta_.live_keys;
   }
+  const auto deleted = static_cast<int64_t>(victims.size());
   // Deleting nothing is not a write: it leaves the revision alone (etcd §6).
   if (deleted > 0) batch.wrote = true;
   response->set_deleted(deleted);
@@ -158,31 +187,10 @@ void Store::DeleteRange(WriteBatch& batch, const etcdserverpb::DeleteRangeReques
 }
 
 absl::Status Store::Compact(int64_t revision) {
-  if (revision <= compact_revision_) return CompactedError();
-  if (revision > revision_) return FutureRevisionError();
-  compact_revision_ = revision;
-  for (auto it = keys_.begin(); it != keys_.end();) {
-    History& history = it->second;
-    // Reads at `revision` or later need the newest version at or below it, and everything above.
-    auto above = std::upper_bound(
-        history.begin(), history.end(), revision,
-        [](int64_t rev, const Version& version) { return rev < version.mod_revision; });
-    if (above != history.begin()) {
-      auto keep = std::prev(above);
-      // A tombstone only says "absent", which an empty history says too.
-      auto erase_end = keep->tombstone ? above : keep;
-      for (auto v = history.begin(); v != erase_end; ++v) {
-        size_bytes_ -= VersionBytes(it->first.size(), v->value.size());
-      }
-      history.erase(history.begin(), erase_end);
-    }
-    if (history.empty()) {
-      it = keys_.erase(it);
-    } else {
-      RAFTKV_KV_INVARIANT(!history.front().tombstone);
-      ++it;
-    }
-  }
+  if (revision <= meta_.compact_revision) return CompactedError();
+  if (revision > meta_.revision) return FutureRevisionError();
+  meta_.size_bytes -= engine_->Compact(revision);
+  meta_.compact_revision = revision;
   return absl::OkStatus();
 }
 

@@ -1,0 +1,170 @@
+// The storage under kv::Store: key versions and the store's metadata, nothing of etcd's rules.
+//
+// kv::Store decides what a request does (revision rules, txn compares and branches, leases,
+// alarms, quota, error strings); an Engine keeps what it decided and reads it back. Two engines
+// implement this interface: MemoryEngine (memory_engine.h, every version in ordered maps; the
+// simulator and most tests use it) and RocksDbEngine (rocksdb_engine.h, on disk).
+//
+// Writes and the applied index: the store applies one raft entry at a time. Every write it makes
+// while applying the entry (AppendVersion, the lease and alarm calls, Compact, Clear) goes into
+// the engine's open batch, and Commit(meta) ends the entry: the batch and `meta` (applied index,
+// revisions, counters) become visible and, for an engine on disk, durable together or not at
+// all. A reopened engine therefore holds the state after some whole entry, and its meta says
+// which. Reads see the open batch's writes (a txn reads its own writes), and nothing reads while
+// another thread writes (the store's caller serializes them).
+//
+// Errors: an engine that cannot read or write its storage (I/O error, corruption) cannot go on
+// applying entries without diverging from the other members, so such errors stop the process
+// with a message naming the failure (see FatalEngineError); opening an engine returns a status.
+//
+// Thread-safety: thread-compatible, like kv::Store: const methods may run concurrently with each
+// other when no batch is open; everything else needs exclusive access.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
+
+namespace raftkv::kv {
+
+// One write to a key. A delete is kept as a tombstone so that reads at older revisions still
+// find the value that was there.
+struct Version {
+  int64_t mod_revision = 0;
+  int64_t create_revision = 0;  // 0 for a tombstone
+  int64_t version = 0;          // 0 for a tombstone
+  int64_t lease = 0;
+  std::string value;
+  bool tombstone = false;
+
+  friend bool operator==(const Version&, const Version&) = default;
+};
+
+// What one stored version is charged in Store::size_bytes(): key and value plus a fixed
+// overhead, so that history of empty values still counts. Engines report what Compact frees in
+// this unit, so that the store's accounting does not depend on the engine.
+inline int64_t VersionBytes(size_t key_size, size_t value_size) {
+  return static_cast<int64_t>(key_size + value_size) + 48;
+}
+
+// The store's scalar state, written with every committed batch.
+struct EngineMeta {
+  // Raft index of the last applied entry; 0 for a fresh store.
+  uint64_t applied_index = 0;
+  int64_t revision = 1;
+  int64_t compact_revision = 0;
+  // The store's size accounting (VersionBytes per version, a charge per lease) and live keys.
+  int64_t size_bytes = 0;
+  int64_t live_keys = 0;
+
+  friend bool operator==(const EngineMeta&, const EngineMeta&) = default;
+};
+
+// Keys in [begin, end); an empty `end` means no upper bound. A single key k is [k, k + '\0').
+struct KeyRange {
+  std::string_view begin;
+  std::string_view end;
+
+  bool Contains(std::string_view key) const { return key >= begin && (end.empty() || key < end); }
+};
+
+// (member id, alarm type) of every raised alarm, in that order.
+using AlarmSet = std::set<std::pair<uint64_t, etcdserverpb::AlarmType>>;
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // ---- Reads. All see the open batch's writes. ----
+
+  // The meta of the last Commit (EngineMeta{} for a fresh engine).
+  virtual EngineMeta meta() const = 0;
+
+  // Calls fn(version) with the newest version of `key` with mod_revision <= revision and returns
+  // true; returns false without calling fn when there is none or it is a tombstone (the key is
+  // absent at `revision`). The reference is valid during the call only.
+  using ReadFn = absl::FunctionRef<void(const Version& version)>;
+  virtual bool Read(std::string_view key, int64_t revision, ReadFn fn) const = 0;
+  // Read, copied out.
+  std::optional<Version> Get(std::string_view key, int64_t revision) const {
+    std::optional<Version> out;
+    Read(key, revision, [&](const Version& version) { out = version; });
+    return out;
+  }
+
+  // Calls fn(key, version) in key order for every key in `range` that is live at `revision`,
+  // with its newest version at or below `revision`, until fn returns false. The references are
+  // valid during the call only. REQUIRES: fn does not write to the engine.
+  using ScanFn = absl::FunctionRef<bool(const std::string& key, const Version& version)>;
+  virtual void Scan(const KeyRange& range, int64_t revision, ScanFn fn) const = 0;
+
+  // Calls fn(key, version, prev) for every version of a key in `range` with a mod_revision in
+  // (from, through], in revision order and within one revision in key order, until fn returns
+  // false. `prev` is the key's version just before `version` when the engine still has it
+  // (tombstones included), else null. This is watch catch-up (Store::Events).
+  using EventFn =
+      absl::FunctionRef<bool(const std::string& key, const Version& version, const Version* prev)>;
+  virtual void History(const KeyRange& range, int64_t from, int64_t through, EventFn fn) const = 0;
+
+  // Calls fn(key, versions) for every key in key order, with all its kept versions in ascending
+  // mod_revision (tombstones included). This is what HashKV and Snapshot read.
+  using KeyHistoryFn = absl::FunctionRef<void(const std::string& key, std::span<const Version>)>;
+  virtual void ForEachKeyHistory(KeyHistoryFn fn) const = 0;
+
+  // Leases: the granted TTL of lease `id`, every lease in ascending id order, and the keys
+  // attached to one lease in key order.
+  virtual std::optional<int64_t> LeaseTtl(int64_t id) const = 0;
+  virtual std::vector<std::pair<int64_t, int64_t>> Leases() const = 0;
+  virtual std::vector<std::string> LeaseKeys(int64_t id) const = 0;
+  virtual size_t lease_count() const = 0;
+
+  virtual const AlarmSet& alarms() const = 0;
+
+  // ---- Writes into the open batch (one is open whenever the previous one was committed). ----
+
+  // Adds `version` as the newest version of `key`.
+  // REQUIRES: version.mod_revision is above every stored version of `key`.
+  virtual void AppendVersion(std::string_view key, Version version) = 0;
+
+  // Drops history below `revision`: for each key, the versions older than its newest version at
+  // or below `revision`, and that version too when it is a tombstone (a history that only says
+  // "absent" is dropped whole). Returns the VersionBytes of what it dropped.
+  // REQUIRES: meta().compact_revision < revision <= meta().revision, and no other write in the
+  // batch (the store compacts in an entry of its own).
+  virtual int64_t Compact(int64_t revision) = 0;
+
+  virtual void PutLease(int64_t id, int64_t ttl) = 0;
+  // REQUIRES: no key is attached to the lease.
+  virtual void DeleteLease(int64_t id) = 0;
+  virtual void AttachKey(int64_t lease, std::string_view key) = 0;
+  virtual void DetachKey(int64_t lease, std::string_view key) = 0;
+
+  virtual void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) = 0;
+  virtual void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) = 0;
+
+  // Removes everything (a snapshot restore follows in the same batch).
+  virtual void Clear() = 0;
+
+  // Makes the open batch and `meta` visible, atomically (and durable together, for an engine on
+  // disk: see Sync), and opens the next batch.
+  virtual void Commit(const EngineMeta& meta) = 0;
+
+  // Makes every committed batch durable against a crash of the machine. An engine whose Commit
+  // is already durable, or that keeps nothing on disk, returns OK at once.
+  virtual absl::Status Sync() = 0;
+};
+
+// Stops the process after an engine failed to read or write its storage: the store cannot keep
+// applying entries without diverging from the other members.
+[[noreturn]] void FatalEngineError(std::string_view what, std::string_view detail);
+
+}  // namespace raftkv::kv

@@ -1,0 +1,377 @@
+#include "kv/rocksdb_engine.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "fmt/format.h"
+#include "kv/invariant.h"
+#include "kv/rocksdb_format.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
+
+namespace raftkv::kv {
+namespace {
+
+namespace format = rocksdb_format;
+
+std::string_view View(const rocksdb::Slice& slice) { return {slice.data(), slice.size()}; }
+
+void CheckOk(const rocksdb::Status& status, std::string_view what) {
+  if (!status.ok()) FatalEngineError(what, status.ToString());
+}
+
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+format::DecodedVersionKey DecodeKeyOrDie(const rocksdb::Iterator& it) {
+  std::optional<format::DecodedVersionKey> key = format::DecodeVersionKey(View(it.key()));
+  if (!key) FatalEngineError("corrupt version key", Printable(View(it.key())));
+  return *std::move(key);
+}
+
+Version DecodeVersionOrDie(const rocksdb::Iterator& it, int64_t mod_revision) {
+  std::optional<Version> version = format::DecodeVersion(View(it.value()), mod_revision);
+  if (!version) FatalEngineError("corrupt version record", Printable(View(it.key())));
+  return *std::move(version);
+}
+
+bool HasPrefix(const rocksdb::Slice& slice, std::string_view prefix) {
+  return View(slice).substr(0, prefix.size()) == prefix;
+}
+
+// How many older versions of a key a scan steps over before it seeks past the rest.
+constexpr int kStepsBeforeSeek = 4;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::string& dir,
+                                                                   Options options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  const rocksdb::ColumnFamilyOptions family_options;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, family_options},
+      {std::string(format::kVersionsFamily), family_options},
+      {std::string(format::kRevisionsFamily), family_options},
+      {std::string(format::kMetaFamily), family_options},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status = rocksdb::DB::Open(db_options, dir, families, &handles, &db);
+  if (!status.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot open the kv engine in {}: {}", dir, status.ToString()));
+  }
+  std::unique_ptr<RocksDbEngine> engine(new RocksDbEngine());
+  engine->options_ = options;
+  engine->dir_ = dir;
+  engine->db_.reset(db);
+  engine->default_ = handles[0];
+  engine->versions_ = handles[1];
+  engine->revisions_ = handles[2];
+  engine->meta_family_ = handles[3];
+  engine->batch_ = std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
+                                                                  /*overwrite_key=*/true);
+
+  std::string record;
+  status = db->Get(rocksdb::ReadOptions(), engine->meta_family_, format::kMetaKey, &record);
+  if (status.ok()) {
+    std::optional<EngineMeta> meta = format::DecodeMeta(record);
+    if (!meta) {
+      return absl::DataLossError(fmt::format("kv engine in {} has a corrupt meta record", dir));
+    }
+    engine->meta_ = *meta;
+  } else if (!status.IsNotFound()) {
+    return absl::DataLossError(
+        fmt::format("cannot read the kv engine's meta in {}: {}", dir, status.ToString()));
+  }
+
+  // Leases and alarms are few: they are read once and then kept in memory too.
+  std::unique_ptr<rocksdb::Iterator> it = engine->NewDbIterator(engine->meta_family_);
+  for (it->Seek(std::string(1, format::kAlarmPrefix));
+       it->Valid() && HasPrefix(it->key(), std::string(1, format::kAlarmPrefix)); it->Next()) {
+    auto alarm = format::DecodeAlarmKey(View(it->key()));
+    if (!alarm) {
+      return absl::DataLossError(fmt::format("kv engine in {} has a corrupt alarm record", dir));
+    }
+    engine->alarms_.insert(*alarm);
+  }
+  for (it->Seek(std::string(1, format::kLeasePrefix));
+       it->Valid() && HasPrefix(it->key(), std::string(1, format::kLeasePrefix)); it->Next()) {
+    auto id = format::DecodeLeaseKey(View(it->key()));
+    auto ttl = format::DecodeInt64(View(it->value()));
+    if (!id || !ttl) {
+      return absl::DataLossError(fmt::format("kv engine in {} has a corrupt lease record", dir));
+    }
+    engine->leases_.emplace(*id, *ttl);
+  }
+  if (!it->status().ok()) {
+    return absl::DataLossError(
+        fmt::format("cannot read the kv engine's leases in {}: {}", dir, it->status().ToString()));
+  }
+  return engine;
+}
+
+RocksDbEngine::~RocksDbEngine() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* handle : {default_, versions_, revisions_, meta_family_}) {
+    if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle);
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+bool RocksDbEngine::BatchIsEmpty() const { return batch_->GetWriteBatch()->Count() == 0; }
+
+std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewDbIterator(
+    rocksdb::ColumnFamilyHandle* family) const {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), family));
+}
+
+std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewIterator(
+    rocksdb::ColumnFamilyHandle* family) const {
+  std::unique_ptr<rocksdb::Iterator> base = NewDbIterator(family);
+  if (BatchIsEmpty()) return base;
+  return std::unique_ptr<rocksdb::Iterator>(batch_->NewIteratorWithBase(family, base.release()));
+}
+
+bool RocksDbEngine::Read(std::string_view key, int64_t revision, ReadFn fn) const {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
+  it->Seek(format::VersionKey(key, revision));
+  CheckOk(it->status(), "reading a key");
+  if (!it->Valid() || !HasPrefix(it->key(), format::VersionKeyPrefix(key))) return false;
+  const Version version = DecodeVersionOrDie(*it, DecodeKeyOrDie(*it).revision);
+  if (version.tombstone) return false;
+  fn(version);
+  return true;
+}
+
+void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, ScanFn fn) const {
+  if (!range.end.empty() && range.end <= range.begin) return;
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
+  it->Seek(format::VersionKey(range.begin, revision));
+  while (it->Valid()) {
+    format::DecodedVersionKey entry = DecodeKeyOrDie(*it);
+    if (!range.Contains(entry.key)) break;
+    if (entry.revision > revision) {
+      // Newer than the read: the key's newest version at or below it is one seek further (or
+      // the key has none, and the seek lands on the next key).
+      it->Seek(format::VersionKey(entry.key, revision));
+      continue;
+    }
+    const Version version = DecodeVersionOrDie(*it, entry.revision);
+    if (!version.tombstone && !fn(entry.key, version)) return;
+    // On to the next key. Most keys keep few versions, so stepping is cheaper than seeking past
+    // them; a key with a long history is skipped with one seek.
+    const std::string prefix(View(it->key()).substr(0, it->key().size() - 8));
+    int steps = 0;
+    for (it->Next(); it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+      if (++steps == kStepsBeforeSeek) {
+        it->Seek(format::VersionKeyLimit(entry.key));
+        break;
+      }
+    }
+  }
+  CheckOk(it->status(), "scanning keys");
+}
+
+void RocksDbEngine::History(const KeyRange& range, int64_t from, int64_t through,
+                            EventFn fn) const {
+  // The revision log lists the writes in (revision, key) order; each one is then read from the
+  // versions with the version before it.
+  std::unique_ptr<rocksdb::Iterator> log = NewIterator(revisions_);
+  std::unique_ptr<rocksdb::Iterator> versions = NewIterator(versions_);
+  for (log->Seek(format::RevisionKey(from + 1, "")); log->Valid(); log->Next()) {
+    std::optional<format::DecodedRevisionKey> write = format::DecodeRevisionKey(View(log->key()));
+    if (!write) FatalEngineError("corrupt revision log key", Printable(View(log->key())));
+    if (write->revision > through) break;
+    if (!range.Contains(write->key)) continue;
+    const std::string key(write->key);
+    versions->Seek(format::VersionKey(key, write->revision));
+    CheckOk(versions->status(), "reading history");
+    if (!versions->Valid() || DecodeKeyOrDie(*versions).revision != write->revision ||
+        !HasPrefix(versions->key(), format::VersionKeyPrefix(key))) {
+      FatalEngineError("the revision log names a version that is missing",
+                       fmt::format("{} at {}", Printable(key), write->revision));
+    }
+    const Version version = DecodeVersionOrDie(*versions, write->revision);
+    std::optional<Version> prev;
+    versions->Next();
+    CheckOk(versions->status(), "reading history");
+    if (versions->Valid() && HasPrefix(versions->key(), format::VersionKeyPrefix(key))) {
+      prev = DecodeVersionOrDie(*versions, DecodeKeyOrDie(*versions).revision);
+    }
+    if (!fn(key, version, prev ? &*prev : nullptr)) return;
+  }
+  CheckOk(log->status(), "reading the revision log");
+}
+
+void RocksDbEngine::ForEachKeyHistory(KeyHistoryFn fn) const {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
+  std::string key;
+  std::vector<Version> history;  // newest first, as stored
+  auto flush = [&] {
+    if (history.empty()) return;
+    std::reverse(history.begin(), history.end());
+    fn(key, history);
+    history.clear();
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    format::DecodedVersionKey entry = DecodeKeyOrDie(*it);
+    if (entry.key != key) {
+      flush();
+      key = std::move(entry.key);
+    }
+    history.push_back(DecodeVersionOrDie(*it, entry.revision));
+  }
+  CheckOk(it->status(), "reading every key");
+  flush();
+}
+
+std::optional<int64_t> RocksDbEngine::LeaseTtl(int64_t id) const {
+  auto it = leases_.find(id);
+  if (it == leases_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<int64_t, int64_t>> RocksDbEngine::Leases() const {
+  return {leases_.begin(), leases_.end()};
+}
+
+std::vector<std::string> RocksDbEngine::LeaseKeys(int64_t id) const {
+  std::vector<std::string> keys;
+  const std::string prefix = format::LeaseKeysPrefix(id);
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(meta_family_);
+  for (it->Seek(prefix); it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+    keys.emplace_back(View(it->key()).substr(prefix.size()));
+  }
+  CheckOk(it->status(), "reading a lease's keys");
+  return keys;
+}
+
+void RocksDbEngine::AppendVersion(std::string_view key, Version version) {
+  CheckOk(batch_->Put(versions_, format::VersionKey(key, version.mod_revision),
+                      format::EncodeVersion(version)),
+          "writing a version");
+  CheckOk(batch_->Put(revisions_, format::RevisionKey(version.mod_revision, key),
+                      version.tombstone ? "d" : ""),
+          "writing the revision log");
+}
+
+int64_t RocksDbEngine::Compact(int64_t revision) {
+  RAFTKV_KV_INVARIANT(BatchIsEmpty());
+  // Only keys written at or below `revision` since the last compaction can have versions to
+  // drop: any other key's history at or below the last compaction revision is already one live
+  // version, still the newest at or below `revision`. Their log entries go too: watch catch-up
+  // never reads below the compaction revision.
+  std::set<std::string> keys;
+  std::unique_ptr<rocksdb::Iterator> log = NewDbIterator(revisions_);
+  for (log->SeekToFirst(); log->Valid(); log->Next()) {
+    std::optional<format::DecodedRevisionKey> write = format::DecodeRevisionKey(View(log->key()));
+    if (!write) FatalEngineError("corrupt revision log key", Printable(View(log->key())));
+    if (write->revision > revision) break;
+    keys.emplace(write->key);
+    CheckOk(batch_->Delete(revisions_, log->key()), "compacting the revision log");
+  }
+  CheckOk(log->status(), "reading the revision log");
+
+  int64_t freed_bytes = 0;
+  std::unique_ptr<rocksdb::Iterator> versions = NewDbIterator(versions_);
+  for (const std::string& key : keys) {
+    const std::string prefix = format::VersionKeyPrefix(key);
+    bool newest = true;
+    for (versions->Seek(format::VersionKey(key, revision));
+         versions->Valid() && HasPrefix(versions->key(), prefix); versions->Next()) {
+      const Version version = DecodeVersionOrDie(*versions, DecodeKeyOrDie(*versions).revision);
+      // Keep the newest version at or below `revision`, unless it only says "absent".
+      if (newest && !version.tombstone) {
+        newest = false;
+        continue;
+      }
+      newest = false;
+      freed_bytes += VersionBytes(key.size(), version.value.size());
+      CheckOk(batch_->Delete(versions_, versions->key()), "compacting versions");
+    }
+    CheckOk(versions->status(), "reading versions");
+  }
+  return freed_bytes;
+}
+
+void RocksDbEngine::PutLease(int64_t id, int64_t ttl) {
+  leases_[id] = ttl;
+  CheckOk(batch_->Put(meta_family_, format::LeaseKey(id), format::EncodeInt64(ttl)),
+          "writing a lease");
+}
+
+void RocksDbEngine::DeleteLease(int64_t id) {
+  leases_.erase(id);
+  CheckOk(batch_->Delete(meta_family_, format::LeaseKey(id)), "deleting a lease");
+}
+
+void RocksDbEngine::AttachKey(int64_t lease, std::string_view key) {
+  CheckOk(batch_->Put(meta_family_, format::LeaseKeyKey(lease, key), ""), "attaching a key");
+}
+
+void RocksDbEngine::DetachKey(int64_t lease, std::string_view key) {
+  CheckOk(batch_->Delete(meta_family_, format::LeaseKeyKey(lease, key)), "detaching a key");
+}
+
+void RocksDbEngine::PutAlarm(uint64_t member, etcdserverpb::AlarmType type) {
+  alarms_.emplace(member, type);
+  CheckOk(batch_->Put(meta_family_, format::AlarmKey(member, type), ""), "writing an alarm");
+}
+
+void RocksDbEngine::DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) {
+  alarms_.erase({member, type});
+  CheckOk(batch_->Delete(meta_family_, format::AlarmKey(member, type)), "deleting an alarm");
+}
+
+void RocksDbEngine::Clear() {
+  // Key by key, in the open batch, so that the restore that follows replaces the state in one
+  // atomic write. (WriteBatchWithIndex has no range deletion.)
+  for (rocksdb::ColumnFamilyHandle* family : {versions_, revisions_, meta_family_}) {
+    std::unique_ptr<rocksdb::Iterator> it = NewIterator(family);
+    std::vector<std::string> doomed;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) doomed.emplace_back(View(it->key()));
+    CheckOk(it->status(), "reading the state to clear");
+    for (const std::string& key : doomed) CheckOk(batch_->Delete(family, key), "clearing");
+  }
+  leases_.clear();
+  alarms_.clear();
+}
+
+void RocksDbEngine::Commit(const EngineMeta& meta) {
+  CheckOk(batch_->Put(meta_family_, format::kMetaKey, format::EncodeMeta(meta)),
+          "writing the meta record");
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_each_commit;
+  CheckOk(db_->Write(write_options, batch_->GetWriteBatch()),
+          fmt::format("committing applied entry {} to {}", meta.applied_index, dir_));
+  batch_->Clear();
+  meta_ = meta;
+}
+
+absl::Status RocksDbEngine::Sync() {
+  rocksdb::Status status = db_->SyncWAL();
+  if (!status.ok()) {
+    return absl::InternalError(
+        fmt::format("cannot sync the kv engine's log in {}: {}", dir_, status.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace raftkv::kv

@@ -1,0 +1,169 @@
+// RocksDbEngine on its own: opening, reopening, what a commit makes durable, and a store on it.
+#include "kv/rocksdb_engine.h"
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "kv/engine_test_util.h"
+#include "kv/store.h"
+#include "kv/store_test_util.h"
+
+namespace raftkv::kv {
+namespace {
+
+using testing::PutReq;
+using testing::RangeReq;
+using testing::TempDir;
+using testing::Wrap;
+
+std::unique_ptr<RocksDbEngine> MustOpen(const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<RocksDbEngine>> engine = RocksDbEngine::Open(dir);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+std::unique_ptr<Store> MustOpenStore(const std::string& dir) {
+  std::unique_ptr<RocksDbEngine> engine = MustOpen(dir);
+  if (engine == nullptr) return nullptr;
+  return std::make_unique<Store>(std::move(engine));
+}
+
+kvpb::Request LeaseGrant(int64_t id, int64_t ttl) {
+  kvpb::Request request;
+  request.mutable_lease_grant()->set_id(id);
+  request.mutable_lease_grant()->set_ttl(ttl);
+  return request;
+}
+
+TEST(RocksDbEngine, AFreshDirectoryOpensAsAnEmptyStoreAtRevisionOne) {
+  TempDir dir;
+  std::unique_ptr<Store> store = MustOpenStore(dir.path() + "/db");
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->revision(), 1);
+  EXPECT_EQ(store->applied_index(), 0u);
+  EXPECT_EQ(store->compact_revision(), 0);
+  EXPECT_EQ(store->Range(RangeReq("a", std::string(1, '\0')))->count(), 0);
+}
+
+TEST(RocksDbEngine, ReopenReadsBackTheAppliedIndexAndTheState) {
+  TempDir dir;
+  std::string snapshot;
+  uint32_t hash = 0;
+  {
+    std::unique_ptr<Store> store = MustOpenStore(dir.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Apply(LeaseGrant(7, 60), 1).ok());
+    auto put = PutReq("k", "v1");
+    put.set_lease(7);
+    ASSERT_TRUE(store->Apply(Wrap(put), 2).ok());
+    ASSERT_TRUE(store->Apply(Wrap(PutReq("k", "v2")), 3).ok());
+    ASSERT_TRUE(store->Apply(Wrap(PutReq("other", "x")), 5).ok());
+    store->MarkApplied(9);  // an empty entry moves the applied index alone
+    ASSERT_TRUE(store->Apply(testing::CompactReq(3), 10).ok());
+    snapshot = store->Snapshot();
+    hash = store->HashKV(0)->hash;
+  }
+  std::unique_ptr<Store> reopened = MustOpenStore(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->applied_index(), 10u);
+  EXPECT_EQ(reopened->revision(), 4);
+  EXPECT_EQ(reopened->compact_revision(), 3);
+  EXPECT_EQ(reopened->live_keys(), 2);
+  EXPECT_EQ(reopened->HashKV(0)->hash, hash);
+  EXPECT_EQ(reopened->Snapshot(), snapshot);
+  ASSERT_TRUE(reopened->FindLease(7, true).has_value());
+  EXPECT_TRUE(reopened->FindLease(7, true)->keys.empty());  // the second put detached "k"
+  auto got = reopened->Range(RangeReq("k"));
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->kvs_size(), 1);
+  EXPECT_EQ(got->kvs(0).value(), "v2");
+  EXPECT_EQ(got->kvs(0).version(), 2);
+  // Applying goes on from the index read back.
+  EXPECT_TRUE(reopened->Apply(Wrap(PutReq("k", "v3")), 11).ok());
+  EXPECT_EQ(reopened->revision(), 5);
+}
+
+TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
+  TempDir dir;
+  {
+    std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
+    ASSERT_NE(engine, nullptr);
+    engine->AppendVersion("a", Version{.mod_revision = 2,
+                                       .create_revision = 2,
+                                       .version = 1,
+                                       .lease = 0,
+                                       .value = "x",
+                                       .tombstone = false});
+    engine->Commit(EngineMeta{.applied_index = 1,
+                              .revision = 2,
+                              .compact_revision = 0,
+                              .size_bytes = 50,
+                              .live_keys = 1});
+    engine->AppendVersion("b", Version{.mod_revision = 3,
+                                       .create_revision = 3,
+                                       .version = 1,
+                                       .lease = 0,
+                                       .value = "y",
+                                       .tombstone = false});
+    engine->PutLease(5, 10);
+    // The batch is open, and readable before its commit...
+    EXPECT_TRUE(engine->Get("b", 3).has_value());
+    // ...but the engine closes without committing it.
+  }
+  std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->meta().applied_index, 1u);
+  EXPECT_EQ(engine->meta().revision, 2);
+  EXPECT_TRUE(engine->Get("a", 2).has_value());
+  EXPECT_FALSE(engine->Get("b", 3).has_value());
+  EXPECT_FALSE(engine->LeaseTtl(5).has_value());
+}
+
+TEST(RocksDbEngine, SyncSucceedsOnAnOpenEngine) {
+  TempDir dir;
+  std::unique_ptr<Store> store = MustOpenStore(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Apply(Wrap(PutReq("k", "v")), 1).ok());
+  EXPECT_TRUE(store->Sync().ok());
+}
+
+TEST(RocksDbEngine, OpeningWhereADirectoryCannotBeFailsWithAStatus) {
+  TempDir dir;
+  const std::string file = dir.path() + "/a-file";
+  std::ofstream(file) << "not a directory";
+  absl::StatusOr<std::unique_ptr<RocksDbEngine>> engine = RocksDbEngine::Open(file + "/db");
+  EXPECT_FALSE(engine.ok());
+}
+
+TEST(RocksDbEngine, RestoringAMemoryStoreSnapshotReplacesEverything) {
+  Store memory;
+  ASSERT_TRUE(memory.Apply(LeaseGrant(3, 30), 1).ok());
+  auto put = PutReq("leased", "v");
+  put.set_lease(3);
+  ASSERT_TRUE(memory.Apply(Wrap(put), 2).ok());
+  ASSERT_TRUE(memory.Apply(Wrap(PutReq("plain", "p")), 3).ok());
+  const std::string snapshot = memory.Snapshot();
+
+  TempDir dir;
+  {
+    std::unique_ptr<Store> disk = MustOpenStore(dir.path());
+    ASSERT_NE(disk, nullptr);
+    // State that the restore must remove.
+    ASSERT_TRUE(disk->Apply(LeaseGrant(9, 30), 1).ok());
+    ASSERT_TRUE(disk->Apply(Wrap(PutReq("stale", "s")), 2).ok());
+    ASSERT_TRUE(disk->Restore(snapshot).ok());
+    EXPECT_EQ(disk->Snapshot(), snapshot);
+  }
+  std::unique_ptr<Store> reopened = MustOpenStore(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->Snapshot(), snapshot);
+  EXPECT_EQ(reopened->applied_index(), 3u);
+  EXPECT_FALSE(reopened->FindLease(9, false).has_value());
+  EXPECT_EQ(reopened->FindLease(3, true)->keys, std::vector<std::string>{"leased"});
+  EXPECT_EQ(reopened->Range(RangeReq("stale"))->count(), 0);
+}
+
+}  // namespace
+}  // namespace raftkv::kv
