@@ -129,6 +129,11 @@ class Engine {
 
   virtual const AlarmSet& alarms() const = 0;
 
+  // The record the layer above the store keeps with the state (the node's member list), opaque
+  // here; empty when none was written. Kept in the engine so that it moves with the applied
+  // index: a reopened engine holds the member list as of its applied entry.
+  virtual const std::string& cluster_state() const = 0;
+
   // ---- Writes into the open batch (one is open whenever the previous one was committed). ----
 
   // Adds `version` as the newest version of `key`.
@@ -151,7 +156,11 @@ class Engine {
   virtual void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) = 0;
   virtual void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) = 0;
 
-  // Removes everything (a snapshot restore follows in the same batch).
+  // Replaces the cluster state.
+  virtual void PutClusterState(std::string_view state) = 0;
+
+  // Removes everything, the cluster state included (a snapshot restore follows in the same
+  // batch).
   virtual void Clear() = 0;
 
   // Makes the open batch and `meta` visible, atomically (and durable together, for an engine on

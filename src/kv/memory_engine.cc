@@ -184,6 +184,7 @@ void MemoryEngine::Clear() {
   keys_.clear();
   leases_.clear();
   alarms_.clear();
+  cluster_state_.clear();
 }
 
 }  // namespace raftkv::kv

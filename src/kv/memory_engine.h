@@ -31,6 +31,7 @@ class MemoryEngine final : public Engine {
   std::vector<std::string> LeaseKeys(int64_t id) const override;
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
+  const std::string& cluster_state() const override { return cluster_state_; }
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -40,6 +41,7 @@ class MemoryEngine final : public Engine {
   void DetachKey(int64_t lease, std::string_view key) override;
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
+  void PutClusterState(std::string_view state) override { cluster_state_ = state; }
   void Clear() override;
   void Commit(const EngineMeta& meta) override { meta_ = meta; }
   absl::Status Sync() override { return absl::OkStatus(); }
@@ -59,6 +61,7 @@ class MemoryEngine final : public Engine {
   KeyMap keys_;
   std::map<int64_t, Lease> leases_;
   AlarmSet alarms_;
+  std::string cluster_state_;
   EngineMeta meta_;
 };
 

@@ -63,6 +63,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  // RocksDB's own text log (LOG, LOG.old.*) would otherwise grow and accumulate without bound.
+  db_options.max_log_file_size = 8 << 20;
+  db_options.keep_log_file_num = 4;
   const rocksdb::ColumnFamilyOptions family_options;
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family_options},
@@ -99,6 +102,13 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   } else if (!status.IsNotFound()) {
     return absl::DataLossError(
         fmt::format("cannot read the kv engine's meta in {}: {}", dir, status.ToString()));
+  }
+
+  status = db->Get(rocksdb::ReadOptions(), engine->meta_family_, format::kClusterStateKey,
+                   &engine->cluster_state_);
+  if (!status.ok() && !status.IsNotFound()) {
+    return absl::DataLossError(
+        fmt::format("cannot read the kv engine's cluster state in {}: {}", dir, status.ToString()));
   }
 
   // Leases and alarms are few: they are read once and then kept in memory too.
@@ -352,6 +362,13 @@ void RocksDbEngine::Clear() {
   }
   leases_.clear();
   alarms_.clear();
+  cluster_state_.clear();
+}
+
+void RocksDbEngine::PutClusterState(std::string_view state) {
+  cluster_state_ = state;
+  CheckOk(batch_->Put(meta_family_, format::kClusterStateKey, rocksdb::Slice(state)),
+          "writing the cluster state");
 }
 
 void RocksDbEngine::Commit(const EngineMeta& meta) {

@@ -3,7 +3,7 @@
 //
 // The layout is in kv/rocksdb_format.h: versions keyed by (key, newest revision first), a
 // revision log, and a meta column family holding the applied index, revisions, size counters,
-// leases, their keys and alarms. Every Commit writes the entry's batch and the meta record in
+// leases, their keys, alarms and the cluster state. Every Commit writes the entry's batch and the meta record in
 // one rocksdb::WriteBatch, so a reopened engine holds the state after some whole entry and its
 // applied index names that entry: a restart replays the raft log from the entry after it, never
 // the state from the start.
@@ -68,6 +68,7 @@ class RocksDbEngine final : public Engine {
   std::vector<std::string> LeaseKeys(int64_t id) const override;
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
+  const std::string& cluster_state() const override { return cluster_state_; }
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -77,6 +78,7 @@ class RocksDbEngine final : public Engine {
   void DetachKey(int64_t lease, std::string_view key) override;
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
+  void PutClusterState(std::string_view state) override;
   void Clear() override;
   void Commit(const EngineMeta& meta) override;
   // Fsyncs RocksDB's write-ahead log: every batch committed before the call survives a crash of
@@ -105,6 +107,8 @@ class RocksDbEngine final : public Engine {
   // Leases (id -> TTL) and alarms, including the open batch's changes; also in `meta_family_`.
   std::map<int64_t, int64_t> leases_;
   AlarmSet alarms_;
+  // The cluster state, including the open batch's change; also in `meta_family_`.
+  std::string cluster_state_;
 };
 
 }  // namespace raftkv::kv

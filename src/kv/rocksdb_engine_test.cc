@@ -47,6 +47,34 @@ TEST(RocksDbEngine, AFreshDirectoryOpensAsAnEmptyStoreAtRevisionOne) {
   EXPECT_EQ(store->Range(RangeReq("a", std::string(1, '\0')))->count(), 0);
 }
 
+// The layer above keeps its member list here; it must move with the applied index.
+TEST(RocksDbEngine, TheClusterStateIsCommittedWithItsEntryAndReplacedByARestore) {
+  TempDir dir;
+  std::string snapshot;
+  {
+    std::unique_ptr<Store> store = MustOpenStore(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->cluster_state(), "");
+    store->MarkApplied(1, "members at 1");
+    ASSERT_TRUE(store->Apply(Wrap(PutReq("k", "v")), 2).ok());
+    snapshot = store->Snapshot();
+    store->MarkApplied(3, "members at 3");
+  }
+  {
+    std::unique_ptr<Store> store = MustOpenStore(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->applied_index(), 3u);
+    EXPECT_EQ(store->cluster_state(), "members at 3");
+    ASSERT_TRUE(store->Restore(snapshot, "members of the snapshot").ok());
+    EXPECT_EQ(store->cluster_state(), "members of the snapshot");
+    EXPECT_EQ(store->applied_index(), 2u);
+  }
+  std::unique_ptr<Store> store = MustOpenStore(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->cluster_state(), "members of the snapshot");
+  EXPECT_EQ(store->Range(RangeReq("k", ""))->count(), 1);
+}
+
 TEST(RocksDbEngine, ReopenReadsBackTheAppliedIndexAndTheState) {
   TempDir dir;
   std::string snapshot;

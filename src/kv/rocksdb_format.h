@@ -76,6 +76,8 @@ std::optional<EngineMeta> DecodeMeta(std::string_view record);
 inline constexpr char kLeasePrefix = 'l';
 inline constexpr char kLeaseKeyPrefix = 'k';
 inline constexpr char kAlarmPrefix = 'a';
+// The cluster state (Engine::cluster_state), one record.
+inline constexpr std::string_view kClusterStateKey = "c";
 std::string LeaseKey(int64_t id);
 // "k" | id: every attachment of the lease starts with it.
 std::string LeaseKeysPrefix(int64_t id);

@@ -146,7 +146,7 @@ std::string Store::Snapshot() const {
   return out;
 }
 
-absl::Status Store::Restore(std::string_view snapshot) {
+absl::Status Store::Restore(std::string_view snapshot, std::string_view cluster_state) {
   if (snapshot.size() < kPreambleBytes + kTrailerBytes || snapshot.substr(0, 4) != kMagic) {
     return absl::DataLossError("kv snapshot is corrupt: missing header (not a raftkv kv snapshot)");
   }
@@ -264,6 +264,7 @@ absl::Status Store::Restore(std::string_view snapshot) {
     for (Version& version : history) engine_->AppendVersion(key, std::move(version));
   }
   for (const auto& [member, type] : alarms) engine_->PutAlarm(member, type);
+  if (!cluster_state.empty()) engine_->PutClusterState(cluster_state);
   meta_ = EngineMeta{.applied_index = applied_index,
                      .revision = revision,
                      .compact_revision = compact_revision,

@@ -101,9 +101,15 @@ class Store {
   absl::StatusOr<kvpb::Response> Apply(const kvpb::Request& request, uint64_t index);
 
   // Records that the raft entry at `index` was applied without touching the keys (an empty entry
-  // or a configuration change), so a restart does not hand it back.
+  // or a configuration change), so a restart does not hand it back; with `cluster_state`, also
+  // replaces the cluster state in the same commit.
   // REQUIRES: index > applied_index().
-  void MarkApplied(uint64_t index);
+  void MarkApplied(uint64_t index, std::optional<std::string_view> cluster_state = std::nullopt);
+
+  // The record the node layer keeps with the store (its member list, opaque here): committed
+  // with the applied index by MarkApplied and Restore, so that an engine on disk reopens with the
+  // member list of its applied entry. Empty when never written.
+  const std::string& cluster_state() const { return engine_->cluster_state(); }
 
   // Reads the range described by `request` at request.revision() (<= 0: the current revision).
   // header.revision is the current revision, as in etcd. Ignores request.serializable(): whether
@@ -149,9 +155,10 @@ class Store {
   // Serializes the whole store, history and applied index included, in a versioned and
   // checksummed format (see snapshot.cc).
   std::string Snapshot() const;
-  // Replaces the whole store with a Snapshot() output. On error (corrupt or unknown format) the
-  // store is left unchanged and the error names what is wrong.
-  absl::Status Restore(std::string_view snapshot);
+  // Replaces the whole store with a Snapshot() output, and the cluster state with
+  // `cluster_state`, in one commit. On error (corrupt or unknown format) the store is left
+  // unchanged and the error names what is wrong.
+  absl::Status Restore(std::string_view snapshot, std::string_view cluster_state = {});
 
   int64_t revision() const { return meta_.revision; }
   // Reads below this revision fail as compacted. 0 until the first Compact.

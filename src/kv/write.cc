@@ -101,8 +101,9 @@ absl::StatusOr<kvpb::Response> Store::ApplyRequest(const kvpb::Request& request)
   return response;
 }
 
-void Store::MarkApplied(uint64_t index) {
+void Store::MarkApplied(uint64_t index, std::optional<std::string_view> cluster_state) {
   RAFTKV_KV_INVARIANT(index > meta_.applied_index);
+  if (cluster_state.has_value()) engine_->PutClusterState(*cluster_state);
   meta_.applied_index = index;
   engine_->Commit(meta_);
 }

@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kv/engine.h"
 #include "kv/store.h"
 #include "node/member_list.h"
 #include "raftkv/kvpb/kv.pb.h"
@@ -46,20 +48,31 @@ class Applier {
   // is not what it claims to be; the member must stop, since the state may be partly replaced.
   virtual absl::Status Restore(uint64_t index, std::string_view data) = 0;
 
+  // Makes the applied state durable against a machine crash (kv::Store::Sync). The raft log
+  // must keep every entry after the last index applied before an OK Sync: a reopened state
+  // on disk may have lost what was applied after it.
+  virtual absl::Status Sync() = 0;
+
   virtual uint64_t applied_index() const = 0;
   virtual const MemberList& members() const = 0;
   virtual const kv::Store& store() const = 0;
 };
 
-// kv::Store and the member list, snapshotted together as one peerpb::StateSnapshot.
+// kv::Store and the member list, snapshotted together as one peerpb::StateSnapshot. The member
+// list is also kept in the store's engine (kv::Store::cluster_state), written with the applied
+// index of every entry that changes it, so that an engine on disk reopens with both.
 // Thread-compatible.
 class StoreApplier final : public Applier {
  public:
   // The largest state a snapshot can hold: one protobuf message, which may not reach 2 GiB.
   static constexpr uint64_t kMaxSnapshotBytes = (uint64_t{2} << 30) - 1;
 
-  explicit StoreApplier(uint64_t max_snapshot_bytes = kMaxSnapshotBytes)
-      : max_snapshot_bytes_(max_snapshot_bytes) {}
+  // A state on a fresh in-memory engine.
+  explicit StoreApplier(uint64_t max_snapshot_bytes = kMaxSnapshotBytes);
+  // The state `engine` holds (a reopened engine's last applied entry, member list included).
+  // Fails when the engine's member list does not decode.
+  static absl::StatusOr<std::unique_ptr<StoreApplier>> Open(
+      std::unique_ptr<kv::Engine> engine, uint64_t max_snapshot_bytes = kMaxSnapshotBytes);
 
   absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
                                               const kvpb::Request& request) override;
@@ -68,11 +81,16 @@ class StoreApplier final : public Applier {
   void MarkApplied(uint64_t index) override;
   absl::StatusOr<std::string> Snapshot() const override;
   absl::Status Restore(uint64_t index, std::string_view data) override;
+  absl::Status Sync() override { return store_.Sync(); }
   uint64_t applied_index() const override { return store_.applied_index(); }
   const MemberList& members() const override { return members_; }
   const kv::Store& store() const override { return store_; }
 
  private:
+  StoreApplier(std::unique_ptr<kv::Engine> engine, uint64_t max_snapshot_bytes);
+  // The member list as kept in the engine.
+  std::string EncodedMembers() const;
+
   const uint64_t max_snapshot_bytes_;
   kv::Store store_;
   MemberList members_;

@@ -27,10 +27,12 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(DriverOptions options, Lo
 
 absl::Status Driver::Init() {
   raft::Storage& storage = log_store_->storage();
-  // The state restarts from the log's latest snapshot; the entries after it are applied again.
+  // An applier on disk reopens at its own applied index; one in memory starts empty. Either way
+  // the state restarts from the newer of itself and the log's latest snapshot, and the entries
+  // after that are applied again.
   absl::StatusOr<raftpb::Snapshot> snapshot = storage.Snapshot();
   if (!snapshot.ok()) return snapshot.status();
-  if (!snapshot->data().empty()) {
+  if (!snapshot->data().empty() && snapshot->metadata().index() > applier_->applied_index()) {
     if (absl::Status s = applier_->Restore(snapshot->metadata().index(), snapshot->data());
         !s.ok()) {
       return s;
@@ -38,13 +40,28 @@ absl::Status Driver::Init() {
   }
   last_snapshot_index_ = snapshot->metadata().index();
   if (absl::Status s = storage.InitialState(&hard_state_, &conf_state_); !s.ok()) return s;
+  // The log must hold every entry after the applied one (see Applier::Sync): a state that is
+  // behind the log's first entry, or ahead of what the log committed, belongs to another log.
+  const uint64_t applied = applier_->applied_index();
+  if (applied < snapshot->metadata().index() ||
+      applied + 1 < storage.FirstIndex() || applied > hard_state_.commit()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the applied state is at index {} but the raft log holds a snapshot at {}, entries from "
+        "{} and commits up to {}: the state and the log do not belong together (was one of "
+        "them replaced or restored from another backup?)",
+        applied, snapshot->metadata().index(), storage.FirstIndex(), hard_state_.commit()));
+  }
 
   raft::Config config;
   config.id = options_.id;
   config.election_ticks = options_.election_ticks;
   config.heartbeat_ticks = options_.heartbeat_ticks;
   config.storage = &storage;
-  config.applied = applier_->applied_index();
+  // The core starts from the snapshot, not from the applied state: it rebuilds its
+  // configuration from the snapshot's and then every later configuration change, so the
+  // entries after the snapshot come back once more (ApplyEntry hands the core the changes among
+  // them and skips the rest for a state that already holds them).
+  config.applied = snapshot->metadata().index();
   // PreVote keeps a member that was cut off from disrupting the cluster when it returns
   // (thesis §9.6); CheckQuorum makes a leader that lost its majority step down, so that clients
   // of a partitioned leader get "no leader" instead of waiting forever.
@@ -212,7 +229,12 @@ absl::Status Driver::ApplySnapshot(const raftpb::Snapshot& snapshot) {
 }
 
 void Driver::ApplyEntry(const raftpb::Entry& entry) {
-  if (entry.index() <= applier_->applied_index()) return;  // already in a restored snapshot
+  if (entry.index() <= applier_->applied_index()) {
+    // The state holds this entry already (a restored snapshot, or a state on disk that was
+    // ahead of the log's snapshot at start-up). The core still needs its configuration changes.
+    ReplayConfChange(entry);
+    return;
+  }
   switch (entry.entry_type()) {
     case raftpb::ENTRY_NORMAL:
       ApplyNormalEntry(entry);
@@ -229,6 +251,22 @@ void Driver::ApplyEntry(const raftpb::Entry& entry) {
     default:
       applier_->MarkApplied(entry.index());
       return;
+  }
+}
+
+void Driver::ReplayConfChange(const raftpb::Entry& entry) {
+  if (entry.entry_type() == raftpb::ENTRY_CONF_CHANGE) {
+    raftpb::ConfChange change;
+    if (!change.ParseFromString(entry.data())) return;
+    conf_state_ = raw_->ApplyConfChange(change);
+    // A removed member restarted on its old data learns again that it is out.
+    if (change.change_type() == raftpb::CONF_CHANGE_REMOVE_NODE &&
+        change.node_id() == options_.id && options_.on_removed) {
+      options_.on_removed();
+    }
+  } else if (entry.entry_type() == raftpb::ENTRY_CONF_CHANGE_V2) {
+    raftpb::ConfChangeV2 change;
+    if (change.ParseFromString(entry.data())) conf_state_ = raw_->ApplyConfChange(change);
   }
 }
 
@@ -294,6 +332,15 @@ void Driver::ApplyConfChangeEntry(const raftpb::Entry& entry) {
 void Driver::MaybeSnapshot() {
   const uint64_t applied = applier_->applied_index();
   if (options_.snapshot_count == 0 || applied < last_snapshot_index_ + options_.snapshot_count) {
+    return;
+  }
+  // The durability rule between the state and the log: the log is compacted only behind what
+  // the state made durable, so a state on disk that lost its latest entries to a machine crash
+  // finds them in the log.
+  if (absl::Status s = applier_->Sync(); !s.ok()) {
+    Log(raft::LogLevel::kWarn,
+        fmt::format("not snapshotting at index {}: the applied state cannot be made durable: {}",
+                    applied, std::string(s.message())));
     return;
   }
   absl::StatusOr<std::string> state = applier_->Snapshot();

@@ -269,6 +269,8 @@ class Driver final : private raft::ReadyHandler {
   void ObserveSoftState(const raft::SoftState& soft_state);
   absl::Status ApplySnapshot(const raftpb::Snapshot& snapshot);
   void ApplyEntry(const raftpb::Entry& entry);
+  // Hands the core a configuration change the state already holds.
+  void ReplayConfChange(const raftpb::Entry& entry);
   void ApplyNormalEntry(const raftpb::Entry& entry);
   void ApplyConfChangeEntry(const raftpb::Entry& entry);
   void MaybeSnapshot();

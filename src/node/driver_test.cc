@@ -20,13 +20,7 @@ namespace {
 using testing::PutRequest;
 using testing::TestCluster;
 
-// Captures the answer a driver gives a caller.
-struct WriteAnswer {
-  std::optional<WriteResult> result;
-  WriteDone Callback() {
-    return [this](WriteResult r) { result = std::move(r); };
-  }
-};
+using testing::WriteAnswer;
 struct ReadAnswer {
   std::optional<absl::Status> status;
   ReadDone Callback() {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -95,5 +96,13 @@ class TestCluster {
 };
 
 kvpb::Request PutRequest(const std::string& key, const std::string& value);
+
+// Captures the answer a driver gives a writer.
+struct WriteAnswer {
+  std::optional<WriteResult> result;
+  WriteDone Callback() {
+    return [this](WriteResult r) { result = std::move(r); };
+  }
+};
 
 }  // namespace raftkv::node::testing

@@ -83,6 +83,12 @@ void BindImplemented(Parser& p) {
   app.add_flag("--peer-client-cert-auth", f.peer_client_cert_auth, note("peer-client-cert-auth"));
   app.add_flag("--peer-auto-tls", f.peer_auto_tls, note("peer-auto-tls"));
   app.add_option("--peer-cert-allowed-cn", f.peer_cert_allowed_cn, note("peer-cert-allowed-cn"));
+  // Not etcd's: the key-value engine.
+  app.add_option("--engine", f.engine,
+                 "raftkv only: where the key-value state lives: rocksdb (on disk, reopened at its "
+                 "applied index) or memory (rebuilt from the raft log on every start)")
+      ->check(CLI::IsMember({"rocksdb", "memory"}))
+      ->capture_default_str();
   // Not etcd's: revision mode's check interval, for tests; the empty group hides it from --help.
   app.add_option("--auto-compaction-revision-interval", f.auto_compaction_revision_interval)
       ->group("");

@@ -5,6 +5,7 @@
 //   <data-dir>/raftkv.lock      held with flock(2) while the server runs
 //   <data-dir>/member/cluster   the founding membership (membership.h)
 //   <data-dir>/member/raft/     the raft log: WAL segments and snapshot files (storage)
+//   <data-dir>/member/kv/       the key-value state with --engine rocksdb (kv::RocksDbEngine)
 //
 // Thread-safety: not thread-safe; owned by the server's main thread.
 #pragma once
@@ -27,6 +28,7 @@ class DataDir {
   const std::string& path() const { return path_; }
   std::string member_dir() const { return path_ + "/member"; }
   std::string cluster_file() const { return path_ + "/member/cluster"; }
+  std::string kv_dir() const { return path_ + "/member/kv"; }
 
  private:
   DataDir(std::string path, int lock_fd) : path_(std::move(path)), lock_fd_(lock_fd) {}

@@ -82,6 +82,10 @@ struct ServerFlags {
   bool peer_auto_tls = false;
   // --peer-cert-allowed-cn: only peers whose certificate has this common name are accepted.
   std::string peer_cert_allowed_cn;
+  // Not an etcd flag: where the key-value state lives. "rocksdb" (on disk in
+  // <data-dir>/member/kv, reopened at its applied index on restart) or "memory" (rebuilt from
+  // the raft log's snapshot and entries on every start; bounded by memory).
+  std::string engine = "rocksdb";
 };
 
 // The client and peer certificate flags as the transport's TlsFiles.

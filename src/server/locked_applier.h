@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
@@ -21,7 +23,7 @@ namespace raftkv::server {
 
 class LockedApplier final : public node::Applier {
  public:
-  LockedApplier() = default;
+  explicit LockedApplier(std::unique_ptr<node::StoreApplier> state) : state_(std::move(state)) {}
 
   // Runs `fn` with the state held stable. `fn` must not block.
   void Read(absl::FunctionRef<void(const node::StoreApplier&)> fn) const;
@@ -33,15 +35,17 @@ class LockedApplier final : public node::Applier {
   void MarkApplied(uint64_t index) override;
   absl::Status Restore(uint64_t index, std::string_view data) override;
 
-  absl::StatusOr<std::string> Snapshot() const override { return state_.Snapshot(); }
-  uint64_t applied_index() const override { return state_.applied_index(); }
-  const node::MemberList& members() const override { return state_.members(); }
-  const kv::Store& store() const override { return state_.store(); }
+  absl::StatusOr<std::string> Snapshot() const override { return state_->Snapshot(); }
+  // Syncs without the lock: an engine's sync does not change what readers see.
+  absl::Status Sync() override { return state_->Sync(); }
+  uint64_t applied_index() const override { return state_->applied_index(); }
+  const node::MemberList& members() const override { return state_->members(); }
+  const kv::Store& store() const override { return state_->store(); }
 
  private:
   mutable absl::Mutex mu_;
   // Written under mu_ (writer); read by the node thread without it, by others under it.
-  node::StoreApplier state_;
+  const std::unique_ptr<node::StoreApplier> state_;
 };
 
 }  // namespace raftkv::server

@@ -188,7 +188,7 @@ class Cluster {
     std::unique_ptr<RecordingTransport> transport;
     std::unique_ptr<Membership> membership;
     std::unique_ptr<node::MemoryLogStore> log_store;
-    LockedApplier state;
+    LockedApplier state{std::make_unique<node::StoreApplier>()};
     std::unique_ptr<PeerNetwork> network;
     std::unique_ptr<EtcdBackend> backend;
   };

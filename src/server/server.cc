@@ -13,6 +13,8 @@
 #include "grpcpp/grpcpp.h"
 #include "io/env.h"
 #include "io/sync_timing_env.h"
+#include "kv/memory_engine.h"
+#include "kv/rocksdb_engine.h"
 #include "kv/store.h"
 #include "server/etcd/auto_compactor.h"
 #include "server/etcd/client_api.h"
@@ -167,6 +169,24 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
   return options;
 }
 
+// The key-value state on the engine --engine names: RocksDB reopens at the entry it applied
+// last (the driver replays only the raft entries after it); memory starts empty.
+absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenAppliedState(const ServerFlags& flags,
+                                                                     const DataDir& data_dir,
+                                                                     spdlog::logger& log) {
+  if (flags.engine == "memory") {
+    log.info("key-value engine: memory (the state is rebuilt from the raft log on every start)");
+    return node::StoreApplier::Open(std::make_unique<kv::MemoryEngine>());
+  }
+  absl::StatusOr<std::unique_ptr<kv::RocksDbEngine>> engine =
+      kv::RocksDbEngine::Open(data_dir.kv_dir());
+  if (!engine.ok()) return engine.status();
+  const kv::EngineMeta meta = (*engine)->meta();
+  log.info("key-value engine: rocksdb in {}, at applied index {} (revision {})",
+           data_dir.kv_dir(), meta.applied_index, meta.revision);
+  return node::StoreApplier::Open(*std::move(engine));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_flags,
@@ -225,7 +245,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
         cluster->member_id(), cluster->cluster_id(), forced->removed.size(),
         forced->dropped_uncommitted);
   }
-  server->applied_state_ = std::make_unique<LockedApplier>();
+  absl::StatusOr<std::unique_ptr<node::StoreApplier>> state =
+      OpenAppliedState(flags, server->data_dir_, log);
+  if (!state.ok()) return state.status();
+  server->applied_state_ = std::make_unique<LockedApplier>(*std::move(state));
 
   // Removal is reported twice over (the member applies it, or a peer refuses its traffic);
   // the server leaves once.

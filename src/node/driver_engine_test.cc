@@ -1,0 +1,223 @@
+// The node driver over a state on disk (kv::RocksDbEngine): a restart resumes at the state's own
+// applied index instead of restoring the log's snapshot, the member list comes back with it, the
+// log is compacted only behind what the state made durable, and a state that does not belong
+// to the log is refused.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kv/engine_test_util.h"
+#include "kv/rocksdb_engine.h"
+#include "node/driver.h"
+#include "node/driver_test_util.h"
+
+namespace raftkv::node {
+namespace {
+
+using testing::PutRequest;
+using testing::WriteAnswer;
+
+constexpr int kLongTimeout = 1000;
+
+std::unique_ptr<StoreApplier> OpenState(const std::string& dir) {
+  auto engine = kv::RocksDbEngine::Open(dir);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  auto applier = StoreApplier::Open(*std::move(engine));
+  EXPECT_TRUE(applier.ok()) << applier.status();
+  return *std::move(applier);
+}
+
+// A StoreApplier whose Sync can be made to fail, recording the order of Syncs and snapshots.
+class SyncRecordingApplier final : public Applier {
+ public:
+  explicit SyncRecordingApplier(std::unique_ptr<StoreApplier> inner) : inner_(std::move(inner)) {}
+
+  absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
+                                              const kvpb::Request& request) override {
+    return inner_->ApplyRequest(index, request);
+  }
+  void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override {
+    inner_->ApplyConfChange(index, change);
+  }
+  void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) override {
+    inner_->ApplyMemberAttributes(index, attributes);
+  }
+  void MarkApplied(uint64_t index) override { inner_->MarkApplied(index); }
+  absl::StatusOr<std::string> Snapshot() const override {
+    events.push_back("snapshot at " + std::to_string(inner_->applied_index()));
+    return inner_->Snapshot();
+  }
+  absl::Status Restore(uint64_t index, std::string_view data) override {
+    return inner_->Restore(index, data);
+  }
+  absl::Status Sync() override {
+    events.push_back("sync at " + std::to_string(inner_->applied_index()));
+    if (!fail_sync_with.ok()) return fail_sync_with;
+    return inner_->Sync();
+  }
+  uint64_t applied_index() const override { return inner_->applied_index(); }
+  const MemberList& members() const override { return inner_->members(); }
+  const kv::Store& store() const override { return inner_->store(); }
+
+  absl::Status fail_sync_with;
+  mutable std::vector<std::string> events;
+
+ private:
+  std::unique_ptr<StoreApplier> inner_;
+};
+
+struct OneMember {
+  OneMember() {
+    founders.resize(1);
+    founders[0].set_id(1);
+    founders[0].set_name("one");
+    log = std::make_unique<testing::CountingLogStore>(founders);
+    options.id = 1;
+    options.snapshot_count = 4;
+    options.snapshot_catchup_entries = 0;
+  }
+
+  // Elects the member and applies `count` puts of k<i> through `applier`.
+  void WriteThrough(Applier& applier, int count) {
+    testing::QueueNetwork network;
+    auto driver = Driver::Create(options, log.get(), &applier, &network);
+    ASSERT_TRUE(driver.ok()) << driver.status();
+    ASSERT_TRUE((*driver)->Process().ok());
+    (*driver)->Campaign();
+    ASSERT_TRUE((*driver)->Process().ok());
+    for (int i = 0; i < count; ++i) {
+      WriteAnswer a;
+      (*driver)->Write(PutRequest("k" + std::to_string(i), "v"), kLongTimeout, a.Callback());
+      ASSERT_TRUE((*driver)->Process().ok());
+      ASSERT_TRUE(a.result.has_value() && a.result->ok());
+    }
+  }
+
+  std::vector<peerpb::Member> founders;
+  std::unique_ptr<testing::CountingLogStore> log;
+  DriverOptions options;
+};
+
+TEST(DriverOnDiskTest, ARestartResumesAtTheStatesAppliedIndexWithoutRestoringTheSnapshot) {
+  kv::testing::TempDir dir;
+  OneMember member;
+  uint64_t applied_before = 0;
+  {
+    std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+    member.WriteThrough(*state, 7);
+    applied_before = state->applied_index();
+    ASSERT_EQ(state->store().revision(), 8);
+  }
+  const uint64_t snapshot_index = member.log->storage().Snapshot()->metadata().index();
+  ASSERT_GT(snapshot_index, 0u) << "the test needs a snapshot behind the last entry";
+  ASSERT_LT(snapshot_index, applied_before);
+
+  std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+  EXPECT_EQ(state->applied_index(), applied_before);
+  EXPECT_EQ(state->members().size(), 1u) << "the member list did not come back with the state";
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(member.options, member.log.get(), state.get(), &network);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  // Restoring the snapshot would have taken the state back to the snapshot's index.
+  EXPECT_EQ(state->applied_index(), applied_before);
+  ASSERT_TRUE((*driver)->Process().ok());
+  EXPECT_EQ(state->store().revision(), 8) << "entries already in the state were applied again";
+  EXPECT_EQ(state->store().live_keys(), 7);
+  EXPECT_EQ((*driver)->snapshots_installed(), 0u);
+}
+
+// The core learns its configuration from the log, not from the state: a state that already
+// applied the founding configuration change must still hand it to the core on restart, or the
+// member would not know it is a voter.
+TEST(DriverOnDiskTest, ARestartWithoutASnapshotStillGivesTheCoreItsConfiguration) {
+  kv::testing::TempDir dir;
+  OneMember member;
+  member.options.snapshot_count = 1000;
+  {
+    std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+    member.WriteThrough(*state, 3);
+  }
+  ASSERT_EQ(member.log->storage().Snapshot()->metadata().index(), 0u);
+  std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+  ASSERT_GT(state->applied_index(), 1u);
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(member.options, member.log.get(), state.get(), &network);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ASSERT_TRUE((*driver)->Process().ok());
+  (*driver)->Campaign();
+  ASSERT_TRUE((*driver)->Process().ok());
+  EXPECT_EQ((*driver)->leader(), 1u) << "the restarted member does not know it is a voter";
+  WriteAnswer a;
+  (*driver)->Write(PutRequest("after", "v"), kLongTimeout, a.Callback());
+  ASSERT_TRUE((*driver)->Process().ok());
+  ASSERT_TRUE(a.result.has_value() && a.result->ok());
+  EXPECT_EQ(state->store().revision(), 5) << "entries the state held were applied again";
+}
+
+TEST(DriverOnDiskTest, AStateBehindTheSnapshotIsRestoredFromItAndReplaysTheRest) {
+  kv::testing::TempDir first;
+  kv::testing::TempDir lost;
+  OneMember member;
+  {
+    std::unique_ptr<StoreApplier> state = OpenState(first.path());
+    member.WriteThrough(*state, 6);
+  }
+  // The engine's directory is lost (a new disk): it starts empty, below the log's snapshot.
+  std::unique_ptr<StoreApplier> state = OpenState(lost.path());
+  ASSERT_EQ(state->applied_index(), 0u);
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(member.options, member.log.get(), state.get(), &network);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  EXPECT_EQ(state->applied_index(), member.log->storage().Snapshot()->metadata().index());
+  ASSERT_TRUE((*driver)->Process().ok());
+  EXPECT_EQ(state->store().revision(), 7);
+  EXPECT_EQ(state->members().size(), 1u);
+}
+
+// The durability rule: the log may drop entries only behind what the state made durable.
+TEST(DriverOnDiskTest, TheLogIsCompactedOnlyAfterTheStateWasSynced) {
+  kv::testing::TempDir dir;
+  OneMember member;
+  SyncRecordingApplier applier(OpenState(dir.path()));
+  member.WriteThrough(applier, 6);
+  ASSERT_FALSE(applier.events.empty());
+  EXPECT_EQ(applier.events[0].substr(0, 4), "sync") << "the state was snapshotted before a sync";
+  for (size_t i = 1; i < applier.events.size(); i += 2) {
+    EXPECT_EQ(applier.events[i - 1].substr(4), applier.events[i].substr(8))
+        << "a snapshot was not preceded by a sync at its index";
+  }
+  EXPECT_GT(member.log->storage().FirstIndex(), 1u);
+}
+
+TEST(DriverOnDiskTest, ALogIsNotCompactedWhenTheStateCannotBeMadeDurable) {
+  kv::testing::TempDir dir;
+  OneMember member;
+  SyncRecordingApplier applier(OpenState(dir.path()));
+  applier.fail_sync_with = absl::InternalError("injected: the disk refuses to sync");
+  member.WriteThrough(applier, 12);
+  EXPECT_EQ(member.log->storage().FirstIndex(), 1u) << "entries the state may lose were dropped";
+  EXPECT_EQ(member.log->storage().Snapshot()->metadata().index(), 0u);
+  for (const std::string& event : applier.events) EXPECT_EQ(event.substr(0, 4), "sync");
+}
+
+TEST(DriverOnDiskTest, AStateAheadOfTheLogIsRefusedWithAClearError) {
+  kv::testing::TempDir dir;
+  {
+    OneMember member;
+    std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+    member.WriteThrough(*state, 3);
+  }
+  // The same state next to a fresh log: it has applied entries this log never committed.
+  OneMember fresh;
+  std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(fresh.options, fresh.log.get(), state.get(), &network);
+  ASSERT_FALSE(driver.ok());
+  EXPECT_EQ(driver.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(driver.status().message().find("do not belong together"), std::string::npos)
+      << driver.status();
+}
+
+}  // namespace
+}  // namespace raftkv::node

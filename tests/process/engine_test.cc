@@ -1,0 +1,181 @@
+// The key-value state on disk (--engine rocksdb, the default) across crashes: a member killed
+// with SIGKILL reopens its state at the entry it applied last instead of replaying it, loses no
+// acknowledged write, and ends up with the same state as the others; --engine memory still
+// rebuilds its state from the log.
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "process_test_util.h"
+
+namespace raftkv::process_test {
+namespace {
+
+class EngineTest : public ClusterTest {
+ protected:
+  std::string ReadLog(int i) {
+    std::ifstream in(cluster_->log_path(i));
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  // The applied index member i's last start reported for its engine ("at applied index N"),
+  // or -1 when it reported none.
+  int64_t ReopenedAt(int i) {
+    const std::string log = ReadLog(i);
+    const size_t at = log.rfind("at applied index ");
+    if (at == std::string::npos) return -1;
+    const size_t begin = at + std::string_view("at applied index ").size();
+    int64_t index = -1;
+    if (!absl::SimpleAtoi(log.substr(begin, log.find(' ', begin) - begin), &index)) return -1;
+    return index;
+  }
+
+  bool PutSomewhere(const std::string& key, const std::string& value) {
+    return Eventually(
+        [&] {
+          for (int i = 0; i < cluster_->size(); ++i) {
+            if (!cluster_->running(i)) continue;
+            cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(3));
+            if (client.Put(key, value).ok()) return true;
+          }
+          return false;
+        },
+        absl::Seconds(30));
+  }
+
+  // Member i's HashKV at `revision`, or an error.
+  absl::StatusOr<uint32_t> HashAt(int i, int64_t revision) {
+    cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(3));
+    absl::StatusOr<etcdserverpb::HashKVResponse> hash = client.HashKV(revision);
+    if (!hash.ok()) return hash.status();
+    return hash->hash();
+  }
+};
+
+TEST_F(EngineTest, AKilledMemberReopensItsStateAtItsAppliedIndexInsteadOfReplayingIt) {
+  StartCluster(/*snapshot_count=*/20);
+  const int victim = (WaitForLeader() + 1) % 3;
+  for (int k = 0; k < 60; ++k) ASSERT_TRUE(PutSomewhere(absl::StrCat("k", k), "v"));
+  ASSERT_TRUE(Eventually([&] { return LocalValue(victim, "k59") == "v"; }));
+  EXPECT_EQ(ReopenedAt(victim), 0) << "a fresh member's engine starts at index 0";
+  cluster_->Kill(victim);
+  ASSERT_TRUE(cluster_->Start(victim).ok());
+  ASSERT_TRUE(Eventually([&] { return ReopenedAt(victim) > 0; }));
+  // 60 puts and the founding entries: the state came back from the engine, not from the
+  // snapshot (taken every 20 entries) and a replay.
+  EXPECT_GE(ReopenedAt(victim), 60);
+  // LocalValue is "" until the member serves clients again.
+  EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "k0") == "v"; }));
+  EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "k59") == "v"; }));
+  EXPECT_FALSE(absl::StrContains(ReadLog(victim), "restored the state from a snapshot"));
+  ASSERT_TRUE(PutSomewhere("after", "1"));
+  EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "after") == "1"; }));
+}
+
+// A crash test: members are killed at random moments while clients write and compact and the
+// members snapshot every few entries; no acknowledged write is lost, and once writes stop every
+// member's engine holds the same history (HashKV).
+TEST_F(EngineTest, MembersKilledAtRandomWhileApplyingLoseNothingAndAgreeAfterwards) {
+  StartCluster(/*snapshot_count=*/25);
+  WaitForLeader();
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::thread writer([&] {
+    for (int k = 0; !stop.load(); ++k) {
+      const std::string key = absl::StrCat("crash/", k);
+      for (int i = 0; i < cluster_->size() && !stop.load(); ++i) {
+        cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(2));
+        if (client.Put(key, std::string(200, 'v')).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged.push_back(key);
+          break;
+        }
+      }
+      if (k % 50 == 49) {
+        // Compaction too: its apply rewrites history in the engine.
+        for (int i = 0; i < cluster_->size(); ++i) {
+          cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(2));
+          absl::StatusOr<etcdserverpb::StatusResponse> status = client.Status();
+          if (status.ok() && status->header().revision() > 10) {
+            Etcdctl(absl::StrCat("compact ", status->header().revision() - 5),
+                    cluster_->endpoint(i));
+            break;
+          }
+        }
+      }
+    }
+  });
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < 4; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + random() % 700));
+    const int victim = static_cast<int>(random() % 3);
+    cluster_->Kill(victim);
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 500));
+    ASSERT_TRUE(cluster_->Start(victim).ok());
+    ASSERT_GE(WaitForLeader(), 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  writer.join();
+  ASSERT_GT(acknowledged.size(), 20u) << "too few writes went through to test anything";
+
+  // Every member reaches the same revision and the same history at it.
+  int64_t revision = 0;
+  ASSERT_TRUE(Eventually([&] {
+    std::vector<int64_t> revisions;
+    for (int i = 0; i < 3; ++i) {
+      cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(3));
+      absl::StatusOr<etcdserverpb::StatusResponse> status = client.Status();
+      if (!status.ok()) return false;
+      revisions.push_back(status->header().revision());
+    }
+    revision = revisions[0];
+    return revisions[1] == revision && revisions[2] == revision;
+  }, absl::Seconds(60))) << "the members did not converge on one revision";
+  absl::StatusOr<uint32_t> first = HashAt(0, revision);
+  ASSERT_TRUE(first.ok()) << first.status();
+  for (int i = 1; i < 3; ++i) {
+    absl::StatusOr<uint32_t> hash = HashAt(i, revision);
+    ASSERT_TRUE(hash.ok()) << hash.status();
+    EXPECT_EQ(*hash, *first) << "member " << i << " holds another history at revision " << revision;
+  }
+  for (int m = 0; m < 3; ++m) {
+    CommandResult get = Etcdctl("get crash/ --prefix --keys-only", cluster_->endpoint(m));
+    ASSERT_EQ(get.exit_code, 0) << get.output;
+    for (const std::string& key : acknowledged) {
+      EXPECT_TRUE(absl::StrContains(get.output, key + "\n")) << key << " lost on member " << m;
+    }
+  }
+}
+
+TEST_F(EngineTest, TheMemoryEngineRebuildsItsStateFromTheLogOnRestart) {
+  extra_server_args_ = {"--engine", "memory"};
+  StartCluster(/*snapshot_count=*/20);
+  const int victim = (WaitForLeader() + 1) % 3;
+  for (int k = 0; k < 50; ++k) ASSERT_TRUE(PutSomewhere(absl::StrCat("m", k), "v"));
+  ASSERT_TRUE(Eventually([&] { return LocalValue(victim, "m49") == "v"; }));
+  cluster_->Kill(victim);
+  ASSERT_TRUE(cluster_->Start(victim).ok());
+  EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "m0") == "v"; }));
+  EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "m49") == "v"; }));
+  EXPECT_TRUE(absl::StrContains(ReadLog(victim), "key-value engine: memory"));
+  EXPECT_EQ(ReopenedAt(victim), -1);
+}
+
+TEST_F(EngineTest, AnUnknownEngineIsRefusedWithTheChoices) {
+  CommandResult run = RunCommand(absl::StrCat(RAFTKV_SERVER_PATH, " --engine bbolt 2>&1"));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(run.output, "--engine")) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.output, "rocksdb")) << run.output;
+}
+
+}  // namespace
+}  // namespace raftkv::process_test
