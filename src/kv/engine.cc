@@ -5,6 +5,12 @@
 
 namespace raftkv::kv {
 
+absl::Status Engine::Checkpoint(const std::string& dir) const {
+  return absl::UnimplementedError(
+      "this key-value engine keeps its state in memory and cannot write it to " + dir +
+      " as a checkpoint");
+}
+
 void FatalEngineError(std::string_view what, std::string_view detail) {
   std::fprintf(stderr,
                "kv engine failed: %.*s: %.*s; stopping, as this member's state can no "

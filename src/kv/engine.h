@@ -170,6 +170,20 @@ class Engine {
   // Makes every committed batch durable against a crash of the machine. An engine whose Commit
   // is already durable, or that keeps nothing on disk, returns OK at once.
   virtual absl::Status Sync() = 0;
+
+  // ---- Checkpoints: the state as files, which is how a snapshot of a state on disk travels. ----
+
+  // Whether Checkpoint can copy this engine's state. False for an engine in memory.
+  virtual bool can_checkpoint() const { return false; }
+  // Writes the committed state (never the open batch) into `dir`, which must not exist yet, as
+  // the files of an engine that reopens on `dir` at this engine's applied index. An engine on
+  // disk hard-links what it can, so the cost is not the size of the state. Unimplemented when
+  // !can_checkpoint(). Durability is the caller's business (fsync the files it keeps).
+  virtual absl::Status Checkpoint(const std::string& dir) const;
+  // Writes out what the engine buffers in memory, so that a Checkpoint soon after has little
+  // left to write. Unlike every other call it may run while another thread commits (the caller
+  // keeps the engine alive meanwhile); it changes nothing a read sees.
+  virtual absl::Status PrepareCheckpoint() const { return absl::OkStatus(); }
 };
 
 // Stops the process after an engine failed to read or write its storage: the store cannot keep

@@ -11,6 +11,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
 
@@ -387,6 +388,33 @@ absl::Status RocksDbEngine::Sync() {
   if (!status.ok()) {
     return absl::InternalError(
         fmt::format("cannot sync the kv engine's log in {}: {}", dir_, status.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbEngine::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status status = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: always flush, so the checkpoint holds every committed batch in table
+  // files (the write-ahead log is not synced per commit; a flush does not depend on it).
+  if (status.ok()) status = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  if (!status.ok()) {
+    return absl::InternalError(fmt::format("cannot checkpoint the kv engine in {} into {}: {}",
+                                           dir_, dir, status.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbEngine::PrepareCheckpoint() const {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  rocksdb::Status status =
+      db_->Flush(flush, std::vector<rocksdb::ColumnFamilyHandle*>{default_, versions_, revisions_,
+                                                                  meta_family_});
+  if (!status.ok()) {
+    return absl::InternalError(
+        fmt::format("cannot flush the kv engine in {}: {}", dir_, status.ToString()));
   }
   return absl::OkStatus();
 }

@@ -193,5 +193,80 @@ TEST(RocksDbEngine, RestoringAMemoryStoreSnapshotReplacesEverything) {
   EXPECT_EQ(reopened->Range(RangeReq("stale"))->count(), 0);
 }
 
+// A checkpoint is how a snapshot of a state on disk travels: it must reopen as the same state,
+// at the same applied index, and never change the engine it was taken from.
+TEST(RocksDbEngine, ACheckpointReopensAsTheSameStateAtTheSameAppliedIndex) {
+  TempDir dir;
+  std::string before;
+  {
+    std::unique_ptr<Store> store = MustOpenStore(dir.path() + "/db");
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->can_checkpoint());
+    ASSERT_TRUE(store->Apply(LeaseGrant(3, 30), 1).ok());
+    auto put = PutReq("leased", "v");
+    put.set_lease(3);
+    ASSERT_TRUE(store->Apply(Wrap(put), 2).ok());
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(store->Apply(Wrap(PutReq("k" + std::to_string(i % 10), "v")), 3 + i).ok());
+    }
+    store->MarkApplied(103, "members at 103");
+    ASSERT_TRUE(store->PrepareCheckpoint().ok());
+    ASSERT_TRUE(store->Checkpoint(dir.path() + "/checkpoint").ok());
+    before = store->Snapshot();
+    // The engine goes on after its checkpoint; the checkpoint does not.
+    ASSERT_TRUE(store->Apply(Wrap(PutReq("later", "v")), 104).ok());
+  }
+  std::unique_ptr<Store> copy = MustOpenStore(dir.path() + "/checkpoint");
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->applied_index(), 103u);
+  EXPECT_EQ(copy->cluster_state(), "members at 103");
+  EXPECT_EQ(copy->Snapshot(), before);
+  EXPECT_EQ(copy->Range(RangeReq("later"))->count(), 0);
+  std::unique_ptr<Store> original = MustOpenStore(dir.path() + "/db");
+  ASSERT_NE(original, nullptr);
+  EXPECT_EQ(original->applied_index(), 104u);
+}
+
+TEST(RocksDbEngine, ACheckpointIntoAnExistingDirectoryFailsWithAStatus) {
+  TempDir dir;
+  std::unique_ptr<Store> store = MustOpenStore(dir.path() + "/db");
+  ASSERT_NE(store, nullptr);
+  EXPECT_FALSE(store->Checkpoint(dir.path()).ok());
+}
+
+TEST(RocksDbEngine, AStoreInMemoryCannotCheckpoint) {
+  TempDir dir;
+  Store memory;
+  EXPECT_FALSE(memory.can_checkpoint());
+  EXPECT_EQ(memory.Checkpoint(dir.path() + "/checkpoint").code(), absl::StatusCode::kUnimplemented);
+}
+
+// Installing a received checkpoint swaps the store's engine: everything the store caches about
+// its engine (revisions, applied index, raised alarms) must come from the new one.
+TEST(RocksDbEngine, AStoreOnAReplacedEngineHasTheNewEnginesStateOnly) {
+  TempDir dir;
+  {
+    std::unique_ptr<Store> source = MustOpenStore(dir.path() + "/source");
+    ASSERT_NE(source, nullptr);
+    ASSERT_TRUE(source->Apply(Wrap(PutReq("a", "1")), 5).ok());
+    ASSERT_TRUE(source->Apply(Wrap(PutReq("b", "2")), 6).ok());
+  }
+  Store store;
+  kvpb::Request alarm;
+  alarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  alarm.mutable_alarm()->set_memberid(1);
+  alarm.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
+  ASSERT_TRUE(store.Apply(alarm, 1).ok());
+  ASSERT_TRUE(store.space_exceeded());
+  std::unique_ptr<Engine> previous = store.ReplaceEngine(MustOpen(dir.path() + "/source"));
+  ASSERT_NE(previous, nullptr);
+  EXPECT_EQ(store.applied_index(), 6u);
+  EXPECT_EQ(store.revision(), 3);
+  EXPECT_FALSE(store.space_exceeded());
+  EXPECT_EQ(store.Range(RangeReq("b"))->kvs(0).value(), "2");
+  ASSERT_TRUE(store.Apply(Wrap(PutReq("c", "3")), 7).ok());
+  EXPECT_EQ(store.revision(), 4);
+}
+
 }  // namespace
 }  // namespace raftkv::kv

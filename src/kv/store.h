@@ -174,6 +174,17 @@ class Store {
   // compacted past applied_index() until this returned OK after the entry was applied.
   absl::Status Sync() { return engine_->Sync(); }
 
+  // The state as files (Engine::Checkpoint): whether the engine can, the checkpoint of the state
+  // at applied_index() into `dir`, and the preparation that may run on another thread while
+  // entries are applied (the only call that may).
+  bool can_checkpoint() const { return engine_->can_checkpoint(); }
+  absl::Status Checkpoint(const std::string& dir) const { return engine_->Checkpoint(dir); }
+  absl::Status PrepareCheckpoint() const { return engine_->PrepareCheckpoint(); }
+
+  // Runs on `engine` from now on, in the state it holds (as the constructor does), and gives
+  // back the engine it ran on: how a checkpoint received from another member is installed.
+  std::unique_ptr<Engine> ReplaceEngine(std::unique_ptr<Engine> engine);
+
  private:
   // Reads at this revision see the newest version of every key.
   static constexpr int64_t kLatest = std::numeric_limits<int64_t>::max();

@@ -21,6 +21,13 @@ Store::Store(std::unique_ptr<Engine> engine)
 
 Store::~Store() = default;
 
+std::unique_ptr<Engine> Store::ReplaceEngine(std::unique_ptr<Engine> engine) {
+  std::unique_ptr<Engine> previous = std::exchange(engine_, std::move(engine));
+  meta_ = engine_->meta();
+  nospace_alarms_ = CountNoSpace(engine_->alarms());
+  return previous;
+}
+
 Store::EtcdRange::EtcdRange(std::string_view key, std::string_view range_end) {
   if (range_end.empty()) {
     single_end_.reserve(key.size() + 1);
