@@ -63,32 +63,40 @@ class PeerService final : public peerpb::Peer::Service {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                           "too many snapshot transfers in progress");
     }
-    SnapshotAssembler assembler(transport_->options().max_snapshot_bytes);
+    SnapshotAssembler assembler(transport_->options().max_snapshot_bytes,
+                                &transport_->options().received_checkpoints);
     peerpb::SnapshotChunk chunk;
-    uint64_t received_bytes = 0;
     while (!assembler.complete() && reader->Read(&chunk)) {
       if (grpc::Status refused = Check(context, chunk.cluster_id(), chunk.from(), chunk.to());
           !refused.ok()) {
         return refused;
       }
-      received_bytes += chunk.data().size();
       const uint64_t from = chunk.from();
       if (absl::Status s = assembler.Add(std::move(chunk)); !s.ok()) {
         transport_->logger().warn("refusing a snapshot from {:x}: {}", from,
                                   std::string(s.message()));
-        return grpc::Status(s.code() == absl::StatusCode::kResourceExhausted
-                                ? grpc::StatusCode::RESOURCE_EXHAUSTED
-                                : grpc::StatusCode::INVALID_ARGUMENT,
-                            std::string(s.message()));
+        // absl's codes are gRPC's.
+        return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
       }
     }
     if (!assembler.complete()) {
       return grpc::Status(grpc::StatusCode::CANCELLED, "snapshot stream ended early");
     }
+    const uint64_t received_bytes = assembler.received_bytes();
+    const bool as_files = assembler.has_checkpoint();
+    const std::string kept_in = as_files ? assembler.checkpoint_path() : std::string();
     raftpb::Message message = assembler.TakeMessage();
-    transport_->logger().info("received snapshot at index {} ({} bytes) from peer {:x}",
-                              message.snapshot().metadata().index(), received_bytes,
-                              message.from());
+    if (as_files) {
+      // The files are complete and durable under their final name before raft hears of the
+      // snapshot: once raft has persisted it, a restart can always install them.
+      transport_->logger().info(
+          "received snapshot at index {} from peer {:x} as a checkpoint of {} bytes in {}",
+          message.snapshot().metadata().index(), message.from(), received_bytes, kept_in);
+    } else {
+      transport_->logger().info("received snapshot at index {} ({} bytes) from peer {:x}",
+                                message.snapshot().metadata().index(), received_bytes,
+                                message.from());
+    }
     std::vector<raftpb::Message> messages;
     messages.push_back(std::move(message));
     transport_->receiver()->Receive(std::move(messages));

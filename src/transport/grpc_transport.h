@@ -3,7 +3,8 @@
 // Each member runs one peer gRPC server (on its --listen-peer-urls) and, for every other
 // member, one sender thread holding one long-lived client stream (Peer.Stream) that carries
 // batches of raft messages in order. A snapshot travels on its own stream (Peer.SendSnapshot)
-// in checksummed chunks so that it neither blocks nor is blocked by the heartbeats.
+// in checksummed chunks so that it neither blocks nor is blocked by the heartbeats; the
+// snapshot of a state on disk travels as the files of a checkpoint (transport/checkpoint.h).
 //
 // Every batch names the cluster id and the sender; the receiving side refuses, with a log line
 // and an error on the stream, batches from another cluster or from a member it does not know.
@@ -26,6 +27,8 @@
 #include "absl/time/time.h"
 #include "raftkv/peerpb/peer.pb.h"
 #include "spdlog/spdlog.h"
+#include "transport/checkpoint.h"
+#include "transport/checkpoint_sink.h"
 #include "transport/transport.h"
 
 namespace grpc {
@@ -67,6 +70,12 @@ struct GrpcTransportOptions {
   size_t max_receive_message_bytes = 64 << 20;
   uint64_t max_snapshot_bytes = uint64_t{8} << 30;
   int max_concurrent_snapshots = 2;
+  // Snapshots of a state on disk travel as the files of a checkpoint (transport/checkpoint.h).
+  // Sending: the member's source of checkpoints (null: every snapshot's data is sent inline); it
+  // must outlive the transport. Receiving: where checkpoint files go and what is accepted
+  // (received_checkpoints.dir empty: snapshots as files are refused).
+  CheckpointSource* checkpoint_source = nullptr;
+  CheckpointSinkOptions received_checkpoints;
   // Every probe_interval each sender times one round trip to its peer (Peer.Probe, given up
   // after probe_timeout) and reports it to on_round_trip, from the sender's prober thread
   // (etcd_network_peer_round_trip_time_seconds). Unset on_round_trip: no probes.

@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -156,6 +162,123 @@ TEST(GrpcTransportTest, RefusesASnapshotAboveTheReceiversLimitAndReportsItFailed
   EXPECT_FALSE(a.receiver.snapshot_reports_[0]);
   absl::MutexLock lock(&b.receiver.mu());
   EXPECT_TRUE(b.receiver.received_.empty());
+}
+
+// A source whose every snapshot is a reference: Make writes the files of a "checkpoint" into a
+// fresh directory, Release removes it.
+class FileSource final : public CheckpointSource {
+ public:
+  explicit FileSource(std::string dir) : dir_(std::move(dir)) {}
+  absl::StatusOr<std::optional<CheckpointFiles>> Make(const raftpb::Snapshot& snapshot) override {
+    if (!fail_with.ok()) return fail_with;
+    CheckpointFiles checkpoint;
+    checkpoint.dir = absl::StrCat(dir_, "/send-", made_++);
+    std::filesystem::create_directories(checkpoint.dir);
+    for (const auto& [name, contents] : files) {
+      std::ofstream(checkpoint.dir + "/" + name, std::ios::binary) << contents;
+      checkpoint.files.push_back({name, contents.size()});
+    }
+    checkpoint.index = snapshot.metadata().index() + 5;
+    checkpoint.snapshot_data = "reference to " + std::to_string(checkpoint.index);
+    return checkpoint;
+  }
+  void Release(const CheckpointFiles& checkpoint) override {
+    std::filesystem::remove_all(checkpoint.dir);
+    released_.fetch_add(1);
+  }
+  int released() const { return released_.load(); }
+
+  std::map<std::string, std::string> files;
+  absl::Status fail_with;
+
+ private:
+  const std::string dir_;
+  int made_ = 0;
+  std::atomic<int> released_{0};
+};
+
+std::string TempDirectory() {
+  std::string pattern = "/tmp/raftkv-transport-XXXXXX";
+  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+  return pattern;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(GrpcTransportTest, StreamsTheFilesOfACheckpointToTheReceiversDirectory) {
+  const std::string sender_dir = TempDirectory();
+  const std::string receiver_dir = TempDirectory();
+  FileSource source(sender_dir);
+  std::string table(3 << 20, '\0');
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<char>(i % 253);
+  source.files = {{"000012.sst", table}, {"CURRENT", "MANIFEST-000005\n"}, {"EMPTY", ""}};
+  Member a(7, 1, [&](GrpcTransportOptions& o) { o.checkpoint_source = &source; });
+  Member b(7, 2, [&](GrpcTransportOptions& o) { o.received_checkpoints.dir = receiver_dir; });
+  Connect(a, 1, b, 2);
+  raftpb::Message snap;
+  snap.set_msg_type(raftpb::MSG_SNAPSHOT);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(1000);
+  snap.mutable_snapshot()->set_data("the leader's own reference");
+  a.transport->Send({snap});
+  ASSERT_TRUE(b.receiver.WaitFor([](auto& r) { return r.received_.size() == 1; }));
+  EXPECT_EQ(b.receiver.received_[0].snapshot().data(), "reference to 1005");
+  EXPECT_EQ(b.receiver.received_[0].snapshot().metadata().index(), 1000u);
+  const std::string kept = ReceivedCheckpointPath(receiver_dir, 1005);
+  EXPECT_EQ(ReadFile(kept + "/000012.sst"), table);
+  EXPECT_EQ(ReadFile(kept + "/CURRENT"), "MANIFEST-000005\n");
+  EXPECT_TRUE(std::filesystem::exists(kept + "/EMPTY"));
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.snapshot_reports_.size() == 1; }));
+  EXPECT_TRUE(a.receiver.snapshot_reports_[0]);
+  EXPECT_EQ(source.released(), 1) << "the sender's checkpoint was not released";
+  EXPECT_TRUE(std::filesystem::is_empty(sender_dir));
+  std::filesystem::remove_all(sender_dir);
+  std::filesystem::remove_all(receiver_dir);
+}
+
+TEST(GrpcTransportTest, ASnapshotWhoseCheckpointCannotBeMadeIsReportedFailed) {
+  const std::string sender_dir = TempDirectory();
+  FileSource source(sender_dir);
+  source.fail_with = absl::InternalError("injected: no checkpoint");
+  Member a(7, 1, [&](GrpcTransportOptions& o) { o.checkpoint_source = &source; });
+  Member b(7, 2);
+  Connect(a, 1, b, 2);
+  raftpb::Message snap;
+  snap.set_msg_type(raftpb::MSG_SNAPSHOT);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->set_data("a reference");
+  a.transport->Send({snap});
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.snapshot_reports_.size() == 1; }));
+  EXPECT_FALSE(a.receiver.snapshot_reports_[0]);
+  std::filesystem::remove_all(sender_dir);
+}
+
+TEST(GrpcTransportTest, AMemberThatKeepsNoCheckpointsRefusesThemAndTheSenderIsTold) {
+  const std::string sender_dir = TempDirectory();
+  FileSource source(sender_dir);
+  source.files = {{"CURRENT", "x"}};
+  Member a(7, 1, [&](GrpcTransportOptions& o) { o.checkpoint_source = &source; });
+  Member b(7, 2);
+  Connect(a, 1, b, 2);
+  raftpb::Message snap;
+  snap.set_msg_type(raftpb::MSG_SNAPSHOT);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->set_data("a reference");
+  a.transport->Send({snap});
+  ASSERT_TRUE(a.receiver.WaitFor([](auto& r) { return r.snapshot_reports_.size() == 1; }));
+  EXPECT_FALSE(a.receiver.snapshot_reports_[0]);
+  EXPECT_EQ(source.released(), 1);
+  absl::MutexLock lock(&b.receiver.mu());
+  EXPECT_TRUE(b.receiver.received_.empty());
+  std::filesystem::remove_all(sender_dir);
 }
 
 // A batch larger than the receiver's bound is refused by gRPC before it is allocated; the

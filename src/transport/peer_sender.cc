@@ -3,9 +3,14 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/time/clock.h"
+#include "transport/checkpoint_chunks.h"
 #include "transport/snapshot_chunks.h"
 
 namespace raftkv::transport {
@@ -141,28 +146,73 @@ void PeerSender::SendSnapshot(raftpb::Message message) {
 }
 
 void PeerSender::StreamSnapshot(raftpb::Message message) {
+  const uint64_t index = message.snapshot().metadata().index();
+  // A snapshot of a state on disk refers to the state; a checkpoint of it, made now, travels
+  // instead (it holds the state at or after the snapshot's index).
+  std::optional<CheckpointFiles> checkpoint;
+  if (options_.checkpoint_source != nullptr) {
+    absl::StatusOr<std::optional<CheckpointFiles>> made =
+        options_.checkpoint_source->Make(message.snapshot());
+    if (!made.ok()) {
+      options_.logger->warn("cannot send the snapshot at index {} to peer {:x}: {}", index,
+                            peer_id_, std::string(made.status().message()));
+      receiver_->ReportSnapshot(peer_id_, false);
+      snapshot_in_flight_ = false;
+      return;
+    }
+    checkpoint = *std::move(made);
+  }
+  absl::Cleanup release = [&] {
+    if (checkpoint.has_value()) options_.checkpoint_source->Release(*checkpoint);
+  };
+
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.snapshot_timeout));
   {
     absl::MutexLock lock(&mu_);
     snapshot_context_ = &context;
   }
-  const uint64_t index = message.snapshot().metadata().index();
-  const size_t size_bytes = message.snapshot().data().size();
-  std::vector<peerpb::SnapshotChunk> chunks =
-      SplitSnapshot(message, options_.cluster_id, options_.snapshot_chunk_bytes);
-  message.Clear();
   peerpb::SnapshotReceipt receipt;
   std::unique_ptr<grpc::ClientWriter<peerpb::SnapshotChunk>> writer =
       stub_->SendSnapshot(&context, &receipt);
   bool written = true;
-  for (const peerpb::SnapshotChunk& chunk : chunks) {
-    if (!writer->Write(chunk)) {
-      written = false;
-      break;
+  uint64_t size_bytes = 0;
+  std::string failure;
+  if (checkpoint.has_value()) {
+    CheckpointChunker chunker(message, *checkpoint, options_.cluster_id,
+                              options_.snapshot_chunk_bytes);
+    size_bytes = chunker.total_bytes();
+    message.Clear();
+    while (true) {
+      absl::StatusOr<std::optional<peerpb::SnapshotChunk>> chunk = chunker.Next();
+      if (!chunk.ok()) {
+        failure = std::string(chunk.status().message());
+        written = false;
+        break;
+      }
+      if (!chunk->has_value()) break;
+      if (!writer->Write(**chunk)) {
+        written = false;
+        break;
+      }
+    }
+  } else {
+    size_bytes = message.snapshot().data().size();
+    std::vector<peerpb::SnapshotChunk> chunks =
+        SplitSnapshot(message, options_.cluster_id, options_.snapshot_chunk_bytes);
+    message.Clear();
+    for (const peerpb::SnapshotChunk& chunk : chunks) {
+      if (!writer->Write(chunk)) {
+        written = false;
+        break;
+      }
     }
   }
-  if (written) writer->WritesDone();
+  if (written) {
+    writer->WritesDone();
+  } else if (!failure.empty()) {
+    context.TryCancel();
+  }
   grpc::Status status = writer->Finish();
   {
     absl::MutexLock lock(&mu_);
@@ -170,12 +220,20 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
   }
   const bool delivered = written && status.ok();
   if (delivered) {
-    options_.logger->info("sent snapshot at index {} ({} bytes) to peer {:x}", index, size_bytes,
-                          peer_id_);
+    if (checkpoint.has_value()) {
+      options_.logger->info(
+          "sent snapshot at index {} to peer {:x} as a checkpoint at index {} ({} files, {} "
+          "bytes)",
+          index, peer_id_, checkpoint->index, checkpoint->files.size(), size_bytes);
+    } else {
+      options_.logger->info("sent snapshot at index {} ({} bytes) to peer {:x}", index, size_bytes,
+                            peer_id_);
+    }
   } else {
     options_.logger->warn("sending snapshot at index {} to peer {:x} failed: {}", index, peer_id_,
-                          status.error_message());
+                          failure.empty() ? status.error_message() : failure);
   }
+  std::move(release).Invoke();
   receiver_->ReportSnapshot(peer_id_, delivered);
   snapshot_in_flight_ = false;
 }

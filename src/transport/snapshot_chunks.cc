@@ -47,29 +47,45 @@ absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
     started_ = true;
     from_ = chunk.from();
     total_size_bytes_ = chunk.total_size_bytes();
-    if (total_size_bytes_ > max_size_bytes_) {
-      return absl::ResourceExhaustedError(absl::StrCat("snapshot of ", total_size_bytes_,
-                                                       " bytes exceeds this member's limit of ",
-                                                       max_size_bytes_, " bytes"));
-    }
     message_ = std::move(*chunk.mutable_message());
-    data_.reserve(std::min(total_size_bytes_, kMaxUpfrontReserveBytes));
+    if (chunk.has_checkpoint()) {
+      // The state comes as files, straight to disk; the message's data is the reference.
+      if (checkpoints_ == nullptr) {
+        return absl::FailedPreconditionError("this member does not accept snapshots as files");
+      }
+      sink_ = std::make_unique<CheckpointSink>(*checkpoints_);
+      if (absl::Status s = sink_->Begin(chunk.checkpoint(), total_size_bytes_); !s.ok()) return s;
+    } else {
+      if (total_size_bytes_ > max_size_bytes_) {
+        return absl::ResourceExhaustedError(absl::StrCat("snapshot of ", total_size_bytes_,
+                                                         " bytes exceeds this member's limit of ",
+                                                         max_size_bytes_, " bytes"));
+      }
+      data_.reserve(std::min(total_size_bytes_, kMaxUpfrontReserveBytes));
+    }
   }
-  if (chunk.offset() != data_.size()) {
+  if (chunk.offset() != received_) {
     return absl::InvalidArgumentError(
-        absl::StrCat("snapshot chunk at offset ", chunk.offset(), ", expected ", data_.size()));
+        absl::StrCat("snapshot chunk at offset ", chunk.offset(), ", expected ", received_));
   }
-  if (data_.size() + chunk.data().size() > total_size_bytes_) {
+  if (chunk.data().size() > total_size_bytes_ - received_) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot data exceeds its announced size of ", total_size_bytes_));
   }
-  data_.append(chunk.data());
-  if (!chunk.last()) return absl::OkStatus();
-  if (data_.size() != total_size_bytes_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("snapshot ended after ", data_.size(), " of ", total_size_bytes_, " bytes"));
+  if (sink_ != nullptr) {
+    if (absl::Status s = sink_->Write(chunk.data()); !s.ok()) return s;
+  } else {
+    data_.append(chunk.data());
   }
-  if (base::crc32c::Value(data_) != chunk.crc32c()) {
+  received_ += chunk.data().size();
+  if (!chunk.last()) return absl::OkStatus();
+  if (received_ != total_size_bytes_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot ended after ", received_, " of ", total_size_bytes_, " bytes"));
+  }
+  if (sink_ != nullptr) {
+    if (absl::Status s = sink_->Finish(chunk.crc32c()); !s.ok()) return s;
+  } else if (base::crc32c::Value(data_) != chunk.crc32c()) {
     return absl::DataLossError("snapshot checksum mismatch: the transfer was corrupted");
   }
   complete_ = true;
@@ -78,7 +94,7 @@ absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
 
 raftpb::Message SnapshotAssembler::TakeMessage() {
   assert(complete_);
-  *message_.mutable_snapshot()->mutable_data() = std::move(data_);
+  if (sink_ == nullptr) *message_.mutable_snapshot()->mutable_data() = std::move(data_);
   return std::move(message_);
 }
 

@@ -1,0 +1,94 @@
+// The receiving end of a checkpoint transfer: writes the stream of a checkpoint's files to a
+// directory of their own, never holding them in memory, and keeps them once complete.
+//
+// Nothing a peer sends is trusted (docs/architecture.md, "What a peer can make a member
+// allocate"): file names must be plain names (letters, digits, '.', '_', '-'; not "." or "..")
+// and distinct; the announced total must equal the files' sizes, stay under a configured
+// maximum and fit in the space free on the file system before anything is written. Each chunk
+// is written as it comes, so memory stays at one chunk whatever the header says, and disk use
+// grows only with bytes actually received. When the last byte arrived, the CRC-32C of the
+// stream is checked, each file and the directory are fsynced, and the directory is renamed to
+// ReceivedCheckpointPath (the parent fsynced too): only a complete, checked, durable checkpoint
+// ever carries that name. A sink destroyed before that removes what it wrote.
+//
+// Thread-safety: one sink is used by one thread; sinks of concurrent transfers write to
+// directories of their own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "io/env.h"
+#include "raftkv/peerpb/peer.pb.h"
+
+namespace raftkv::transport {
+
+struct CheckpointSinkOptions {
+  // Where received checkpoints are kept (the member directory). Empty: checkpoints are refused.
+  std::string dir;
+  // The largest checkpoint accepted, whatever the free space.
+  uint64_t max_size_bytes = uint64_t{256} << 30;
+  // The most files one checkpoint may have.
+  size_t max_files = 100'000;
+  // The file system; null means io::Env::Default().
+  io::Env* env = nullptr;
+  // Bytes an unprivileged writer may still use on the file system holding a directory; unset
+  // means statvfs(2). (Tests replace it.)
+  std::function<absl::StatusOr<uint64_t>(const std::string& dir)> free_bytes;
+};
+
+// What statvfs(2) says an unprivileged writer may still use below `dir`.
+absl::StatusOr<uint64_t> FreeBytesOf(const std::string& dir);
+
+class CheckpointSink {
+ public:
+  explicit CheckpointSink(CheckpointSinkOptions options);
+  ~CheckpointSink();
+  CheckpointSink(const CheckpointSink&) = delete;
+  CheckpointSink& operator=(const CheckpointSink&) = delete;
+
+  // Checks the manifest and the announced size (the sum of the files' sizes), then creates the
+  // directory the files are written to. InvalidArgument for a bad manifest, ResourceExhausted
+  // for a size over the maximum or the free space, FailedPrecondition when checkpoints are not
+  // accepted here.
+  absl::Status Begin(const peerpb::CheckpointManifest& manifest, uint64_t total_size_bytes);
+  // The next bytes of the stream, in order. InvalidArgument past the announced size.
+  absl::Status Write(std::string_view data);
+  // After the last byte: checks that every byte came and the stream's CRC-32C, makes the files
+  // durable and gives them their final name. DataLoss on a checksum mismatch.
+  absl::Status Finish(uint32_t crc32c);
+
+  uint64_t written_bytes() const { return written_; }
+  // The checkpoint's directory: its final path once Finish returned OK.
+  const std::string& path() const { return path_; }
+
+ private:
+  // Makes the current file durable and closes it, then opens the next one with room left
+  // (creating, syncing and closing the empty ones on the way).
+  absl::Status NextFile();
+  absl::Status CloseFile();
+
+  CheckpointSinkOptions options_;
+  io::Env* env_;
+  uint64_t index_ = 0;
+  std::vector<peerpb::CheckpointFile> files_;
+  uint64_t total_ = 0;
+  uint64_t written_ = 0;
+  uint32_t crc_ = 0;
+  // The file being written (files_[next_file_ - 1]) and the bytes it still expects.
+  std::unique_ptr<io::File> file_;
+  uint64_t file_remaining_ = 0;
+  size_t next_file_ = 0;
+  // The directory written to: partial until Finish renames it.
+  std::string path_;
+  bool created_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace raftkv::transport

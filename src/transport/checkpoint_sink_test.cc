@@ -1,0 +1,353 @@
+// A checkpoint's files across the wire: the sender's chunks rebuild identical files on the
+// receiver, and nothing a peer announces (names, sizes) or sends (gaps, corrupted bytes) makes
+// the receiver write outside its directory, allocate, or keep a checkpoint that is not whole.
+#include "transport/checkpoint_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "transport/checkpoint.h"
+#include "transport/checkpoint_chunks.h"
+#include "transport/snapshot_chunks.h"
+
+namespace raftkv::transport {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/raftkv-sink-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 31 + seed);
+  return s;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> Names(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+raftpb::Message SnapshotMessage() {
+  raftpb::Message m;
+  m.set_msg_type(raftpb::MSG_SNAPSHOT);
+  m.set_from(1);
+  m.set_to(2);
+  m.set_term(7);
+  m.mutable_snapshot()->mutable_metadata()->set_index(42);
+  m.mutable_snapshot()->set_data("the reference the leader took");
+  return m;
+}
+
+// A checkpoint on the sending side: files of the given sizes in a directory of their own.
+struct SentCheckpoint {
+  SentCheckpoint(const std::string& dir, const std::vector<std::pair<std::string, size_t>>& files) {
+    checkpoint.dir = dir;
+    checkpoint.index = 57;
+    checkpoint.snapshot_data = "the reference naming 57";
+    fs::create_directories(dir);
+    int seed = 1;
+    for (const auto& [name, size] : files) {
+      contents[name] = Pattern(size, seed++);
+      std::ofstream(dir + "/" + name, std::ios::binary) << contents[name];
+      checkpoint.files.push_back({name, size});
+    }
+  }
+
+  std::vector<peerpb::SnapshotChunk> Chunks(size_t chunk_size) const {
+    CheckpointChunker chunker(SnapshotMessage(), checkpoint, /*cluster_id=*/9, chunk_size);
+    std::vector<peerpb::SnapshotChunk> chunks;
+    while (true) {
+      absl::StatusOr<std::optional<peerpb::SnapshotChunk>> chunk = chunker.Next();
+      EXPECT_TRUE(chunk.ok()) << chunk.status();
+      if (!chunk.ok() || !chunk->has_value()) break;
+      chunks.push_back(**chunk);
+    }
+    return chunks;
+  }
+
+  CheckpointFiles checkpoint;
+  std::map<std::string, std::string> contents;
+};
+
+CheckpointSinkOptions SinkInto(const std::string& dir) {
+  CheckpointSinkOptions options;
+  options.dir = dir;
+  options.free_bytes = [](const std::string&) -> absl::StatusOr<uint64_t> {
+    return uint64_t{1} << 40;
+  };
+  return options;
+}
+
+peerpb::SnapshotChunk Header(std::vector<std::pair<std::string, uint64_t>> files) {
+  peerpb::SnapshotChunk chunk;
+  *chunk.mutable_message() = SnapshotMessage();
+  chunk.mutable_checkpoint()->set_index(57);
+  uint64_t total = 0;
+  for (const auto& [name, size] : files) {
+    peerpb::CheckpointFile* file = chunk.mutable_checkpoint()->add_files();
+    file->set_name(name);
+    file->set_size_bytes(size);
+    total += size;
+  }
+  chunk.set_total_size_bytes(total);
+  return chunk;
+}
+
+TEST(CheckpointTransferTest, AStreamSplitIntoChunksRebuildsIdenticalFiles) {
+  TempDir tmp;
+  // Empty files, files smaller and larger than a chunk, and chunks that span several files.
+  SentCheckpoint sent(tmp.path() + "/sent", {{"CURRENT", 16},
+                                             {"000009.log", 0},
+                                             {"000012.sst", 2500},
+                                             {"MANIFEST-000005", 3},
+                                             {"OPTIONS-000007", 999},
+                                             {"LAST", 0}});
+  const std::string receive = tmp.path() + "/member";
+  fs::create_directories(receive);
+  const CheckpointSinkOptions options = SinkInto(receive);
+  SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  const std::vector<peerpb::SnapshotChunk> chunks = sent.Chunks(/*chunk_size=*/700);
+  ASSERT_EQ(chunks.size(), 6u) << "3518 bytes in chunks of 700";
+  for (const peerpb::SnapshotChunk& chunk : chunks) {
+    EXPECT_EQ(chunk.cluster_id(), 9u);
+    EXPECT_EQ(chunk.to(), 2u);
+    ASSERT_TRUE(assembler.Add(chunk).ok());
+  }
+  ASSERT_TRUE(assembler.complete());
+  ASSERT_TRUE(assembler.has_checkpoint());
+  EXPECT_EQ(assembler.reserved_bytes(), std::string().capacity())
+      << "files were buffered in memory";
+  const std::string kept = ReceivedCheckpointPath(receive, 57);
+  EXPECT_EQ(assembler.checkpoint_path(), kept);
+  raftpb::Message message = assembler.TakeMessage();
+  EXPECT_EQ(message.snapshot().data(), "the reference naming 57")
+      << "the delivered message must keep the reference";
+  EXPECT_EQ(message.snapshot().metadata().index(), 42u);
+  EXPECT_EQ(Names(receive), std::vector<std::string>{"snap-recv-0000000000000039"});
+  for (const auto& [name, contents] : sent.contents) {
+    EXPECT_EQ(ReadAll(kept + "/" + name), contents) << name;
+  }
+  EXPECT_EQ(Names(kept).size(), sent.contents.size());
+}
+
+TEST(CheckpointTransferTest, FileNamesThatAreNotPlainNamesAreRefusedBeforeAnythingIsWritten) {
+  TempDir tmp;
+  const CheckpointSinkOptions options = SinkInto(tmp.path());
+  const std::vector<std::string> bad = {"../escape",
+                                        "dir/file",
+                                        "/etc/passwd",
+                                        "..",
+                                        ".",
+                                        "",
+                                        "name with space",
+                                        "tab\t",
+                                        std::string("nul\0byte", 8),
+                                        std::string(256, 'a')};
+  for (const std::string& name : bad) {
+    SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+    absl::Status s = assembler.Add(Header({{"CURRENT", 1}, {name, 1}}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "'" << name << "': " << s;
+  }
+  EXPECT_TRUE(Names(tmp.path()).empty());
+}
+
+TEST(CheckpointTransferTest, AFileListedTwiceIsRefused) {
+  TempDir tmp;
+  const CheckpointSinkOptions options = SinkInto(tmp.path());
+  SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  EXPECT_EQ(assembler.Add(Header({{"000012.sst", 1}, {"000012.sst", 1}})).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CheckpointTransferTest, ACheckpointOverTheConfiguredMaximumIsRefused) {
+  TempDir tmp;
+  CheckpointSinkOptions options = SinkInto(tmp.path());
+  options.max_size_bytes = 1000;
+  SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  EXPECT_EQ(assembler.Add(Header({{"a", 600}, {"b", 401}})).code(),
+            absl::StatusCode::kResourceExhausted);
+  // Sizes that overflow when added up are over the maximum too.
+  SnapshotAssembler overflowing(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  EXPECT_EQ(overflowing.Add(Header({{"a", 900}, {"b", ~uint64_t{0} - 100}})).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(Names(tmp.path()).empty());
+}
+
+TEST(CheckpointTransferTest, ACheckpointLargerThanTheFreeSpaceIsRefused) {
+  TempDir tmp;
+  CheckpointSinkOptions options = SinkInto(tmp.path());
+  options.free_bytes = [](const std::string&) -> absl::StatusOr<uint64_t> { return 5000; };
+  SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  absl::Status s = assembler.Add(Header({{"000012.sst", 5001}}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("free"), std::string::npos) << s;
+  EXPECT_TRUE(Names(tmp.path()).empty());
+}
+
+TEST(CheckpointTransferTest, TheRealFreeSpaceIsReadFromTheFileSystem) {
+  TempDir tmp;
+  absl::StatusOr<uint64_t> free = FreeBytesOf(tmp.path());
+  ASSERT_TRUE(free.ok()) << free.status();
+  EXPECT_GT(*free, 0u);
+  EXPECT_FALSE(FreeBytesOf(tmp.path() + "/missing").ok());
+}
+
+TEST(CheckpointTransferTest, AnAnnouncedSizeThatIsNotTheSumOfTheFilesIsRefused) {
+  TempDir tmp;
+  const CheckpointSinkOptions options = SinkInto(tmp.path());
+  peerpb::SnapshotChunk header = Header({{"a", 10}});
+  header.set_total_size_bytes(11);
+  SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  EXPECT_EQ(assembler.Add(header).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CheckpointTransferTest, AGapInTheStreamIsRefusedAndLeavesNothingBehind) {
+  TempDir tmp;
+  SentCheckpoint sent(tmp.path() + "/sent", {{"000012.sst", 3000}});
+  const std::string receive = tmp.path() + "/member";
+  fs::create_directories(receive);
+  const CheckpointSinkOptions options = SinkInto(receive);
+  std::vector<peerpb::SnapshotChunk> chunks = sent.Chunks(1000);
+  ASSERT_EQ(chunks.size(), 3u);
+  {
+    SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+    ASSERT_TRUE(assembler.Add(chunks[0]).ok());
+    EXPECT_EQ(assembler.Add(chunks[2]).code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_FALSE(assembler.complete());
+  }
+  EXPECT_TRUE(Names(receive).empty()) << "a failed transfer left its files";
+}
+
+TEST(CheckpointTransferTest, ACorruptedByteFailsTheChecksumAndNothingIsKept) {
+  TempDir tmp;
+  SentCheckpoint sent(tmp.path() + "/sent", {{"CURRENT", 16}, {"000012.sst", 3000}});
+  const std::string receive = tmp.path() + "/member";
+  fs::create_directories(receive);
+  const CheckpointSinkOptions options = SinkInto(receive);
+  std::vector<peerpb::SnapshotChunk> chunks = sent.Chunks(1000);
+  (*chunks[1].mutable_data())[10] ^= 0x01;
+  {
+    SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+    absl::Status last;
+    for (const peerpb::SnapshotChunk& chunk : chunks) last = assembler.Add(chunk);
+    EXPECT_EQ(last.code(), absl::StatusCode::kDataLoss) << last;
+    EXPECT_FALSE(assembler.complete());
+  }
+  EXPECT_TRUE(Names(receive).empty());
+}
+
+TEST(CheckpointTransferTest, AStreamThatEndsEarlyIsRefused) {
+  TempDir tmp;
+  SentCheckpoint sent(tmp.path() + "/sent", {{"000012.sst", 3000}});
+  const CheckpointSinkOptions options = SinkInto(tmp.path());
+  std::vector<peerpb::SnapshotChunk> chunks = sent.Chunks(1000);
+  chunks[1].set_last(true);
+  SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+  ASSERT_TRUE(assembler.Add(chunks[0]).ok());
+  EXPECT_EQ(assembler.Add(chunks[1]).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A header may announce anything under the limits; what the receiver holds grows only with
+// what arrives: no buffer from the announced size, no preallocated files.
+TEST(CheckpointTransferTest, AForgedHeaderCannotMakeTheReceiverAllocate) {
+  TempDir tmp;
+  const CheckpointSinkOptions options = SinkInto(tmp.path());
+  {
+    SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+    ASSERT_TRUE(assembler.Add(Header({{"000012.sst", uint64_t{100} << 30}})).ok());
+    peerpb::SnapshotChunk chunk;
+    chunk.set_offset(0);
+    chunk.set_data(Pattern(4096, 3));
+    ASSERT_TRUE(assembler.Add(chunk).ok());
+    EXPECT_EQ(assembler.reserved_bytes(), std::string().capacity());
+    const std::vector<std::string> names = Names(tmp.path());
+    ASSERT_EQ(names.size(), 1u);
+    const std::string file = tmp.path() + "/" + names[0] + "/000012.sst";
+    EXPECT_EQ(fs::file_size(file), 4096u);
+  }
+  EXPECT_TRUE(Names(tmp.path()).empty());
+}
+
+TEST(CheckpointTransferTest, AMemberThatKeepsNoFilesRefusesThem) {
+  SnapshotAssembler without_options;
+  EXPECT_EQ(without_options.Add(Header({{"a", 1}})).code(), absl::StatusCode::kFailedPrecondition);
+  CheckpointSinkOptions no_dir;
+  SnapshotAssembler without_dir(SnapshotAssembler::kDefaultMaxSizeBytes, &no_dir);
+  EXPECT_EQ(without_dir.Add(Header({{"a", 1}})).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(CheckpointTransferTest, TheSameCheckpointReceivedTwiceKeepsTheFirstCopy) {
+  TempDir tmp;
+  SentCheckpoint sent(tmp.path() + "/sent", {{"000012.sst", 100}});
+  const std::string receive = tmp.path() + "/member";
+  fs::create_directories(receive);
+  const CheckpointSinkOptions options = SinkInto(receive);
+  for (int round = 0; round < 2; ++round) {
+    SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
+    for (const peerpb::SnapshotChunk& chunk : sent.Chunks(64)) {
+      ASSERT_TRUE(assembler.Add(chunk).ok());
+    }
+    ASSERT_TRUE(assembler.complete());
+  }
+  EXPECT_EQ(Names(receive), std::vector<std::string>{"snap-recv-0000000000000039"});
+}
+
+TEST(CheckpointTransferTest, ASenderWhoseFileShrankFailsInsteadOfSendingShortData) {
+  TempDir tmp;
+  SentCheckpoint sent(tmp.path() + "/sent", {{"000012.sst", 100}});
+  fs::resize_file(tmp.path() + "/sent/000012.sst", 50);
+  CheckpointChunker chunker(SnapshotMessage(), sent.checkpoint, 9, 64);
+  absl::Status failure;
+  for (int i = 0; i < 3 && failure.ok(); ++i) failure = chunker.Next().status();
+  EXPECT_EQ(failure.code(), absl::StatusCode::kDataLoss) << failure;
+}
+
+TEST(CheckpointNamesTest, OnlyCompleteCheckpointsParseAsReceived) {
+  EXPECT_EQ(ReceivedCheckpointPath("/d", 0x39), "/d/snap-recv-0000000000000039");
+  EXPECT_EQ(ParseReceivedCheckpointName("snap-recv-0000000000000039"), 0x39u);
+  EXPECT_EQ(ParseReceivedCheckpointName("snap-recv-ffffffffffffffff"), ~uint64_t{0});
+  EXPECT_FALSE(ParseReceivedCheckpointName("snap-recv-0000000000000039.tmp-0").has_value());
+  EXPECT_FALSE(ParseReceivedCheckpointName("snap-recv-39").has_value());
+  EXPECT_FALSE(ParseReceivedCheckpointName("snap-recv-00000000000000FF").has_value());
+  EXPECT_FALSE(ParseReceivedCheckpointName("snap-send-0000000000000039").has_value());
+  EXPECT_TRUE(IsPartialCheckpointName("snap-recv-0000000000000039.tmp-3"));
+  EXPECT_FALSE(IsPartialCheckpointName("snap-recv-0000000000000039"));
+  EXPECT_FALSE(IsPartialCheckpointName("kv"));
+}
+
+}  // namespace
+}  // namespace raftkv::transport
