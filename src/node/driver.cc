@@ -1,10 +1,12 @@
 // The node driver's Ready loop: persist, send, apply, advance, snapshot.
 #include "node/driver.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "fmt/format.h"
 #include "node/errors.h"
+#include "node/state_reference.h"
 #include "raftkv/peerpb/peer.pb.h"
 
 namespace raftkv::node {
@@ -39,12 +41,19 @@ absl::Status Driver::Init() {
     }
   }
   last_snapshot_index_ = snapshot->metadata().index();
+  log_applied_ = snapshot->metadata().index();
   if (absl::Status s = storage.InitialState(&hard_state_, &conf_state_); !s.ok()) return s;
   // The log must hold every entry after the applied one (see Applier::Sync): a state that is
   // behind the log's first entry, or ahead of what the log committed, belongs to another log.
+  // One exception: a state installed from a checkpoint that a snapshot's reference names may be
+  // ahead of this log's commit index, by entries the sender's cluster had committed.
   const uint64_t applied = applier_->applied_index();
-  if (applied < snapshot->metadata().index() ||
-      applied + 1 < storage.FirstIndex() || applied > hard_state_.commit()) {
+  uint64_t vouched_for = hard_state_.commit();
+  if (applied > vouched_for) {
+    vouched_for = std::max(vouched_for, ReferencedCheckpoint(snapshot->data()).value_or(0));
+  }
+  if (applied < snapshot->metadata().index() || applied + 1 < storage.FirstIndex() ||
+      applied > vouched_for) {
     return absl::FailedPreconditionError(fmt::format(
         "the applied state is at index {} but the raft log holds a snapshot at {}, entries from "
         "{} and commits up to {}: the state and the log do not belong together (was one of "
@@ -212,10 +221,12 @@ void Driver::ObserveSoftState(const raft::SoftState& soft_state) {
 absl::Status Driver::ApplySnapshot(const raftpb::Snapshot& snapshot) {
   const uint64_t index = snapshot.metadata().index();
   conf_state_ = snapshot.metadata().conf_state();
+  log_applied_ = index;
   if (index <= applier_->applied_index()) return absl::OkStatus();
   if (absl::Status s = applier_->Restore(index, snapshot.data()); !s.ok()) {
-    // The leader's snapshot passed its checksum but does not decode: applying later entries to
-    // the wrong state would diverge from every other member.
+    // The leader's snapshot passed its checksum but does not decode (or its checkpoint cannot
+    // be installed): applying later entries to the wrong state would diverge from every other
+    // member.
     return absl::DataLossError(fmt::format("cannot restore the snapshot at index {}: {}", index,
                                            std::string(s.message())));
   }
@@ -224,11 +235,18 @@ absl::Status Driver::ApplySnapshot(const raftpb::Snapshot& snapshot) {
   leases_.Follow(ticks_, applier_->store().Leases());
   // The snapshot may know members this member never saw join (etcd rebuilds its peers here too).
   network_->FollowMembers(applier_->members());
-  Log(raft::LogLevel::kInfo, fmt::format("restored the state from a snapshot at index {}", index));
+  const uint64_t applied = applier_->applied_index();
+  Log(raft::LogLevel::kInfo,
+      applied == index
+          ? fmt::format("restored the state from a snapshot at index {}", index)
+          : fmt::format("restored the state from a snapshot at index {} (its checkpoint holds "
+                        "the entries up to {}; the log's entries up to there are skipped)",
+                        index, applied));
   return absl::OkStatus();
 }
 
 void Driver::ApplyEntry(const raftpb::Entry& entry) {
+  log_applied_ = entry.index();
   if (entry.index() <= applier_->applied_index()) {
     // The state holds this entry already (a restored snapshot, or a state on disk that was
     // ahead of the log's snapshot at start-up). The core still needs its configuration changes.
@@ -334,6 +352,10 @@ void Driver::MaybeSnapshot() {
   if (options_.snapshot_count == 0 || applied < last_snapshot_index_ + options_.snapshot_count) {
     return;
   }
+  // A state ahead of the entries the core has handed over (reopened ahead of the log's snapshot,
+  // or installed from a later checkpoint) waits for the log: the snapshot's configuration is
+  // conf_state_, which only the entries up to its index make right.
+  if (log_applied_ < applied) return;
   // The durability rule between the state and the log: the log is compacted only behind what
   // the state made durable, so a state on disk that lost its latest entries to a machine crash
   // finds them in the log.

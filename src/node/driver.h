@@ -341,6 +341,10 @@ class Driver final : private raft::ReadyHandler {
   uint64_t next_publish_tick_ = 0;
 
   uint64_t last_snapshot_index_ = 0;
+  // The index of the last snapshot or committed entry the core handed over (applied, or only
+  // given to the core because the state held it already). conf_state_ is the configuration at
+  // this index; the state's applied index may be ahead of it.
+  uint64_t log_applied_ = 0;
   uint64_t snapshots_taken_ = 0;
   uint64_t snapshots_installed_ = 0;
 };
