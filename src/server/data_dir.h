@@ -6,6 +6,7 @@
 //   <data-dir>/member/cluster   the founding membership (membership.h)
 //   <data-dir>/member/raft/     the raft log: WAL segments and snapshot files (storage)
 //   <data-dir>/member/kv/       the key-value state with --engine rocksdb (kv::RocksDbEngine)
+//   <data-dir>/member/snap-*    checkpoints of the state received or being sent (engine_files.h)
 //
 // Thread-safety: not thread-safe; owned by the server's main thread.
 #pragma once

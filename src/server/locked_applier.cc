@@ -29,8 +29,25 @@ void LockedApplier::MarkApplied(uint64_t index) {
 }
 
 absl::Status LockedApplier::Restore(uint64_t index, std::string_view data) {
+  absl::MutexLock engine(&engine_mu_);
   absl::MutexLock lock(&mu_);
   return state_->Restore(index, data);
+}
+
+absl::StatusOr<uint64_t> LockedApplier::Checkpoint(const std::string& dir) const {
+  absl::ReaderMutexLock engine(&engine_mu_);
+  const kv::Store& store = state_->store();
+  if (!store.can_checkpoint()) {
+    return absl::FailedPreconditionError(
+        "this member keeps its state in memory: it has no checkpoint to send");
+  }
+  // Most of the work (writing the buffered writes out) happens while entries are still being
+  // applied; what is left for the reader lock is the writes since then and the links.
+  if (absl::Status s = store.PrepareCheckpoint(); !s.ok()) return s;
+  // Between two entries: the checkpoint holds exactly the state at applied_index().
+  absl::ReaderMutexLock lock(&mu_);
+  if (absl::Status s = store.Checkpoint(dir); !s.ok()) return s;
+  return state_->applied_index();
 }
 
 }  // namespace raftkv::server

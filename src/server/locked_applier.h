@@ -6,7 +6,13 @@
 // through Read(). The driver's own const calls come from the node thread, the only writer, so
 // they need no lock.
 //
-// Thread-safety: the node::Applier methods from the node thread only; Read from any thread.
+// A checkpoint of a state on disk (the files a snapshot of it travels as) is taken from a peer
+// sender's thread: Checkpoint flushes the engine while the node thread goes on applying, then
+// copies it under the reader lock, between two entries. Replacing the engine (Restore of a
+// checkpoint) waits for a checkpoint in progress, so the engine never closes under one.
+//
+// Thread-safety: the node::Applier methods from the node thread only; Read and Checkpoint from
+// any thread.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +34,10 @@ class LockedApplier final : public node::Applier {
   // Runs `fn` with the state held stable. `fn` must not block.
   void Read(absl::FunctionRef<void(const node::StoreApplier&)> fn) const;
 
+  // Writes a checkpoint of the state into `dir` (which must not exist; kv::Store::Checkpoint)
+  // and returns the applied index it holds. FailedPrecondition for a state in memory.
+  absl::StatusOr<uint64_t> Checkpoint(const std::string& dir) const;
+
   absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
                                               const kvpb::Request& request) override;
   void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override;
@@ -43,6 +53,9 @@ class LockedApplier final : public node::Applier {
   const kv::Store& store() const override { return state_->store(); }
 
  private:
+  // Held shared while a checkpoint is taken, exclusively while a snapshot is restored (which
+  // may replace the engine); taken before mu_.
+  mutable absl::Mutex engine_mu_;
   mutable absl::Mutex mu_;
   // Written under mu_ (writer); read by the node thread without it, by others under it.
   const std::unique_ptr<node::StoreApplier> state_;

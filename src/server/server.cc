@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -16,14 +17,16 @@
 #include "kv/memory_engine.h"
 #include "kv/rocksdb_engine.h"
 #include "kv/store.h"
+#include "node/force_new_cluster.h"
+#include "node/state_reference.h"
+#include "server/checkpoint_installers.h"
+#include "server/cluster_status.h"
 #include "server/etcd/auto_compactor.h"
 #include "server/etcd/client_api.h"
-#include "node/force_new_cluster.h"
-#include "server/cluster_status.h"
 #include "server/grpc_metrics.h"
+#include "server/raft_logger.h"
 #include "server/server_metrics.h"
 #include "server/server_tls.h"
-#include "server/raft_logger.h"
 #include "server/url.h"
 
 namespace raftkv::server {
@@ -170,13 +173,14 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
 }
 
 // The key-value state on the engine --engine names: RocksDB reopens at the entry it applied
-// last (the driver replays only the raft entries after it); memory starts empty.
-absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenAppliedState(const ServerFlags& flags,
-                                                                     const DataDir& data_dir,
-                                                                     spdlog::logger& log) {
+// last (the driver replays only the raft entries after it); memory starts empty. A snapshot
+// that arrives as the files of a checkpoint is installed by `checkpoints`.
+absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenAppliedState(
+    const ServerFlags& flags, const DataDir& data_dir, node::CheckpointInstaller* checkpoints,
+    spdlog::logger& log) {
   if (flags.engine == "memory") {
     log.info("key-value engine: memory (the state is rebuilt from the raft log on every start)");
-    return node::StoreApplier::Open(std::make_unique<kv::MemoryEngine>());
+    return node::StoreApplier::Open(std::make_unique<kv::MemoryEngine>(), checkpoints);
   }
   absl::StatusOr<std::unique_ptr<kv::RocksDbEngine>> engine =
       kv::RocksDbEngine::Open(data_dir.kv_dir());
@@ -184,7 +188,18 @@ absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenAppliedState(const Serve
   const kv::EngineMeta meta = (*engine)->meta();
   log.info("key-value engine: rocksdb in {}, at applied index {} (revision {})",
            data_dir.kv_dir(), meta.applied_index, meta.revision);
-  return node::StoreApplier::Open(*std::move(engine));
+  return node::StoreApplier::Open(*std::move(engine), checkpoints);
+}
+
+// Received checkpoints are kept only while a snapshot may still need one: the one the raft
+// log's snapshot refers to, if the state has not installed it yet.
+void PruneReceivedCheckpoints(EngineFiles& files, node::LogStore& log_store, uint64_t applied) {
+  std::optional<uint64_t> needed;
+  absl::StatusOr<raftpb::Snapshot> snapshot = log_store.storage().Snapshot();
+  if (snapshot.ok() && snapshot->metadata().index() > applied) {
+    needed = node::ReferencedCheckpoint(snapshot->data());
+  }
+  files.PruneReceived(needed, std::numeric_limits<uint64_t>::max());
 }
 
 }  // namespace
@@ -245,10 +260,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
         cluster->member_id(), cluster->cluster_id(), forced->removed.size(),
         forced->dropped_uncommitted);
   }
+  // An install of a received checkpoint that a crash interrupted is finished or undone before
+  // the engine opens.
+  server->engine_files_ = std::make_unique<EngineFiles>(server->data_dir_.member_dir(), logger);
+  if (absl::Status s = server->engine_files_->Recover(); !s.ok()) return s;
+  if (flags.engine == "memory") {
+    server->checkpoint_installer_ =
+        std::make_unique<MemoryCheckpointInstaller>(server->engine_files_.get());
+  } else {
+    server->checkpoint_installer_ =
+        std::make_unique<RocksDbCheckpointInstaller>(server->engine_files_.get());
+  }
   absl::StatusOr<std::unique_ptr<node::StoreApplier>> state =
-      OpenAppliedState(flags, server->data_dir_, log);
+      OpenAppliedState(flags, server->data_dir_, server->checkpoint_installer_.get(), log);
   if (!state.ok()) return state.status();
+  PruneReceivedCheckpoints(*server->engine_files_, *server->log_store_, (*state)->applied_index());
   server->applied_state_ = std::make_unique<LockedApplier>(*std::move(state));
+  server->checkpoint_source_ = std::make_unique<EngineCheckpointSource>(
+      server->applied_state_.get(), server->engine_files_.get(), logger);
 
   // Removal is reported twice over (the member applies it, or a peer refuses its traffic);
   // the server leaves once.
@@ -285,6 +314,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
   transport_options.channel_credentials = tls->peer_channel;
   transport_options.allowed_peer_cn = flags.peer_cert_allowed_cn;
   transport_options.on_round_trip = PeerRoundTripRecorder(server->metrics_);
+  // Snapshots of the state on disk go out as checkpoints of the engine, and come in as files
+  // kept in the member directory until they are installed.
+  transport_options.checkpoint_source = server->checkpoint_source_.get();
+  transport_options.received_checkpoints.dir = server->data_dir_.member_dir();
   server->transport_ =
       std::make_unique<transport::GrpcTransport>(transport_options, server->node_thread_.get());
   // One peer listener: etcd allows several, raftkv serves the first URL.

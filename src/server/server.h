@@ -15,14 +15,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/metrics.h"
+#include "io/env.h"
+#include "node/checkpoint_installer.h"
 #include "node/durable_log_store.h"
+#include "server/checkpoint_source.h"
 #include "server/data_dir.h"
+#include "server/engine_files.h"
 #include "server/etcd/client_api.h"
 #include "server/etcd_backend.h"
 #include "server/flags.h"
 #include "server/http/http_server.h"
-#include "base/metrics.h"
-#include "io/env.h"
 #include "server/locked_applier.h"
 #include "server/membership.h"
 #include "server/node_thread.h"
@@ -68,7 +71,12 @@ class Server {
   // Declared in the order they depend on each other: the driver (in the node thread) uses the
   // log store, the applied state and the network; the network sends through the transport.
   std::unique_ptr<node::DurableLogStore> log_store_;
+  // The engine's directory and the checkpoints beside it; the applied state installs received
+  // checkpoints through the installer, and the transport sends checkpoints from the source.
+  std::unique_ptr<EngineFiles> engine_files_;
+  std::unique_ptr<node::CheckpointInstaller> checkpoint_installer_;
   std::unique_ptr<LockedApplier> applied_state_;
+  std::unique_ptr<EngineCheckpointSource> checkpoint_source_;
   std::unique_ptr<transport::GrpcTransport> transport_;
   std::unique_ptr<PeerNetwork> network_;
   std::unique_ptr<NodeThread> node_thread_;
