@@ -43,23 +43,25 @@ absl::StatusOr<std::optional<transport::CheckpointFiles>> EngineCheckpointSource
   transport::CheckpointFiles checkpoint;
   checkpoint.dir = files_->NewSendDirectory();
   const absl::Time start = absl::Now();
-  absl::StatusOr<uint64_t> index = state_->Checkpoint(checkpoint.dir);
+  absl::StatusOr<LockedApplier::CheckpointTaken> taken = state_->Checkpoint(checkpoint.dir);
   absl::StatusOr<std::vector<transport::CheckpointFile>> listed =
-      index.ok() ? ListFiles(checkpoint.dir) : index.status();
+      taken.ok() ? ListFiles(checkpoint.dir) : taken.status();
   absl::StatusOr<std::string> reference =
-      listed.ok() ? node::RetargetReference(snapshot.data(), *index) : listed.status();
+      listed.ok() ? node::RetargetReference(snapshot.data(), taken->applied_index)
+                  : listed.status();
   if (!reference.ok()) {
     Release(checkpoint);
     return reference.status();
   }
-  checkpoint.index = *index;
+  checkpoint.index = taken->applied_index;
   checkpoint.files = *std::move(listed);
   checkpoint.snapshot_data = *std::move(reference);
   logger_->info(
-      "checkpoint of the state at index {} for the snapshot at index {}: {} files in {} "
-      "({} ms)",
+      "checkpoint of the state at index {} for the snapshot at index {}: {} files in {} ({} ms, "
+      "{} ms of them with applying paused)",
       checkpoint.index, snapshot.metadata().index(), checkpoint.files.size(), checkpoint.dir,
-      absl::ToInt64Milliseconds(absl::Now() - start));
+      absl::ToInt64Milliseconds(absl::Now() - start),
+      absl::ToInt64Milliseconds(taken->held_reader_lock));
   return checkpoint;
 }
 

@@ -1,5 +1,7 @@
 #include "server/locked_applier.h"
 
+#include "absl/time/clock.h"
+
 namespace raftkv::server {
 
 void LockedApplier::Read(absl::FunctionRef<void(const node::StoreApplier&)> fn) const {
@@ -34,7 +36,8 @@ absl::Status LockedApplier::Restore(uint64_t index, std::string_view data) {
   return state_->Restore(index, data);
 }
 
-absl::StatusOr<uint64_t> LockedApplier::Checkpoint(const std::string& dir) const {
+absl::StatusOr<LockedApplier::CheckpointTaken> LockedApplier::Checkpoint(
+    const std::string& dir) const {
   absl::ReaderMutexLock engine(&engine_mu_);
   const kv::Store& store = state_->store();
   if (!store.can_checkpoint()) {
@@ -46,8 +49,10 @@ absl::StatusOr<uint64_t> LockedApplier::Checkpoint(const std::string& dir) const
   if (absl::Status s = store.PrepareCheckpoint(); !s.ok()) return s;
   // Between two entries: the checkpoint holds exactly the state at applied_index().
   absl::ReaderMutexLock lock(&mu_);
+  const absl::Time start = absl::Now();
   if (absl::Status s = store.Checkpoint(dir); !s.ok()) return s;
-  return state_->applied_index();
+  return CheckpointTaken{.applied_index = state_->applied_index(),
+                         .held_reader_lock = absl::Now() - start};
 }
 
 }  // namespace raftkv::server

@@ -23,6 +23,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "node/applier.h"
 
 namespace raftkv::server {
@@ -34,9 +35,15 @@ class LockedApplier final : public node::Applier {
   // Runs `fn` with the state held stable. `fn` must not block.
   void Read(absl::FunctionRef<void(const node::StoreApplier&)> fn) const;
 
-  // Writes a checkpoint of the state into `dir` (which must not exist; kv::Store::Checkpoint)
-  // and returns the applied index it holds. FailedPrecondition for a state in memory.
-  absl::StatusOr<uint64_t> Checkpoint(const std::string& dir) const;
+  // Writes a checkpoint of the state into `dir` (which must not exist; kv::Store::Checkpoint).
+  // FailedPrecondition for a state in memory.
+  struct CheckpointTaken {
+    // The applied index the checkpoint holds.
+    uint64_t applied_index = 0;
+    // How long applying waited for it (the reader lock was held).
+    absl::Duration held_reader_lock;
+  };
+  absl::StatusOr<CheckpointTaken> Checkpoint(const std::string& dir) const;
 
   absl::StatusOr<kvpb::Response> ApplyRequest(uint64_t index,
                                               const kvpb::Request& request) override;
