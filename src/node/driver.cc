@@ -35,10 +35,15 @@ absl::Status Driver::Init() {
   absl::StatusOr<raftpb::Snapshot> snapshot = storage.Snapshot();
   if (!snapshot.ok()) return snapshot.status();
   if (!snapshot->data().empty() && snapshot->metadata().index() > applier_->applied_index()) {
+    const uint64_t before = applier_->applied_index();
     if (absl::Status s = applier_->Restore(snapshot->metadata().index(), snapshot->data());
         !s.ok()) {
       return s;
     }
+    Log(raft::LogLevel::kInfo,
+        fmt::format("the state was at index {}, behind the log's snapshot at index {}: restored "
+                    "it from the snapshot (now at index {})",
+                    before, snapshot->metadata().index(), applier_->applied_index()));
   }
   last_snapshot_index_ = snapshot->metadata().index();
   log_applied_ = snapshot->metadata().index();
