@@ -1,12 +1,15 @@
 // The key-value state on disk (--engine rocksdb, the default) across crashes: a member killed
 // with SIGKILL reopens its state at the entry it applied last instead of replaying it, loses no
-// acknowledged write, and ends up with the same state as the others; --engine memory still
-// rebuilds its state from the log.
+// acknowledged write, and ends up with the same state as the others, also when it is killed
+// while installing a checkpoint the leader sent it; --engine memory still rebuilds its state
+// from the log and catches up by snapshots that carry the state.
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -56,6 +59,44 @@ class EngineTest : public ClusterTest {
     absl::StatusOr<etcdserverpb::HashKVResponse> hash = client.HashKV(revision);
     if (!hash.ok()) return hash.status();
     return hash->hash();
+  }
+
+  // How many times member i's log says it received a snapshot as a checkpoint.
+  int CheckpointsReceived(int i) {
+    const std::string log = ReadLog(i);
+    int count = 0;
+    for (size_t at = log.find("as a checkpoint of"); at != std::string::npos;
+         at = log.find("as a checkpoint of", at + 1)) {
+      ++count;
+    }
+    return count;
+  }
+
+  // Every member at the same revision, with the same history there (HashKV).
+  void ExpectTheMembersAgree() {
+    int64_t revision = 0;
+    ASSERT_TRUE(Eventually(
+        [&] {
+          std::vector<int64_t> revisions;
+          for (int i = 0; i < 3; ++i) {
+            cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(3));
+            absl::StatusOr<etcdserverpb::StatusResponse> status = client.Status();
+            if (!status.ok()) return false;
+            revisions.push_back(status->header().revision());
+          }
+          revision = revisions[0];
+          return revisions[1] == revision && revisions[2] == revision;
+        },
+        absl::Seconds(60)))
+        << "the members did not converge on one revision";
+    absl::StatusOr<uint32_t> first = HashAt(0, revision);
+    ASSERT_TRUE(first.ok()) << first.status();
+    for (int i = 1; i < 3; ++i) {
+      absl::StatusOr<uint32_t> hash = HashAt(i, revision);
+      ASSERT_TRUE(hash.ok()) << hash.status();
+      EXPECT_EQ(*hash, *first) << "member " << i << " holds another history at revision "
+                               << revision;
+    }
   }
 };
 
@@ -154,6 +195,84 @@ TEST_F(EngineTest, MembersKilledAtRandomWhileApplyingLoseNothingAndAgreeAfterwar
       EXPECT_TRUE(absl::StrContains(get.output, key + "\n")) << key << " lost on member " << m;
     }
   }
+}
+
+
+// A member killed with SIGKILL while (or just after) it installs a checkpoint the leader sent,
+// with writes going on meanwhile: it comes back with every acknowledged write and the history
+// the others have.
+TEST_F(EngineTest, AMemberKilledWhileInstallingACheckpointComesBackWithEveryWrite) {
+  StartCluster(/*snapshot_count=*/20);
+  const int victim = (WaitForLeader() + 1) % 3;
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::thread writer([&] {
+    for (int k = 0; !stop.load(); ++k) {
+      const std::string key = absl::StrCat("install/", k);
+      for (int i = 0; i < cluster_->size() && !stop.load(); ++i) {
+        if (i == victim) continue;
+        cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(2));
+        if (client.Put(key, std::string(100, 'v')).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged.push_back(key);
+          break;
+        }
+      }
+    }
+  });
+  auto acknowledged_count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return acknowledged.size();
+  };
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < 3; ++round) {
+    cluster_->Kill(victim);
+    // Enough entries for the leader to compact past where the victim stopped.
+    const size_t before = acknowledged_count();
+    ASSERT_TRUE(Eventually([&] { return acknowledged_count() >= before + 80; }, absl::Seconds(60)));
+    const int received_before = CheckpointsReceived(victim);
+    ASSERT_TRUE(cluster_->Start(victim).ok());
+    ASSERT_TRUE(Eventually([&] { return CheckpointsReceived(victim) > received_before; },
+                           absl::Seconds(30)))
+        << "round " << round << ": the victim did not receive a checkpoint";
+    // The install follows the receipt within milliseconds: die in it, or just after it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 20));
+    cluster_->Kill(victim);
+    ASSERT_TRUE(cluster_->Start(victim).ok());
+    ASSERT_GE(WaitForLeader(), 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  writer.join();
+  ExpectTheMembersAgree();
+  CommandResult get = Etcdctl("get install/ --prefix --keys-only", cluster_->endpoint(victim));
+  ASSERT_EQ(get.exit_code, 0) << get.output;
+  for (const std::string& key : acknowledged) {
+    EXPECT_TRUE(absl::StrContains(get.output, key + "\n")) << key << " lost on the victim";
+  }
+  EXPECT_FALSE(absl::StrContains(ReadLog(victim), "must stop"))
+      << "the victim failed to install a snapshot";
+}
+
+// Members that keep their state in memory snapshot it inline, as before there were engines on
+// disk: a member that missed a compacted stretch still catches up by snapshot.
+TEST_F(EngineTest, MembersInMemoryCatchUpByASnapshotThatCarriesTheState) {
+  extra_server_args_ = {"--engine", "memory"};
+  StartCluster(/*snapshot_count=*/20);
+  const int victim = (WaitForLeader() + 1) % 3;
+  cluster_->Kill(victim);
+  for (int k = 0; k < 150; ++k) ASSERT_TRUE(PutSomewhere(absl::StrCat("m", k), "v"));
+  ASSERT_TRUE(cluster_->Start(victim).ok());
+  EXPECT_TRUE(Eventually([&] { return LocalValue(victim, "m149") == "v"; }));
+  EXPECT_EQ(LocalValue(victim, "m0"), "v");
+  const std::string log = ReadLog(victim);
+  EXPECT_TRUE(absl::StrContains(log, "restored the state from a snapshot"))
+      << "the victim caught up from the log instead of a snapshot";
+  EXPECT_TRUE(absl::StrContains(log, "received snapshot at index"));
+  EXPECT_FALSE(absl::StrContains(log, "as a checkpoint of"))
+      << "a state in memory was sent as checkpoint files";
+  ExpectTheMembersAgree();
 }
 
 TEST_F(EngineTest, TheMemoryEngineRebuildsItsStateFromTheLogOnRestart) {

@@ -69,6 +69,9 @@ TEST_F(FaultsTest, AMemberThatMissedACompactedStretchCatchesUpBySnapshot) {
   EXPECT_EQ(LocalValue(victim, "s0"), "v");
   EXPECT_TRUE(absl::StrContains(ReadLog(victim), "restored the state from a snapshot"))
       << "the victim caught up from the log instead of a snapshot";
+  // The state is on disk (the default engine): it came as the files of a checkpoint.
+  EXPECT_TRUE(absl::StrContains(ReadLog(victim), "as a checkpoint of"))
+      << "the snapshot did not travel as a checkpoint";
 }
 
 TEST_F(FaultsTest, AFullClusterRestartKeepsEveryAcknowledgedWrite) {
