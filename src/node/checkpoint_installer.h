@@ -21,7 +21,9 @@ class CheckpointInstaller {
  public:
   virtual ~CheckpointInstaller() = default;
 
-  // Makes the checkpoint received at `checkpoint_index` the engine's state and opens it. Calls
+  // Makes the checkpoint received at `checkpoint_index` the engine's state and opens it (an
+  // engine at that index; or later, when the state is the member's own, kept by the engine it
+  // ran on before it changed engines). Calls
   // `close_engine` (which closes the engine in use) once it has checked that the checkpoint is
   // there and before it moves any file, so that an error before that call leaves the old state
   // in use. NotFound when the checkpoint is not there. Any error after `close_engine` leaves the

@@ -41,12 +41,26 @@ absl::StatusOr<std::unique_ptr<kv::Engine>> RocksDbCheckpointInstaller::Install(
 
 absl::StatusOr<std::unique_ptr<kv::Engine>> MemoryCheckpointInstaller::Install(
     uint64_t checkpoint_index, absl::FunctionRef<void()> close_engine) {
-  if (absl::Status s = CheckReceived(*files_, checkpoint_index); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<kv::RocksDbEngine>> received =
-      kv::RocksDbEngine::Open(files_->received_dir(checkpoint_index));
+  std::string source = files_->received_dir(checkpoint_index);
+  absl::StatusOr<bool> received = files_->HasReceived(checkpoint_index);
   if (!received.ok()) return received.status();
-  const std::string cluster_state = (*received)->cluster_state();
-  const std::string state = kv::Store(*std::move(received)).Snapshot();
+  if (!*received) {
+    // A member that ran with --engine rocksdb before: its own snapshots refer to its engine,
+    // which is still in kv/.
+    absl::StatusOr<bool> own = files_->HasEngine();
+    if (!own.ok()) return own.status();
+    if (!*own) return CheckReceived(*files_, checkpoint_index);
+    source = files_->kv_dir();
+  }
+  absl::StatusOr<std::unique_ptr<kv::RocksDbEngine>> engine = kv::RocksDbEngine::Open(source);
+  if (!engine.ok()) return engine.status();
+  if ((*engine)->meta().applied_index < checkpoint_index) {
+    return absl::NotFoundError(absl::StrCat("the snapshot refers to a state at index ",
+                                            checkpoint_index, "; the one in ", source,
+                                            " is at index ", (*engine)->meta().applied_index));
+  }
+  const std::string cluster_state = (*engine)->cluster_state();
+  const std::string state = kv::Store(*std::move(engine)).Snapshot();
   close_engine();
   kv::Store copy;
   if (absl::Status s = copy.Restore(state, cluster_state); !s.ok()) return s;

@@ -6,7 +6,8 @@
 // - memory: the received checkpoint is opened as a RocksDB engine and its state copied into a
 //   fresh engine in memory (a member in memory needs the state in memory anyway). The
 //   checkpoint stays on disk while the raft log's snapshot refers to it: a restart rebuilds
-//   the state from it again.
+//   the state from it again. A member that ran with --engine rocksdb before has no received
+//   checkpoint for its own snapshots: their state is its old engine in kv/, copied the same way.
 //
 // Thread-safety: the node thread (through the applier's Restore), one call at a time.
 #pragma once

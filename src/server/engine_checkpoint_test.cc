@@ -198,6 +198,32 @@ TEST(EngineCheckpointTest, AMemberInMemoryInstallsACheckpointByCopyingItsState) 
       << "a member in memory needs the checkpoint again at its next start";
 }
 
+// --engine rocksdb, then --engine memory on the same data directory: the log's snapshot refers
+// to the member's own engine, whose state is copied into memory at start-up.
+TEST(EngineCheckpointTest, AMemberThatChangedToMemoryCopiesItsOwnEnginesState) {
+  TempDir tmp;
+  std::string reference;
+  uint32_t hash = 0;
+  {
+    DiskState on_disk(tmp.path() + "/member");
+    on_disk.state->ApplyConfChange(1, AddMember(1, "one"));
+    for (uint64_t i = 2; i <= 50; ++i) {
+      ASSERT_TRUE(on_disk.state->ApplyRequest(i, Put("key" + std::to_string(i), "v")).ok());
+    }
+    reference = *on_disk.state->Snapshot();
+    // Entries after the snapshot, which the log still holds.
+    for (uint64_t i = 51; i <= 60; ++i) {
+      ASSERT_TRUE(on_disk.state->ApplyRequest(i, Put("key" + std::to_string(i), "v")).ok());
+    }
+    hash = on_disk.Hash();
+  }
+  DiskState in_memory(tmp.path() + "/member", /*in_memory=*/true);
+  ASSERT_TRUE(in_memory.state->Restore(50, reference).ok());
+  EXPECT_EQ(in_memory.state->applied_index(), 60u);
+  EXPECT_EQ(in_memory.Hash(), hash);
+  EXPECT_EQ(in_memory.state->members().size(), 1u);
+}
+
 TEST(EngineCheckpointTest, ASnapshotThatCarriesItsStateIsSentInline) {
   TempDir tmp;
   DiskState leader(tmp.path() + "/member", /*in_memory=*/true);

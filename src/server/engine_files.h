@@ -40,6 +40,7 @@ class EngineFiles {
   absl::StatusOr<bool> HasReceived(uint64_t index) const {
     return env_->Exists(received_dir(index));
   }
+  absl::StatusOr<bool> HasEngine() const { return env_->Exists(kv_dir()); }
 
   // Before the engine is opened: finishes or undoes an install that a crash interrupted, and
   // removes what transfers in progress at the crash left (partial and sent checkpoints).
