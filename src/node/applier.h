@@ -47,9 +47,9 @@ class Applier {
   // encoded whole (see StoreApplier); the driver then keeps its log instead.
   virtual absl::StatusOr<std::string> Snapshot() const = 0;
   // Replaces the whole state with a Snapshot() taken at `index`: afterwards applied_index() is
-  // `index`, or, when `data` refers to an engine checkpoint, that checkpoint's index (at or
-  // above `index`). An error means the snapshot is not what it claims to be or cannot be
-  // installed; the member must stop, since the state may be partly replaced.
+  // `index`, or, when `data` refers to an engine checkpoint, at least that checkpoint's index
+  // (which is at or above `index`). An error means the snapshot is not what it claims to be or
+  // cannot be installed; the member must stop, since the state may be partly replaced.
   virtual absl::Status Restore(uint64_t index, std::string_view data) = 0;
 
   // Makes the applied state durable against a machine crash (kv::Store::Sync). The raft log
