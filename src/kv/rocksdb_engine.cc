@@ -63,6 +63,10 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  // The column families of one commit are flushed together, so that an engine reopened without
+  // its log (Options::write_ahead_log off) never holds the meta of one entry and the versions
+  // of another.
+  db_options.atomic_flush = true;
   // RocksDB's own text log (LOG, LOG.old.*) would otherwise grow and accumulate without bound.
   db_options.max_log_file_size = 8 << 20;
   db_options.keep_log_file_num = 4;
@@ -375,7 +379,8 @@ void RocksDbEngine::Commit(const EngineMeta& meta) {
   CheckOk(batch_->Put(meta_family_, format::kMetaKey, format::EncodeMeta(meta)),
           "writing the meta record");
   rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync_each_commit;
+  write_options.sync = options_.sync_each_commit && options_.write_ahead_log;
+  write_options.disableWAL = !options_.write_ahead_log;
   CheckOk(db_->Write(write_options, batch_->GetWriteBatch()),
           fmt::format("committing applied entry {} to {}", meta.applied_index, dir_));
   batch_->Clear();
@@ -383,7 +388,14 @@ void RocksDbEngine::Commit(const EngineMeta& meta) {
 }
 
 absl::Status RocksDbEngine::Sync() {
-  rocksdb::Status status = db_->SyncWAL();
+  rocksdb::Status status;
+  if (options_.write_ahead_log) {
+    status = db_->SyncWAL();
+  } else {
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    status = db_->Flush(flush, {default_, versions_, revisions_, meta_family_});
+  }
   if (!status.ok()) {
     return absl::InternalError(
         fmt::format("cannot sync the kv engine's log in {}: {}", dir_, status.ToString()));

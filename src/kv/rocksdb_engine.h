@@ -47,6 +47,11 @@ class RocksDbEngine final : public Engine {
   struct Options {
     // fsync RocksDB's log on every Commit (else only on Sync()).
     bool sync_each_commit = false;
+    // Write RocksDB's own log. Without it the raft log is the only log: a commit lives in a
+    // memtable until a flush, a killed process reopens at the last flushed entry (the raft log
+    // still holds the later ones), and Sync() flushes every column family at once instead of
+    // syncing the log.
+    bool write_ahead_log = true;
   };
 
   // Opens the engine in `dir`, creating it when missing, and reads its meta, leases and alarms.
