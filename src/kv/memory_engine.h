@@ -31,6 +31,8 @@ class MemoryEngine final : public Engine {
   std::vector<std::string> LeaseKeys(int64_t id) const override;
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
+  std::optional<std::string> FindSession(uint64_t client) const override;
+  void ForEachSession(SessionFn fn) const override;
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -40,6 +42,8 @@ class MemoryEngine final : public Engine {
   void DetachKey(int64_t lease, std::string_view key) override;
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
+  void PutSession(uint64_t client, std::string_view record) override;
+  void DeleteSession(uint64_t client) override;
   void Clear() override;
   void Commit(const EngineMeta& meta) override { meta_ = meta; }
   absl::Status Sync() override { return absl::OkStatus(); }
@@ -59,6 +63,7 @@ class MemoryEngine final : public Engine {
   KeyMap keys_;
   std::map<int64_t, Lease> leases_;
   AlarmSet alarms_;
+  std::map<uint64_t, std::string> sessions_;
   EngineMeta meta_;
 };
 

@@ -3,10 +3,10 @@
 //
 // The layout is in kv/rocksdb_format.h: versions keyed by (key, newest revision first), a
 // revision log, and a meta column family holding the applied index, revisions, size counters,
-// leases, their keys and alarms. Every Commit writes the entry's batch and the meta record in
-// one rocksdb::WriteBatch, so a reopened engine holds the state after some whole entry and its
-// applied index names that entry: a restart replays the raft log from the entry after it, never
-// the state from the start.
+// the log clock, leases, their keys, alarms and client sessions. Every Commit writes the entry's
+// batch and the meta record in one rocksdb::WriteBatch, so a reopened engine holds the state after
+// some whole entry and its applied index names that entry: a restart replays the raft log from the
+// entry after it, never the state from the start.
 //
 // Durability rule. Commit writes through RocksDB's write-ahead log without an fsync (a killed
 // process loses nothing; a machine crash or power loss may lose the last committed batches, and
@@ -68,6 +68,8 @@ class RocksDbEngine final : public Engine {
   std::vector<std::string> LeaseKeys(int64_t id) const override;
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
+  std::optional<std::string> FindSession(uint64_t client) const override;
+  void ForEachSession(SessionFn fn) const override;
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -77,6 +79,8 @@ class RocksDbEngine final : public Engine {
   void DetachKey(int64_t lease, std::string_view key) override;
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
+  void PutSession(uint64_t client, std::string_view record) override;
+  void DeleteSession(uint64_t client) override;
   void Clear() override;
   void Commit(const EngineMeta& meta) override;
   // Fsyncs RocksDB's write-ahead log: every batch committed before the call survives a crash of
