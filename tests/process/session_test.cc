@@ -23,27 +23,6 @@ namespace {
 
 class SessionTest : public ClusterTest {
  protected:
-  // Pauses every member but `leader` until the returned object goes away.
-  class PausedFollowers {
-   public:
-    PausedFollowers(cli::LocalCluster& cluster, int leader) : cluster_(cluster), leader_(leader) {
-      for (int i = 0; i < cluster_.size(); ++i) {
-        if (i != leader_) ::kill(cluster_.pid(i), SIGSTOP);
-      }
-    }
-    ~PausedFollowers() {
-      for (int i = 0; i < cluster_.size(); ++i) {
-        if (i != leader_) ::kill(cluster_.pid(i), SIGCONT);
-      }
-    }
-    PausedFollowers(const PausedFollowers&) = delete;
-    PausedFollowers& operator=(const PausedFollowers&) = delete;
-
-   private:
-    cli::LocalCluster& cluster_;
-    int leader_;
-  };
-
   // The store revision, read linearizably through member i.
   int64_t Revision(int i) {
     cli::EtcdClient client(cluster_->endpoint(i));
