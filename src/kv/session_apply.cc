@@ -36,7 +36,8 @@ void Store::AdvanceLogClock(int64_t time_ms) {
   // The maximum, so that a proposer whose clock is behind never moves the log clock back.
   if (time_ms > meta_.log_clock_ms) meta_.log_clock_ms = time_ms;
   while (std::optional<uint64_t> oldest = sessions_.LeastRecentlyUsed()) {
-    if (sessions_.Find(*oldest)->last_used_ms + kSessionTtlMs >= meta_.log_clock_ms) break;
+    // A difference, not a sum: 0 <= last use <= log clock, whatever a proposer's clock said.
+    if (meta_.log_clock_ms - sessions_.Find(*oldest)->last_used_ms <= kSessionTtlMs) break;
     DropSession(*oldest);
   }
 }

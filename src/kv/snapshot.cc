@@ -275,6 +275,7 @@ absl::Status Store::Restore(std::string_view snapshot) {
     log_clock_ms = in.Fixed<int64_t>();
     const uint64_t session_count = in.Fixed<uint64_t>();
     if (!in.ok()) return Corrupt("truncated sessions", in.offset());
+    if (log_clock_ms < 0) return Corrupt("negative log clock", in.offset());
     // A member builds no more than this, whatever the snapshot claims.
     if (session_count > kMaxSessions) return Corrupt("too many sessions", in.offset());
     sessions.reserve(session_count);
@@ -283,7 +284,8 @@ absl::Status Store::Restore(std::string_view snapshot) {
       const std::string_view encoded = in.Bytes();
       if (!in.ok()) break;
       std::optional<SessionRecord> record = DecodeSessionRecord(encoded);
-      if (client == 0 || !record || record->last_used_ms > log_clock_ms ||
+      if (client == 0 || !record || record->last_used_ms < 0 ||
+          record->last_used_ms > log_clock_ms ||
           (!sessions.empty() && client <= sessions.back().client)) {
         return Corrupt("impossible or unordered session", in.offset());
       }
