@@ -354,6 +354,37 @@ void RocksDbEngine::DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) {
   CheckOk(batch_->Delete(meta_family_, format::AlarmKey(member, type)), "deleting an alarm");
 }
 
+std::optional<std::string> RocksDbEngine::FindSession(uint64_t client) const {
+  // A point read through the batch's index, so that a session written earlier in the same entry
+  // is seen.
+  std::string record;
+  const rocksdb::Status status = batch_->GetFromBatchAndDB(
+      db_.get(), rocksdb::ReadOptions(), meta_family_, format::SessionKey(client), &record);
+  if (status.IsNotFound()) return std::nullopt;
+  CheckOk(status, "reading a session");
+  return record;
+}
+
+void RocksDbEngine::ForEachSession(SessionFn fn) const {
+  const std::string prefix(1, format::kSessionPrefix);
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(meta_family_);
+  for (it->Seek(prefix); it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+    std::optional<uint64_t> client = format::DecodeSessionKey(View(it->key()));
+    if (!client) FatalEngineError("corrupt session key", Printable(View(it->key())));
+    fn(*client, View(it->value()));
+  }
+  CheckOk(it->status(), "reading the sessions");
+}
+
+void RocksDbEngine::PutSession(uint64_t client, std::string_view record) {
+  CheckOk(batch_->Put(meta_family_, format::SessionKey(client), rocksdb::Slice(record)),
+          "writing a session");
+}
+
+void RocksDbEngine::DeleteSession(uint64_t client) {
+  CheckOk(batch_->Delete(meta_family_, format::SessionKey(client)), "deleting a session");
+}
+
 void RocksDbEngine::Clear() {
   // Key by key, in the open batch, so that the restore that follows replaces the state in one
   // atomic write. (WriteBatchWithIndex has no range deletion.)

@@ -3,10 +3,10 @@
 //
 // The layout is in kv/rocksdb_format.h: versions keyed by (key, newest revision first), a
 // revision log, and a meta column family holding the applied index, revisions, size counters,
-// leases, their keys, alarms and the cluster state. Every Commit writes the entry's batch and the meta record in
-// one rocksdb::WriteBatch, so a reopened engine holds the state after some whole entry and its
-// applied index names that entry: a restart replays the raft log from the entry after it, never
-// the state from the start.
+// the log clock, leases, their keys, alarms, client sessions and the cluster state. Every
+// Commit writes the entry's batch and the meta record in one rocksdb::WriteBatch, so a reopened
+// engine holds the state after some whole entry and its applied index names that entry: a
+// restart replays the raft log from the entry after it, never the state from the start.
 //
 // Durability rule. Commit writes through RocksDB's write-ahead log without an fsync (a killed
 // process loses nothing; a machine crash or power loss may lose the last committed batches, and
@@ -74,6 +74,8 @@ class RocksDbEngine final : public Engine {
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
   const std::string& cluster_state() const override { return cluster_state_; }
+  std::optional<std::string> FindSession(uint64_t client) const override;
+  void ForEachSession(SessionFn fn) const override;
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -84,6 +86,8 @@ class RocksDbEngine final : public Engine {
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void PutClusterState(std::string_view state) override;
+  void PutSession(uint64_t client, std::string_view record) override;
+  void DeleteSession(uint64_t client) override;
   void Clear() override;
   void Commit(const EngineMeta& meta) override;
   // Fsyncs RocksDB's write-ahead log: every batch committed before the call survives a crash of

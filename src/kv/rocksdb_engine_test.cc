@@ -178,6 +178,62 @@ TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
   EXPECT_FALSE(engine->LeaseTtl(5).has_value());
 }
 
+kvpb::Request InSession(kvpb::Request request, uint64_t client, uint64_t sequence) {
+  request.set_client_id(client);
+  request.set_sequence(sequence);
+  request.set_time_ms(1'700'000'000'000);
+  return request;
+}
+
+TEST(RocksDbEngine, SessionsSurviveAReopenAndGoOnAnsweringRetries) {
+  TempDir dir;
+  const kvpb::Request put = InSession(Wrap(PutReq("k", "v")), 42, 1);
+  std::string first;
+  std::string snapshot;
+  {
+    std::unique_ptr<Store> store = MustOpenStore(dir.path());
+    ASSERT_NE(store, nullptr);
+    absl::StatusOr<kvpb::Response> answer = store->Apply(put, 1);
+    ASSERT_TRUE(answer.ok());
+    first = answer->SerializeAsString();
+    snapshot = store->Snapshot();
+  }
+  std::unique_ptr<Store> reopened = MustOpenStore(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->session_count(), 1u);
+  EXPECT_EQ(reopened->SessionSequence(42), 1u);
+  EXPECT_EQ(reopened->log_clock_ms(), 1'700'000'000'000);
+  EXPECT_EQ(reopened->Snapshot(), snapshot);
+  const int64_t revision = reopened->revision();
+  absl::StatusOr<kvpb::Response> retry = reopened->Apply(put, 2);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->SerializeAsString(), first);
+  EXPECT_EQ(reopened->revision(), revision);
+  EXPECT_EQ(reopened->Apply(InSession(Wrap(PutReq("k", "v")), 42, 2), 3)->put().header().revision(),
+            revision + 1);
+}
+
+TEST(RocksDbEngine, SessionWritesAreReadableInTheirBatchAndGoneIfItIsNotCommitted) {
+  TempDir dir;
+  {
+    std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
+    ASSERT_NE(engine, nullptr);
+    engine->PutSession(7, "committed");
+    engine->Commit(EngineMeta{.applied_index = 1});
+    engine->PutSession(8, "open");
+    engine->DeleteSession(7);
+    EXPECT_EQ(engine->FindSession(8), "open");
+    EXPECT_EQ(engine->FindSession(7), std::nullopt);
+  }
+  std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->FindSession(7), "committed");
+  EXPECT_EQ(engine->FindSession(8), std::nullopt);
+  std::vector<uint64_t> clients;
+  engine->ForEachSession([&](uint64_t client, std::string_view) { clients.push_back(client); });
+  EXPECT_EQ(clients, std::vector<uint64_t>{7});
+}
+
 TEST(RocksDbEngine, SyncSucceedsOnAnOpenEngine) {
   TempDir dir;
   std::unique_ptr<Store> store = MustOpenStore(dir.path());
