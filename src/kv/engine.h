@@ -6,7 +6,8 @@
 // simulator and most tests use it) and RocksDbEngine (rocksdb_engine.h, on disk).
 //
 // Writes and the applied index: the store applies one raft entry at a time. Every write it makes
-// while applying the entry (AppendVersion, the lease and alarm calls, Compact, Clear) goes into
+// while applying the entry (AppendVersion, the lease, alarm and session calls, Compact, Clear)
+// goes into
 // the engine's open batch, and Commit(meta) ends the entry: the batch and `meta` (applied index,
 // revisions, counters) become visible and, for an engine on disk, durable together or not at
 // all. A reopened engine therefore holds the state after some whole entry, and its meta says
@@ -65,6 +66,9 @@ struct EngineMeta {
   // The store's size accounting (VersionBytes per version, a charge per lease) and live keys.
   int64_t size_bytes = 0;
   int64_t live_keys = 0;
+  // The store's log clock: the largest proposer time stamp (unix ms) applied so far, by which
+  // client sessions expire (kv/session.h). 0 until the first request with a session.
+  int64_t log_clock_ms = 0;
 
   friend bool operator==(const EngineMeta&, const EngineMeta&) = default;
 };
@@ -133,6 +137,13 @@ class Engine {
   // here; empty when none was written. Kept in the engine so that it moves with the applied
   // index: a reopened engine holds the member list as of its applied entry.
   virtual const std::string& cluster_state() const = 0;
+  // Client sessions (kv/session.h): one record per client id, opaque to the engine (the store
+  // encodes and decodes it). FindSession: the record of `client`, nullopt when there is none.
+  // ForEachSession: every record in ascending client id; the store reads them all once, when it
+  // is made on the engine, to index them in memory.
+  virtual std::optional<std::string> FindSession(uint64_t client) const = 0;
+  using SessionFn = absl::FunctionRef<void(uint64_t client, std::string_view record)>;
+  virtual void ForEachSession(SessionFn fn) const = 0;
 
   // ---- Writes into the open batch (one is open whenever the previous one was committed). ----
 
@@ -158,6 +169,10 @@ class Engine {
 
   // Replaces the cluster state.
   virtual void PutClusterState(std::string_view state) = 0;
+
+  // Sets (adds or replaces) the session record of `client`, or removes it.
+  virtual void PutSession(uint64_t client, std::string_view record) = 0;
+  virtual void DeleteSession(uint64_t client) = 0;
 
   // Removes everything, the cluster state included (a snapshot restore follows in the same
   // batch).

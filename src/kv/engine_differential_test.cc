@@ -1,11 +1,12 @@
 // Differential test: a Store on the MemoryEngine and a Store on the RocksDbEngine receive the same
 // seeded random sequence of requests (puts, deletes, txns with compares, compactions, leases,
-// alarms, empty entries) and must give the same answer to every request and every read (ranges
-// at past revisions with limits, sorts and filters, read-only txns, HashKV, event pages, leases,
-// alarms), and the same snapshot bytes at intervals. Both are restored now and then from an
-// earlier snapshot. The RocksDB store is closed and reopened
-// from its directory now and then and must carry on where it was. RAFTKV_SOAK=1 runs 30 sequences
-// of 2,000 steps instead of 3 of 300.
+// alarms, empty entries; puts, deletes and txns also in client sessions: new sequences, retries,
+// stale sequences, sessions expired by log time) and must give the same answer to every request
+// and every read (ranges at past revisions with limits, sorts and filters, read-only txns,
+// HashKV, event pages, leases, alarms, sessions), and the same snapshot bytes at intervals. Both
+// are restored now and then from an earlier snapshot. The RocksDB store is closed and reopened from
+// its directory now and then and must carry on where it was. RAFTKV_SOAK=1 runs 30 sequences of
+// 2,000 steps instead of 3 of 300.
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "kv/engine_test_util.h"
 #include "kv/rocksdb_engine.h"
+#include "kv/session.h"
 #include "kv/store.h"
 #include "kv/store_test_util.h"
 
@@ -40,7 +42,10 @@ std::string Answer(const absl::StatusOr<T>& result) {
 
 class Sequence {
  public:
-  Sequence(uint64_t seed, std::string dir) : rand_(seed), dir_(std::move(dir)) { Reopen(); }
+  Sequence(uint64_t seed, std::string dir)
+      : rand_(seed), sessions_rand_(seed ^ 0x5e55), dir_(std::move(dir)) {
+    Reopen();
+  }
 
   // One random step: a request through both stores, then reads on both.
   void Step() {
@@ -51,17 +56,17 @@ class Sequence {
       case 3:
       case 4:
       case 5:
-        Apply(Wrap(RandomPut()));
+        Apply(MaybeInSession(Wrap(RandomPut())));
         break;
       case 6:
       case 7:
-        Apply(Wrap(RandomDelete()));
+        Apply(MaybeInSession(Wrap(RandomDelete())));
         break;
       case 8:
       case 9:
       case 10:
       case 11:
-        Apply(Wrap(RandomTxn(/*depth=*/0, /*read_only=*/false)));
+        Apply(MaybeInSession(Wrap(RandomTxn(/*depth=*/0, /*read_only=*/false))));
         break;
       case 12:
         Apply(testing::CompactReq(RandomRevision()));
@@ -131,19 +136,61 @@ class Sequence {
     int events = 0;              // events returned by Events
     int prev_kvs = 0;            // ... that carried a previous version
     int restores = 0;            // snapshot restores
+    int session_replays = 0;     // retries answered from a session
+    int session_refusals = 0;    // stale sequences and sequences without a session, refused
+    int session_expiries = 0;    // steps after which the log clock had dropped a session
   };
   const Coverage& coverage() const { return coverage_; }
 
  private:
   static kvpb::Request Wrap(auto request) { return testing::Wrap(std::move(request)); }
 
+  // Half of the writes go through one of a few client sessions, as a client would send them: its
+  // next sequence mostly, else a retry of the last one, a stale one, or a sequence whose session
+  // the log clock may have expired (the clock jumps past the TTL now and then).
+  kvpb::Request MaybeInSession(kvpb::Request request) {
+    if (sessions_rand_.Next() % 2 == 0) return request;
+    const uint64_t client = 1 + sessions_rand_.Next() % kClients;
+    uint64_t& last = last_sequence_[client];
+    const uint64_t roll = sessions_rand_.Next() % 10;
+    if (roll < 5 || last == 0) {
+      last += 1 + sessions_rand_.Next() % 2;  // sequences may skip; the first is 1 or 2
+    } else if (roll == 5 && last > 1) {
+      --last;  // an old copy arriving late
+    } else if (roll == 6) {
+      last = 1;  // the first sequence again: stale, or a new session if the old one expired
+    }            // otherwise: a retry of the last sequence
+    log_clock_ms_ +=
+        sessions_rand_.Next() % 50 == 0 ? kSessionTtlMs + 1 : sessions_rand_.Next() % 1000;
+    request.set_client_id(client);
+    request.set_sequence(last);
+    // Proposers' clocks differ a little.
+    request.set_time_ms(log_clock_ms_ - static_cast<int64_t>(sessions_rand_.Next() % 50));
+    return request;
+  }
+
   void Apply(const kvpb::Request& request) {
     ++index_;
     const int64_t revision = memory_.revision();
+    const size_t sessions = memory_.session_count();
+    const uint64_t remembered = memory_.SessionSequence(request.client_id()).value_or(0);
     const absl::StatusOr<kvpb::Response> response = memory_.Apply(request, index_);
     const std::string want = Answer(response);
     const std::string got = Answer(disk_->Apply(request, index_));
     ASSERT_EQ(got, want) << "request " << request.ShortDebugString();
+    if (request.client_id() != 0) {
+      if (memory_.session_count() < sessions) ++coverage_.session_expiries;
+      if (request.sequence() == remembered && memory_.revision() == revision) {
+        ++coverage_.session_replays;
+      }
+      const std::string error(response.status().message());
+      if (error.starts_with("raftkv: stale sequence") ||
+          error.starts_with("raftkv: session not found")) {
+        ++coverage_.session_refusals;
+      }
+      // A client told its session is gone starts over, as raftkv's clients do.
+      if (error.starts_with("raftkv: session not found")) last_sequence_[request.client_id()] = 0;
+    }
     if (!response.ok()) return;
     ++coverage_.applied[request.op_case()];
     if (memory_.revision() > revision) ++coverage_.wrote[request.op_case()];
@@ -275,6 +322,13 @@ class Sequence {
     ASSERT_EQ(disk_->live_keys(), memory_.live_keys());
     ASSERT_EQ(disk_->lease_count(), memory_.lease_count());
     ASSERT_EQ(disk_->space_exceeded(), memory_.space_exceeded());
+    ASSERT_EQ(disk_->session_count(), memory_.session_count());
+    ASSERT_EQ(disk_->session_bytes(), memory_.session_bytes());
+    ASSERT_EQ(disk_->log_clock_ms(), memory_.log_clock_ms());
+    for (uint64_t client = 1; client <= kClients; ++client) {
+      ASSERT_EQ(disk_->SessionSequence(client), memory_.SessionSequence(client))
+          << "client " << client;
+    }
     for (int i = 0; i < 3; ++i) {
       const RangeRequest range = RandomRange();
       ASSERT_EQ(Answer(disk_->Range(range)), Answer(memory_.Range(range)))
@@ -331,8 +385,16 @@ class Sequence {
     ASSERT_EQ(alarms(*disk_), alarms(memory_));
   }
 
+  static constexpr uint64_t kClients = 3;
+
   base::Rand rand_;
+  // Session choices draw from their own stream, so that the requests are those of the
+  // sequences without sessions.
+  base::Rand sessions_rand_;
   std::string dir_;
+  // What each client sent last, and the time the proposers stamp.
+  std::map<uint64_t, uint64_t> last_sequence_;
+  int64_t log_clock_ms_ = 1'700'000'000'000;
   uint64_t index_ = 0;
   Store memory_;
   std::unique_ptr<Store> disk_;
@@ -377,6 +439,9 @@ void RunSeed(uint64_t seed, int steps) {
   EXPECT_GT(coverage.events, 0);
   EXPECT_GT(coverage.prev_kvs, 0);
   EXPECT_GT(coverage.restores, 0);
+  EXPECT_GT(coverage.session_replays, 0);
+  EXPECT_GT(coverage.session_refusals, 0);
+  EXPECT_GT(coverage.session_expiries, 0);
 }
 
 TEST(EngineDifferential, RocksDbStoreAnswersAsTheMemoryStoreThroughReopens) {

@@ -180,11 +180,28 @@ void MemoryEngine::DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) {
   alarms_.erase({member, type});
 }
 
+std::optional<std::string> MemoryEngine::FindSession(uint64_t client) const {
+  auto it = sessions_.find(client);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second;
+}
+
+void MemoryEngine::ForEachSession(SessionFn fn) const {
+  for (const auto& [client, record] : sessions_) fn(client, record);
+}
+
+void MemoryEngine::PutSession(uint64_t client, std::string_view record) {
+  sessions_[client] = std::string(record);
+}
+
+void MemoryEngine::DeleteSession(uint64_t client) { sessions_.erase(client); }
+
 void MemoryEngine::Clear() {
   keys_.clear();
   leases_.clear();
   alarms_.clear();
   cluster_state_.clear();
+  sessions_.clear();
 }
 
 }  // namespace raftkv::kv

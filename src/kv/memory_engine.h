@@ -32,6 +32,8 @@ class MemoryEngine final : public Engine {
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
   const std::string& cluster_state() const override { return cluster_state_; }
+  std::optional<std::string> FindSession(uint64_t client) const override;
+  void ForEachSession(SessionFn fn) const override;
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -42,6 +44,8 @@ class MemoryEngine final : public Engine {
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void PutClusterState(std::string_view state) override { cluster_state_ = state; }
+  void PutSession(uint64_t client, std::string_view record) override;
+  void DeleteSession(uint64_t client) override;
   void Clear() override;
   void Commit(const EngineMeta& meta) override { meta_ = meta; }
   absl::Status Sync() override { return absl::OkStatus(); }
@@ -62,6 +66,7 @@ class MemoryEngine final : public Engine {
   std::map<int64_t, Lease> leases_;
   AlarmSet alarms_;
   std::string cluster_state_;
+  std::map<uint64_t, std::string> sessions_;
   EngineMeta meta_;
 };
 

@@ -64,6 +64,10 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  // The column families of one commit are flushed together, so that an engine reopened without
+  // its log (Options::write_ahead_log off) never holds the meta of one entry and the versions
+  // of another.
+  db_options.atomic_flush = true;
   // RocksDB's own text log (LOG, LOG.old.*) would otherwise grow and accumulate without bound.
   db_options.max_log_file_size = 8 << 20;
   db_options.keep_log_file_num = 4;
@@ -351,6 +355,37 @@ void RocksDbEngine::DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) {
   CheckOk(batch_->Delete(meta_family_, format::AlarmKey(member, type)), "deleting an alarm");
 }
 
+std::optional<std::string> RocksDbEngine::FindSession(uint64_t client) const {
+  // A point read through the batch's index, so that a session written earlier in the same entry
+  // is seen.
+  std::string record;
+  const rocksdb::Status status = batch_->GetFromBatchAndDB(
+      db_.get(), rocksdb::ReadOptions(), meta_family_, format::SessionKey(client), &record);
+  if (status.IsNotFound()) return std::nullopt;
+  CheckOk(status, "reading a session");
+  return record;
+}
+
+void RocksDbEngine::ForEachSession(SessionFn fn) const {
+  const std::string prefix(1, format::kSessionPrefix);
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(meta_family_);
+  for (it->Seek(prefix); it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+    std::optional<uint64_t> client = format::DecodeSessionKey(View(it->key()));
+    if (!client) FatalEngineError("corrupt session key", Printable(View(it->key())));
+    fn(*client, View(it->value()));
+  }
+  CheckOk(it->status(), "reading the sessions");
+}
+
+void RocksDbEngine::PutSession(uint64_t client, std::string_view record) {
+  CheckOk(batch_->Put(meta_family_, format::SessionKey(client), rocksdb::Slice(record)),
+          "writing a session");
+}
+
+void RocksDbEngine::DeleteSession(uint64_t client) {
+  CheckOk(batch_->Delete(meta_family_, format::SessionKey(client)), "deleting a session");
+}
+
 void RocksDbEngine::Clear() {
   // Key by key, in the open batch, so that the restore that follows replaces the state in one
   // atomic write. (WriteBatchWithIndex has no range deletion.)
@@ -376,7 +411,8 @@ void RocksDbEngine::Commit(const EngineMeta& meta) {
   CheckOk(batch_->Put(meta_family_, format::kMetaKey, format::EncodeMeta(meta)),
           "writing the meta record");
   rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync_each_commit;
+  write_options.sync = options_.sync_each_commit && options_.write_ahead_log;
+  write_options.disableWAL = !options_.write_ahead_log;
   CheckOk(db_->Write(write_options, batch_->GetWriteBatch()),
           fmt::format("committing applied entry {} to {}", meta.applied_index, dir_));
   batch_->Clear();
@@ -384,7 +420,14 @@ void RocksDbEngine::Commit(const EngineMeta& meta) {
 }
 
 absl::Status RocksDbEngine::Sync() {
-  rocksdb::Status status = db_->SyncWAL();
+  rocksdb::Status status;
+  if (options_.write_ahead_log) {
+    status = db_->SyncWAL();
+  } else {
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    status = db_->Flush(flush, {default_, versions_, revisions_, meta_family_});
+  }
   if (!status.ok()) {
     return absl::InternalError(
         fmt::format("cannot sync the kv engine's log in {}: {}", dir_, status.ToString()));

@@ -3,10 +3,10 @@
 //
 // The layout is in kv/rocksdb_format.h: versions keyed by (key, newest revision first), a
 // revision log, and a meta column family holding the applied index, revisions, size counters,
-// leases, their keys, alarms and the cluster state. Every Commit writes the entry's batch and the meta record in
-// one rocksdb::WriteBatch, so a reopened engine holds the state after some whole entry and its
-// applied index names that entry: a restart replays the raft log from the entry after it, never
-// the state from the start.
+// the log clock, leases, their keys, alarms, client sessions and the cluster state. Every
+// Commit writes the entry's batch and the meta record in one rocksdb::WriteBatch, so a reopened
+// engine holds the state after some whole entry and its applied index names that entry: a
+// restart replays the raft log from the entry after it, never the state from the start.
 //
 // Durability rule. Commit writes through RocksDB's write-ahead log without an fsync (a killed
 // process loses nothing; a machine crash or power loss may lose the last committed batches, and
@@ -47,6 +47,11 @@ class RocksDbEngine final : public Engine {
   struct Options {
     // fsync RocksDB's log on every Commit (else only on Sync()).
     bool sync_each_commit = false;
+    // Write RocksDB's own log. Without it the raft log is the only log: a commit lives in a
+    // memtable until a flush, a killed process reopens at the last flushed entry (the raft log
+    // still holds the later ones), and Sync() flushes every column family at once instead of
+    // syncing the log.
+    bool write_ahead_log = true;
   };
 
   // Opens the engine in `dir`, creating it when missing, and reads its meta, leases and alarms.
@@ -69,6 +74,8 @@ class RocksDbEngine final : public Engine {
   size_t lease_count() const override { return leases_.size(); }
   const AlarmSet& alarms() const override { return alarms_; }
   const std::string& cluster_state() const override { return cluster_state_; }
+  std::optional<std::string> FindSession(uint64_t client) const override;
+  void ForEachSession(SessionFn fn) const override;
 
   void AppendVersion(std::string_view key, Version version) override;
   int64_t Compact(int64_t revision) override;
@@ -79,6 +86,8 @@ class RocksDbEngine final : public Engine {
   void PutAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void DeleteAlarm(uint64_t member, etcdserverpb::AlarmType type) override;
   void PutClusterState(std::string_view state) override;
+  void PutSession(uint64_t client, std::string_view record) override;
+  void DeleteSession(uint64_t client) override;
   void Clear() override;
   void Commit(const EngineMeta& meta) override;
   // Fsyncs RocksDB's write-ahead log: every batch committed before the call survives a crash of

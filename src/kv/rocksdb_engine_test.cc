@@ -1,6 +1,7 @@
 // RocksDbEngine on its own: opening, reopening, what a commit makes durable, and a store on it.
 #include "kv/rocksdb_engine.h"
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -45,6 +46,34 @@ TEST(RocksDbEngine, AFreshDirectoryOpensAsAnEmptyStoreAtRevisionOne) {
   EXPECT_EQ(store->applied_index(), 0u);
   EXPECT_EQ(store->compact_revision(), 0);
   EXPECT_EQ(store->Range(RangeReq("a", std::string(1, '\0')))->count(), 0);
+}
+
+// Without RocksDB's own log, Sync flushes the memtables: what was committed before it is on
+// disk in table files, and a reopened engine reads it back.
+TEST(RocksDbEngine, WithoutItsOwnLogSyncFlushesEveryCommittedEntry) {
+  TempDir dir;
+  RocksDbEngine::Options options;
+  options.write_ahead_log = false;
+  {
+    auto engine = RocksDbEngine::Open(dir.path(), options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    Store store(*std::move(engine));
+    for (int i = 1; i <= 20; ++i) {
+      ASSERT_TRUE(store.Apply(Wrap(PutReq("k" + std::to_string(i), "v")), i).ok());
+    }
+    ASSERT_TRUE(store.Sync().ok());
+  }
+  std::error_code error;
+  bool has_table_file = false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path(), error)) {
+    has_table_file |= entry.path().extension() == ".sst";
+  }
+  EXPECT_TRUE(has_table_file) << "Sync did not flush the memtables to table files";
+  auto engine = RocksDbEngine::Open(dir.path(), options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  Store store(*std::move(engine));
+  EXPECT_EQ(store.applied_index(), 20u);
+  EXPECT_EQ(store.live_keys(), 20);
 }
 
 // The layer above keeps its member list here; it must move with the applied index.
@@ -149,6 +178,62 @@ TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
   EXPECT_FALSE(engine->LeaseTtl(5).has_value());
 }
 
+kvpb::Request InSession(kvpb::Request request, uint64_t client, uint64_t sequence) {
+  request.set_client_id(client);
+  request.set_sequence(sequence);
+  request.set_time_ms(1'700'000'000'000);
+  return request;
+}
+
+TEST(RocksDbEngine, SessionsSurviveAReopenAndGoOnAnsweringRetries) {
+  TempDir dir;
+  const kvpb::Request put = InSession(Wrap(PutReq("k", "v")), 42, 1);
+  std::string first;
+  std::string snapshot;
+  {
+    std::unique_ptr<Store> store = MustOpenStore(dir.path());
+    ASSERT_NE(store, nullptr);
+    absl::StatusOr<kvpb::Response> answer = store->Apply(put, 1);
+    ASSERT_TRUE(answer.ok());
+    first = answer->SerializeAsString();
+    snapshot = store->Snapshot();
+  }
+  std::unique_ptr<Store> reopened = MustOpenStore(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->session_count(), 1u);
+  EXPECT_EQ(reopened->SessionSequence(42), 1u);
+  EXPECT_EQ(reopened->log_clock_ms(), 1'700'000'000'000);
+  EXPECT_EQ(reopened->Snapshot(), snapshot);
+  const int64_t revision = reopened->revision();
+  absl::StatusOr<kvpb::Response> retry = reopened->Apply(put, 2);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->SerializeAsString(), first);
+  EXPECT_EQ(reopened->revision(), revision);
+  EXPECT_EQ(reopened->Apply(InSession(Wrap(PutReq("k", "v")), 42, 2), 3)->put().header().revision(),
+            revision + 1);
+}
+
+TEST(RocksDbEngine, SessionWritesAreReadableInTheirBatchAndGoneIfItIsNotCommitted) {
+  TempDir dir;
+  {
+    std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
+    ASSERT_NE(engine, nullptr);
+    engine->PutSession(7, "committed");
+    engine->Commit(EngineMeta{.applied_index = 1});
+    engine->PutSession(8, "open");
+    engine->DeleteSession(7);
+    EXPECT_EQ(engine->FindSession(8), "open");
+    EXPECT_EQ(engine->FindSession(7), std::nullopt);
+  }
+  std::unique_ptr<RocksDbEngine> engine = MustOpen(dir.path());
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->FindSession(7), "committed");
+  EXPECT_EQ(engine->FindSession(8), std::nullopt);
+  std::vector<uint64_t> clients;
+  engine->ForEachSession([&](uint64_t client, std::string_view) { clients.push_back(client); });
+  EXPECT_EQ(clients, std::vector<uint64_t>{7});
+}
+
 TEST(RocksDbEngine, SyncSucceedsOnAnOpenEngine) {
   TempDir dir;
   std::unique_ptr<Store> store = MustOpenStore(dir.path());
@@ -242,21 +327,23 @@ TEST(RocksDbEngine, AStoreInMemoryCannotCheckpoint) {
 }
 
 // Installing a received checkpoint swaps the store's engine: everything the store caches about
-// its engine (revisions, applied index, raised alarms) must come from the new one.
+// its engine (revisions, applied index, raised alarms, the index of client sessions) must come
+// from the new one.
 TEST(RocksDbEngine, AStoreOnAReplacedEngineHasTheNewEnginesStateOnly) {
   TempDir dir;
   {
     std::unique_ptr<Store> source = MustOpenStore(dir.path() + "/source");
     ASSERT_NE(source, nullptr);
     ASSERT_TRUE(source->Apply(Wrap(PutReq("a", "1")), 5).ok());
-    ASSERT_TRUE(source->Apply(Wrap(PutReq("b", "2")), 6).ok());
+    ASSERT_TRUE(source->Apply(InSession(Wrap(PutReq("b", "2")), 42, 1), 6).ok());
   }
   Store store;
+  ASSERT_TRUE(store.Apply(InSession(Wrap(PutReq("x", "9")), 7, 1), 1).ok());
   kvpb::Request alarm;
   alarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
   alarm.mutable_alarm()->set_memberid(1);
   alarm.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
-  ASSERT_TRUE(store.Apply(alarm, 1).ok());
+  ASSERT_TRUE(store.Apply(alarm, 2).ok());
   ASSERT_TRUE(store.space_exceeded());
   std::unique_ptr<Engine> previous = store.ReplaceEngine(MustOpen(dir.path() + "/source"));
   ASSERT_NE(previous, nullptr);
@@ -264,6 +351,9 @@ TEST(RocksDbEngine, AStoreOnAReplacedEngineHasTheNewEnginesStateOnly) {
   EXPECT_EQ(store.revision(), 3);
   EXPECT_FALSE(store.space_exceeded());
   EXPECT_EQ(store.Range(RangeReq("b"))->kvs(0).value(), "2");
+  EXPECT_EQ(store.session_count(), 1u);
+  EXPECT_EQ(store.SessionSequence(42), 1u);
+  EXPECT_EQ(store.SessionSequence(7), std::nullopt);
   ASSERT_TRUE(store.Apply(Wrap(PutReq("c", "3")), 7).ok());
   EXPECT_EQ(store.revision(), 4);
 }

@@ -5,7 +5,8 @@ namespace {
 
 constexpr char kEscape = '\xFF';      // follows a 0x00 byte of the key
 constexpr char kTerminator = '\x01';  // follows the 0x00 that ends the key
-constexpr uint8_t kMetaFormat = 1;
+constexpr uint8_t kMetaFormat = 2;
+constexpr uint8_t kMetaFormatWithoutLogClock = 1;
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
 void PutBig64(std::string* out, uint64_t value) {
@@ -121,18 +122,23 @@ std::string EncodeMeta(const EngineMeta& meta) {
   PutBig64(&out, static_cast<uint64_t>(meta.compact_revision));
   PutBig64(&out, static_cast<uint64_t>(meta.size_bytes));
   PutBig64(&out, static_cast<uint64_t>(meta.live_keys));
+  PutBig64(&out, static_cast<uint64_t>(meta.log_clock_ms));
   return out;
 }
 
 std::optional<EngineMeta> DecodeMeta(std::string_view record) {
-  if (record.size() != 1 + 5 * 8 || static_cast<uint8_t>(record[0]) != kMetaFormat) {
-    return std::nullopt;
-  }
-  return EngineMeta{.applied_index = GetBig64(record.substr(1)),
-                    .revision = static_cast<int64_t>(GetBig64(record.substr(9))),
-                    .compact_revision = static_cast<int64_t>(GetBig64(record.substr(17))),
-                    .size_bytes = static_cast<int64_t>(GetBig64(record.substr(25))),
-                    .live_keys = static_cast<int64_t>(GetBig64(record.substr(33)))};
+  if (record.empty()) return std::nullopt;
+  const auto format = static_cast<uint8_t>(record[0]);
+  // A data directory written before client sessions has no log clock: it never saw a session.
+  const size_t fields = format == kMetaFormat ? 6 : (format == kMetaFormatWithoutLogClock ? 5 : 0);
+  if (fields == 0 || record.size() != 1 + fields * 8) return std::nullopt;
+  return EngineMeta{
+      .applied_index = GetBig64(record.substr(1)),
+      .revision = static_cast<int64_t>(GetBig64(record.substr(9))),
+      .compact_revision = static_cast<int64_t>(GetBig64(record.substr(17))),
+      .size_bytes = static_cast<int64_t>(GetBig64(record.substr(25))),
+      .live_keys = static_cast<int64_t>(GetBig64(record.substr(33))),
+      .log_clock_ms = fields == 6 ? static_cast<int64_t>(GetBig64(record.substr(41))) : 0};
 }
 
 std::string LeaseKey(int64_t id) {
@@ -159,6 +165,17 @@ std::string AlarmKey(uint64_t member, etcdserverpb::AlarmType type) {
   const auto t = static_cast<uint32_t>(type);
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(t >> shift));
   return out;
+}
+
+std::string SessionKey(uint64_t client) {
+  std::string out(1, kSessionPrefix);
+  PutBig64(&out, client);
+  return out;
+}
+
+std::optional<uint64_t> DecodeSessionKey(std::string_view encoded) {
+  if (encoded.size() != 9 || encoded[0] != kSessionPrefix) return std::nullopt;
+  return GetBig64(encoded.substr(1));
 }
 
 std::optional<int64_t> DecodeLeaseKey(std::string_view encoded) {

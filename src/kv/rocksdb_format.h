@@ -16,14 +16,16 @@
 //              "l" | BE64(lease id ^ 2^63)       ->  BE64(granted TTL)
 //              "k" | BE64(lease id ^ 2^63) | key ->  ""   (the key is attached to the lease)
 //              "a" | BE64(member id) | BE32(type) -> ""   (a raised alarm)
+//              "s" | BE64(client id)             ->  session record (kv/session.h; opaque here)
 //              Flipping the sign bit makes bytewise order the signed order of lease ids.
 //   default    unused (RocksDB requires it).
 //
 // Records (big-endian integers):
 //   version = u8 flags (bit 0: tombstone) | i64 create_revision | i64 version | i64 lease
 //             | value bytes                      (a tombstone is the flags byte alone)
-//   meta    = u8 format (1) | u64 applied_index | i64 revision | i64 compact_revision
-//             | i64 size_bytes | i64 live_keys
+//   meta    = u8 format (2) | u64 applied_index | i64 revision | i64 compact_revision
+//             | i64 size_bytes | i64 live_keys | i64 log_clock_ms
+//             Format 1 (before client sessions) lacks log_clock_ms; it is read as 0.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -78,11 +80,14 @@ inline constexpr char kLeaseKeyPrefix = 'k';
 inline constexpr char kAlarmPrefix = 'a';
 // The cluster state (Engine::cluster_state), one record.
 inline constexpr std::string_view kClusterStateKey = "c";
+inline constexpr char kSessionPrefix = 's';
 std::string LeaseKey(int64_t id);
 // "k" | id: every attachment of the lease starts with it.
 std::string LeaseKeysPrefix(int64_t id);
 std::string LeaseKeyKey(int64_t id, std::string_view key);
 std::string AlarmKey(uint64_t member, etcdserverpb::AlarmType type);
+std::string SessionKey(uint64_t client);
+std::optional<uint64_t> DecodeSessionKey(std::string_view encoded);
 // The lease id of a LeaseKey, the key of a LeaseKeyKey, the alarm of an AlarmKey.
 std::optional<int64_t> DecodeLeaseKey(std::string_view encoded);
 std::optional<std::pair<uint64_t, etcdserverpb::AlarmType>> DecodeAlarmKey(

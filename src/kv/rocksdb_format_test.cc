@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace raftkv::kv::rocksdb_format {
@@ -137,9 +138,45 @@ TEST(RocksDbFormat, MetaRecordsRoundTrip) {
                   .revision = 99,
                   .compact_revision = 42,
                   .size_bytes = 1 << 30,
-                  .live_keys = 7};
+                  .live_keys = 7,
+                  .log_clock_ms = 1'700'000'000'123};
   EXPECT_EQ(DecodeMeta(EncodeMeta(meta)), meta);
   EXPECT_FALSE(DecodeMeta(EncodeMeta(meta).substr(1)).has_value());
+  EXPECT_FALSE(DecodeMeta(EncodeMeta(meta) + "x").has_value());
+}
+
+TEST(RocksDbFormat, AMetaRecordOfFormatOneReadsAsAStoreThatNeverSawASession) {
+  // As the format-1 encoder wrote it (before client sessions): applied index 5, revision 4,
+  // compact revision 0, size 100, live keys 2.
+  const std::string format_one = absl::HexStringToBytes(
+      "01"
+      "0000000000000005"
+      "0000000000000004"
+      "0000000000000000"
+      "0000000000000064"
+      "0000000000000002");
+  std::optional<EngineMeta> meta = DecodeMeta(format_one);
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_EQ(*meta, (EngineMeta{.applied_index = 5,
+                               .revision = 4,
+                               .compact_revision = 0,
+                               .size_bytes = 100,
+                               .live_keys = 2,
+                               .log_clock_ms = 0}));
+  // Written back, it is format 2.
+  EXPECT_EQ(EncodeMeta(*meta)[0], '\x02');
+  EXPECT_FALSE(DecodeMeta("\x03" + format_one.substr(1)).has_value());
+}
+
+TEST(RocksDbFormat, SessionKeysRoundTripAndSortByClientId) {
+  const std::vector<uint64_t> clients = {1, 255, 256, 0x8000000000000000,
+                                         std::numeric_limits<uint64_t>::max()};
+  for (uint64_t a : clients) {
+    EXPECT_EQ(DecodeSessionKey(SessionKey(a)), a);
+    for (uint64_t b : clients) EXPECT_EQ(SessionKey(a) < SessionKey(b), a < b) << a << " " << b;
+  }
+  EXPECT_FALSE(DecodeSessionKey(AlarmKey(1, etcdserverpb::NOSPACE)).has_value());
+  EXPECT_FALSE(DecodeSessionKey(SessionKey(1).substr(1)).has_value());
 }
 
 TEST(RocksDbFormat, AlarmKeysRoundTrip) {

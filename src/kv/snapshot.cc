@@ -1,20 +1,24 @@
 // Store snapshots: the whole store, history included, as one self-checking byte string.
 //
 // Format (little-endian):
-//   magic "RKVS" | u32 format version (3) | u64 payload length | payload | u32 CRC-32C(payload)
+//   magic "RKVS" | u32 format version (4) | u64 payload length | payload | u32 CRC-32C(payload)
 //   payload = i64 revision | i64 compact_revision | u64 applied_index | u64 key count | keys...
 //             | u64 lease count | leases...          (the lease part is absent in version 1)
 //             | u64 alarm count | alarms...          (the alarm part is absent before version 3)
+//             | i64 log_clock_ms | u64 session count | sessions...
+//                                                    (the session part is absent before version 4)
 //   key     = u32 key length | key bytes | u32 version count | versions...
 //   version = i64 mod_revision | i64 create_revision | i64 version | i64 lease | u8 flags
 //             (bit 0: tombstone) | u32 value length | value bytes
 //   lease   = i64 id | i64 granted TTL
 //   alarm   = u64 member id | u32 alarm type (etcd's AlarmType)
-// Keys appear in ascending order, versions in ascending mod_revision, leases in ascending id and
-// alarms in ascending (member, type), so equal stores give byte-identical snapshots. Which keys a
-// lease holds is not stored: it is the lease of each key's live version, rebuilt on restore.
-// Version 1 (written before leases existed) is still read, as a store without leases, and
-// version 2 (before alarms) as a store without alarms.
+//   session = u64 client id | u32 record length | session record (kv/session.h, session_record.cc)
+// Keys appear in ascending order, versions in ascending mod_revision, leases in ascending id,
+// alarms in ascending (member, type) and sessions in ascending client id, so equal stores give
+// byte-identical snapshots. Which keys a lease holds is not stored: it is the lease of each key's
+// live version, rebuilt on restore. Version 1 (written before leases existed) is still read, as a
+// store without leases, version 2 (before alarms) as a store without alarms, and version 3
+// (before client sessions) as a store without sessions whose log clock is 0.
 #include <cstring>
 #include <map>
 #include <span>
@@ -31,7 +35,8 @@ namespace raftkv::kv {
 namespace {
 
 constexpr std::string_view kMagic = "RKVS";
-constexpr uint32_t kFormatVersion = 3;
+constexpr uint32_t kFormatVersion = 4;
+constexpr uint32_t kFormatVersionWithoutSessions = 3;
 constexpr uint32_t kFormatVersionWithoutAlarms = 2;
 constexpr uint32_t kFormatVersionWithoutLeases = 1;
 constexpr size_t kPreambleBytes = 4 + 4 + 8;
@@ -135,6 +140,18 @@ std::string Store::Snapshot() const {
     PutFixed<uint64_t>(&payload, member);
     PutFixed<uint32_t>(&payload, static_cast<uint32_t>(type));
   }
+  PutFixed<int64_t>(&payload, meta_.log_clock_ms);
+  const size_t session_count_offset = payload.size();
+  PutFixed<uint64_t>(&payload, 0);
+  uint64_t session_count = 0;
+  engine_->ForEachSession([&](uint64_t client, std::string_view record) {
+    ++session_count;
+    PutFixed<uint64_t>(&payload, client);
+    PutBytes(&payload, record);
+  });
+  count_bytes.clear();
+  PutFixed<uint64_t>(&count_bytes, session_count);
+  payload.replace(session_count_offset, count_bytes.size(), count_bytes);
 
   std::string out;
   out.reserve(kPreambleBytes + payload.size() + kTrailerBytes);
@@ -231,7 +248,7 @@ absl::Status Store::Restore(std::string_view snapshot, std::string_view cluster_
     if (!in.ok()) return Corrupt("truncated leases", in.offset());
   }
   AlarmSet alarms;
-  if (format >= kFormatVersion) {
+  if (format >= kFormatVersionWithoutSessions) {
     const uint64_t alarm_count = in.Fixed<uint64_t>();
     for (uint64_t a = 0; a < alarm_count && in.ok(); ++a) {
       const uint64_t member = in.Fixed<uint64_t>();
@@ -246,6 +263,43 @@ absl::Status Store::Restore(std::string_view snapshot, std::string_view cluster_
     }
     if (!in.ok()) return Corrupt("truncated alarms", in.offset());
   }
+  int64_t log_clock_ms = 0;
+  struct Session {
+    uint64_t client;
+    std::string_view encoded;
+    SessionTable::Entry entry;
+  };
+  std::vector<Session> sessions;
+  int64_t session_bytes = 0;
+  if (format >= kFormatVersion) {
+    log_clock_ms = in.Fixed<int64_t>();
+    const uint64_t session_count = in.Fixed<uint64_t>();
+    if (!in.ok()) return Corrupt("truncated sessions", in.offset());
+    if (log_clock_ms < 0) return Corrupt("negative log clock", in.offset());
+    // A member builds no more than this, whatever the snapshot claims.
+    if (session_count > kMaxSessions) return Corrupt("too many sessions", in.offset());
+    sessions.reserve(session_count);
+    for (uint64_t s = 0; s < session_count && in.ok(); ++s) {
+      const uint64_t client = in.Fixed<uint64_t>();
+      const std::string_view encoded = in.Bytes();
+      if (!in.ok()) break;
+      std::optional<SessionRecord> record = DecodeSessionRecord(encoded);
+      if (client == 0 || !record || record->last_used_ms < 0 ||
+          record->last_used_ms > log_clock_ms ||
+          (!sessions.empty() && client <= sessions.back().client)) {
+        return Corrupt("impossible or unordered session", in.offset());
+      }
+      const int64_t bytes = SessionBytes(encoded.size());
+      session_bytes += bytes;
+      sessions.push_back(
+          {client,
+           encoded,
+           {.sequence = record->sequence, .last_used_ms = record->last_used_ms, .bytes = bytes}});
+    }
+    if (!in.ok()) return Corrupt("truncated sessions", in.offset());
+    if (session_bytes > kMaxSessionBytes) return Corrupt("sessions over their bound", 0);
+  }
+  size_bytes += session_bytes;
   if (!in.done()) return Corrupt("trailing bytes", in.offset());
   for (const auto& [key, history] : keys) {
     const Version& live = history.back();
@@ -265,11 +319,17 @@ absl::Status Store::Restore(std::string_view snapshot, std::string_view cluster_
   }
   for (const auto& [member, type] : alarms) engine_->PutAlarm(member, type);
   if (!cluster_state.empty()) engine_->PutClusterState(cluster_state);
+  sessions_.Clear();
+  for (const Session& session : sessions) {
+    engine_->PutSession(session.client, session.encoded);
+    sessions_.Set(session.client, session.entry);
+  }
   meta_ = EngineMeta{.applied_index = applied_index,
                      .revision = revision,
                      .compact_revision = compact_revision,
                      .size_bytes = size_bytes,
-                     .live_keys = live_keys};
+                     .live_keys = live_keys,
+                     .log_clock_ms = log_clock_ms};
   engine_->Commit(meta_);
   nospace_alarms_ = CountNoSpace(alarms);
   return absl::OkStatus();

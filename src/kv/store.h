@@ -15,14 +15,20 @@
 // exceeded", on every member alike; deletes, compactions and revokes still apply, so an operator
 // can make room, and DEACTIVATE disarms the alarm.
 //
+// Client sessions (session_apply.cc, kv/session.h): a request that carries a client id and a
+// sequence applies at most once; a copy of it applied later (a client's retry) gets the first
+// copy's answer. Sessions are replicated state, in the engine and the snapshot, and expire by the
+// log clock: time stamps the proposing member put in the requests, never a clock read here.
+//
 // Revisions (etcd's rules): the store revision starts at 1 and grows by exactly one per Put, per
 // DeleteRange that deleted at least one key, and per Txn that performed at least one effective
 // write (all of a txn's writes share that revision). Each key carries create_revision,
 // mod_revision and version (writes since creation). Older versions of every key stay readable
 // until a Compact removes history below the compaction revision.
 //
-// Storage (kv/engine.h): the store keeps its state in an Engine: key versions, leases, alarms and
-// the scalar state (revisions, applied index, size), written as one batch per applied raft entry.
+// Storage (kv/engine.h): the store keeps its state in an Engine: key versions, leases, alarms,
+// sessions and the scalar state (revisions, applied index, size, log clock), written as one batch
+// per applied raft entry.
 // A default-constructed store runs on the in-memory engine; a store over an engine on disk
 // (kv/rocksdb_engine.h) starts from whatever state the engine holds.
 //
@@ -45,6 +51,8 @@
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "etcd/mvcc/mvccpb/kv.pb.h"
 #include "kv/engine.h"
+#include "kv/session.h"
+#include "kv/session_table.h"
 #include "raftkv/kvpb/kv.pb.h"
 
 namespace raftkv::kv {
@@ -96,7 +104,8 @@ class Store {
   // same state gives the same state and answer on every member. A request the store rejects
   // (empty key, duplicate key in a txn, compacted revision, unknown lease, ...) changes nothing
   // but the applied index, and comes back as the etcd error it maps to. The response's headers
-  // carry only the revision.
+  // carry only the revision. A request with a client id goes through the client's session first
+  // (kv/session.h): a sequence already applied is answered from the session, not applied again.
   // REQUIRES: index > applied_index().
   absl::StatusOr<kvpb::Response> Apply(const kvpb::Request& request, uint64_t index);
 
@@ -152,6 +161,18 @@ class Store {
   // True while some member's NOSPACE alarm is raised: writes with a space cost are refused.
   bool space_exceeded() const { return nospace_alarms_ > 0; }
 
+  // Client sessions: how many are kept, and the last sequence applied for `client` (nullopt when
+  // it has no session).
+  size_t session_count() const { return sessions_.size(); }
+  // What the sessions are charged (SessionBytes each), at most kMaxSessionBytes.
+  int64_t session_bytes() const { return sessions_.bytes(); }
+  std::optional<uint64_t> SessionSequence(uint64_t client) const {
+    const SessionTable::Entry* entry = sessions_.Find(client);
+    return entry == nullptr ? std::nullopt : std::optional<uint64_t>(entry->sequence);
+  }
+  // The largest proposer time stamp applied (unix ms); sessions expire by it.
+  int64_t log_clock_ms() const { return meta_.log_clock_ms; }
+
   // Serializes the whole store, history and applied index included, in a versioned and
   // checksummed format (see snapshot.cc).
   std::string Snapshot() const;
@@ -165,7 +186,8 @@ class Store {
   int64_t compact_revision() const { return meta_.compact_revision; }
   // Raft index of the last applied entry; 0 for a fresh store.
   uint64_t applied_index() const { return meta_.applied_index; }
-  // Approximate bytes held (keys, values and history), reported as etcd's dbSize.
+  // Approximate bytes held (keys, values, history, leases and client sessions), reported as
+  // etcd's dbSize.
   int64_t size_bytes() const { return meta_.size_bytes; }
   // Keys live at the current revision.
   int64_t live_keys() const { return meta_.live_keys; }
@@ -245,6 +267,23 @@ class Store {
                           etcdserverpb::AlarmResponse* response);
   static int64_t CountNoSpace(const AlarmSet& alarms);
 
+  // session_apply.cc
+  // Apply for a request with a client id: replay, refusal, or ApplyRequest and remember.
+  absl::StatusOr<kvpb::Response> ApplyInSession(const kvpb::Request& request);
+  // Moves the log clock to `time_ms` if that is later, and drops the sessions it leaves idle for
+  // longer than kSessionTtlMs.
+  void AdvanceLogClock(int64_t time_ms);
+  // The remembered answer of `client`, with `request_id`; refreshes the session's last use.
+  absl::StatusOr<kvpb::Response> Replay(uint64_t client, uint64_t request_id);
+  // Remembers `answer` as the answer to `sequence` of `client`, then evicts other sessions while
+  // the sessions' bytes exceed kMaxSessionBytes.
+  void Remember(uint64_t client, uint64_t sequence, const absl::StatusOr<kvpb::Response>& answer);
+  // Writes the session of `client` to the engine, the index and the size accounting.
+  void WriteSession(uint64_t client, const SessionRecord& record);
+  void DropSession(uint64_t client);
+  // Indexes the engine's sessions (a store made on an engine that has state).
+  void LoadSessions();
+
   // txn.cc
   bool CompareHolds(const etcdserverpb::Compare& compare) const;
   // Evaluates the compares of `txn` and of every txn nested on the taken branches, depth first,
@@ -262,6 +301,8 @@ class Store {
   EngineMeta meta_;
   // Raised NOSPACE alarms, counted from engine_->alarms().
   int64_t nospace_alarms_ = 0;
+  // The engine's sessions, indexed.
+  SessionTable sessions_;
 };
 
 }  // namespace raftkv::kv

@@ -237,8 +237,10 @@ std::string Reframed(uint32_t format, const std::string& payload) {
   return out;
 }
 
+// The payload of a snapshot of a store without client sessions, in format 3: without the
+// session part (an i64 log clock and a u64 session count) that format 4 added.
 std::string PayloadOf(const std::string& snapshot) {
-  return snapshot.substr(16, snapshot.size() - 16 - 4);
+  return snapshot.substr(16, snapshot.size() - 16 - 4 - 16);
 }
 
 TEST(StoreAlarm, VersionTwoSnapshotsRestoreWithoutAlarms) {

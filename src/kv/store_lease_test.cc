@@ -212,11 +212,13 @@ TEST(StoreLease, SnapshotCarriesLeasesAndTheirKeys) {
 }
 
 // A snapshot in format version 1 (before leases): the current snapshot of a store without
-// leases or alarms, minus its empty lease and alarm sections.
+// leases, alarms or sessions, minus its empty lease, alarm and session sections.
 std::string VersionOneSnapshot(const Store& store) {
   const std::string current = store.Snapshot();
   std::string payload = current.substr(16, current.size() - 16 - 4);
-  payload.resize(payload.size() - 16);  // the u64 lease count and u64 alarm count, both 0
+  // The u64 lease count and u64 alarm count, both 0, the i64 log clock, 0, and the u64 session
+  // count, 0.
+  payload.resize(payload.size() - 32);
   std::string out = "RKVS";
   auto put = [&out](uint64_t value, int bytes) {
     for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));

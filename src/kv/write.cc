@@ -17,7 +17,9 @@ Store::Store() : Store(std::make_unique<MemoryEngine>()) {}
 Store::Store(std::unique_ptr<Engine> engine)
     : engine_(std::move(engine)),
       meta_(engine_->meta()),
-      nospace_alarms_(CountNoSpace(engine_->alarms())) {}
+      nospace_alarms_(CountNoSpace(engine_->alarms())) {
+  LoadSessions();
+}
 
 Store::~Store() = default;
 
@@ -25,6 +27,7 @@ std::unique_ptr<Engine> Store::ReplaceEngine(std::unique_ptr<Engine> engine) {
   std::unique_ptr<Engine> previous = std::exchange(engine_, std::move(engine));
   meta_ = engine_->meta();
   nospace_alarms_ = CountNoSpace(engine_->alarms());
+  LoadSessions();
   return previous;
 }
 
@@ -46,7 +49,8 @@ Store::EtcdRange::EtcdRange(std::string_view key, std::string_view range_end) {
 absl::StatusOr<kvpb::Response> Store::Apply(const kvpb::Request& request, uint64_t index) {
   RAFTKV_KV_INVARIANT(index > meta_.applied_index);
   meta_.applied_index = index;
-  absl::StatusOr<kvpb::Response> response = ApplyRequest(request);
+  absl::StatusOr<kvpb::Response> response =
+      request.client_id() != 0 ? ApplyInSession(request) : ApplyRequest(request);
   // One commit per entry, rejected or not: the applied index moves with the entry's writes.
   engine_->Commit(meta_);
   return response;

@@ -63,6 +63,19 @@ void BackgroundCommand::Signal(int signal) {
   }
 }
 
+PausedFollowers::PausedFollowers(cli::LocalCluster& cluster, int except)
+    : cluster_(cluster), except_(except) {
+  for (int i = 0; i < cluster_.size(); ++i) {
+    if (i != except_ && cluster_.running(i)) ::kill(cluster_.pid(i), SIGSTOP);
+  }
+}
+
+PausedFollowers::~PausedFollowers() {
+  for (int i = 0; i < cluster_.size(); ++i) {
+    if (i != except_ && cluster_.running(i)) ::kill(cluster_.pid(i), SIGCONT);
+  }
+}
+
 void ClusterTest::SetUp() {
   // etcdctl is a test dependency: its absence is a failure, not a reason to skip.
   ASSERT_EQ(::access("/usr/bin/etcdctl", X_OK), 0)

@@ -47,6 +47,21 @@ class BackgroundCommand {
   pid_t pid_ = -1;
 };
 
+// Pauses (SIGSTOP) every running member of `cluster` but `except` while it exists; SIGCONT when
+// it goes away. A paused member keeps its sockets: what is sent to it waits, as on a slow
+// machine. Keep pauses well below the election timeout to keep the leader leading.
+class PausedFollowers {
+ public:
+  PausedFollowers(cli::LocalCluster& cluster, int except);
+  ~PausedFollowers();
+  PausedFollowers(const PausedFollowers&) = delete;
+  PausedFollowers& operator=(const PausedFollowers&) = delete;
+
+ private:
+  cli::LocalCluster& cluster_;
+  const int except_;
+};
+
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override;

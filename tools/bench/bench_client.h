@@ -3,9 +3,16 @@
 // of its own; the request messages are built once and only their key changes, so a request
 // costs one ClientContext and gRPC's own per-call work.
 //
+// Writes (Put, the Txn's Put) go in a client session of the client's own (a random id; one
+// write in flight, as a session requires): each carries the session's next sequence, and one that
+// fails UNAVAILABLE or DEADLINE_EXCEEDED is sent again with the same sequence after a pause (a
+// gRPC alarm on the same queue), up to the retry policy's attempts, so it applies once. Latency
+// runs from the first attempt to the last answer. --no-sessions sends plain etcd writes.
+//
 // Thread-safety: driven by the one worker thread that polls its completion queue.
 #pragma once
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -14,6 +21,7 @@
 
 #include "base/rand.h"
 #include "bench_options.h"
+#include "client_session.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "key_generator.h"
 #include "run_state.h"
@@ -32,12 +40,17 @@ class BenchClient {
   // Issues the next request, tagged with `this`, unless the run is over. False: this client
   // is done and will see no more completions.
   bool StartNext(Clock::time_point now);
-  // Counts the request that just completed (its tag was `this`).
-  void OnCompletion(Clock::time_point now);
+  // Handles the completion tagged `this`: a finished call, or the end of a retry's pause. True
+  // while the request is still under way (a retry was scheduled or sent); false once it is
+  // counted, and the worker may StartNext.
+  bool OnCompletion(Clock::time_point now);
 
  private:
   enum class Kind { kPut, kRange, kTxnPut };
   Kind NextKind();
+  // Sends the current request (kind_, with tag_ when it is a write in a session).
+  void Send();
+  bool InSession() const { return sessions_ && kind_ != Kind::kRange; }
 
   const Workload workload_;
   const double read_ratio_;
@@ -49,10 +62,20 @@ class BenchClient {
   RunControl* const control_;
   WorkerStats* const stats_;
 
+  const bool sessions_;
+  const cli::RetryPolicy retry_policy_;
+  cli::ClientSession session_;
+
   // The request in flight. A ClientContext serves one call only, hence the optional.
   std::optional<grpc::ClientContext> context_;
   grpc::Status status_;
   Clock::time_point started_;
+  Kind kind_ = Kind::kPut;
+  cli::SessionTag tag_;
+  int attempt_ = 0;
+  // Set while waiting out the pause before a retry.
+  grpc::Alarm retry_alarm_;
+  bool pausing_ = false;
   etcdserverpb::PutRequest put_;
   etcdserverpb::PutResponse put_reply_;
   etcdserverpb::RangeRequest range_;

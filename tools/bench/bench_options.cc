@@ -64,6 +64,10 @@ void DeclareFlags(CLI::App& app, BenchOptions* options) {
                  "also write the report as JSON to FILE (- for stdout, the summary then goes "
                  "to stderr)");
   app.add_flag("--no-progress", options->no_progress, "no progress bar");
+  app.add_flag("--no-sessions", options->no_sessions,
+               "send writes without raftkv's client-session metadata and do not retry them "
+               "(by default a write that fails UNAVAILABLE or DEADLINE_EXCEEDED is sent again "
+               "with the same sequence, so it applies once)");
 
   const auto consistency_flag = [options](CLI::App* sub) {
     sub->add_option_function<std::string>(

@@ -50,6 +50,8 @@ struct BenchOptions {
   uint64_t total = 0;
   double duration_s = 0;
   double request_timeout_s = 10;
+  // Plain etcd writes: no client session metadata, no retries (tools/cli/client_session.h).
+  bool no_sessions = false;
   uint64_t seed = 1;
   // Where the JSON report goes: empty for nowhere, "-" for stdout.
   std::string json_path;

@@ -39,6 +39,12 @@ TEST(BenchOptionsTest, DefaultsAreOneClientTenThousandPutsToTheLocalMember) {
   EXPECT_EQ(options.conns, 1);
   EXPECT_EQ(options.total, kDefaultTotal);
   EXPECT_FALSE(options.serializable);
+  EXPECT_FALSE(options.no_sessions);  // writes are exactly-once unless asked otherwise
+}
+
+TEST(BenchOptionsTest, NoSessionsSendsPlainEtcdWrites) {
+  EXPECT_TRUE(Parse("put --no-sessions").no_sessions);
+  EXPECT_TRUE(Parse("--no-sessions txn-put").no_sessions);
 }
 
 TEST(BenchOptionsTest, GeneralFlagsMayFollowTheWorkload) {

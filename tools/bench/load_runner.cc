@@ -48,7 +48,7 @@ struct Worker {
     while (cq.Next(&tag, &ok)) {
       auto* client = static_cast<BenchClient*>(tag);
       const Clock::time_point now = Clock::now();
-      client->OnCompletion(now);
+      if (client->OnCompletion(now)) continue;  // the same request is being retried
       if (!client->StartNext(now) && --active == 0) cq.Shutdown();
     }
     finished = Clock::now();
@@ -151,6 +151,7 @@ absl::StatusOr<RunResult> RunLoad(const BenchOptions& options,
   for (const std::unique_ptr<Worker>& worker : workers) {
     result.latency_ns.Merge(worker->stats.latency_ns);
     result.successes += worker->stats.successes;
+    result.retries += worker->stats.retries;
     for (int code = 0; code < kStatusCodeCount; ++code) {
       result.errors_by_code[code] += worker->stats.errors_by_code[code];
     }

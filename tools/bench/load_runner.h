@@ -20,6 +20,7 @@ struct RunResult {
   LatencyHistogram latency_ns;
   uint64_t successes = 0;
   std::array<uint64_t, kStatusCodeCount> errors_by_code{};
+  uint64_t retries = 0;
   int worker_threads = 0;
   // From the first request to the last completion.
   double wall_s = 0;

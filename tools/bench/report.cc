@@ -66,6 +66,10 @@ std::string HumanSummary(const BenchOptions& options, const RunResult& result) {
                                 options.clients, options.conns);
   out += fmt::format("requests     {} ({} ok, {} failed)\n", result.requests(), result.successes,
                      result.errors());
+  if (result.retries > 0) {
+    out += fmt::format("retries      {} (same session sequence: each applied once)\n",
+                       result.retries);
+  }
   if (result.errors() > 0) {
     out += "errors      ";
     for (int code = 0; code < kStatusCodeCount; ++code) {
@@ -129,6 +133,8 @@ std::string JsonReport(const BenchOptions& options, const RunResult& result) {
   }
   json.Key("seed");
   json.Number(options.seed);
+  json.Key("sessions");
+  json.Bool(!options.no_sessions);
   json.EndObject();
 
   json.Key("requests");
@@ -137,6 +143,8 @@ std::string JsonReport(const BenchOptions& options, const RunResult& result) {
   json.Number(result.successes);
   json.Key("errors");
   json.Number(result.errors());
+  json.Key("retries");
+  json.Number(result.retries);
   json.Key("errors_by_status");
   json.BeginObject();
   for (int code = 0; code < kStatusCodeCount; ++code) {

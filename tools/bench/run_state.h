@@ -47,6 +47,9 @@ struct WorkerStats {
   LatencyHistogram latency_ns;  // successful requests only
   uint64_t successes = 0;
   std::array<uint64_t, kStatusCodeCount> errors_by_code{};
+  // Writes sent again with the same session sequence after UNAVAILABLE or DEADLINE_EXCEEDED
+  // (each request is counted once, with its final outcome).
+  uint64_t retries = 0;
   // successes + errors, published for the progress display. Its own cache line, so that the
   // display's reads do not slow the workers' writes to their neighbours.
   alignas(64) std::atomic<uint64_t> completed{0};

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
+#include "client_session.h"
 #include "etcd_client.h"
 #include "local_cluster.h"
 
@@ -39,6 +40,32 @@ auto FirstAnswer(const std::string& endpoints, Call call)
     last = result.status();
   }
   return last;
+}
+
+// One process of the tool is one client of exactly-once writes (client_session.h).
+ClientSession& ProcessSession() {
+  static ClientSession session;
+  return session;
+}
+
+// Sends one write, tagged with the next sequence of this process's session, to the endpoints in
+// turn until one answers; a try that fails with UNAVAILABLE or DEADLINE_EXCEEDED is repeated
+// with the same tag after a pause (bounded), so the write applies once however many tries it
+// takes. Every endpoint is tried at least once.
+template <typename Call>
+auto WriteOnce(const std::string& endpoints, double timeout_s, Call call)
+    -> decltype(call(std::declval<EtcdClient&>(), SessionTag{})) {
+  using Result = decltype(call(std::declval<EtcdClient&>(), SessionTag{}));
+  const std::vector<std::string> list = SplitEndpoints(endpoints);
+  if (list.empty()) return absl::InvalidArgumentError("no --endpoints given");
+  const SessionTag tag = ProcessSession().NextWrite();
+  RetryPolicy policy;
+  policy.max_attempts = std::max(policy.max_attempts, static_cast<int>(list.size()));
+  return RetryWrite<typename Result::value_type>(policy, [&](int attempt) -> Result {
+    EtcdClient client(list[static_cast<size_t>(attempt) % list.size()],
+                      absl::Seconds(timeout_s));
+    return call(client, tag);
+  });
 }
 
 // A lease id as etcdctl takes it: hexadecimal.
@@ -163,10 +190,12 @@ int ClusterDown(const std::string& data_dir) {
 }
 
 int Put(const std::string& endpoints, const std::string& key, const std::string& value,
-        const std::string& lease) {
+        const std::string& lease, double timeout_s) {
   absl::StatusOr<int64_t> lease_id = lease.empty() ? absl::StatusOr<int64_t>(0) : ParseLeaseId(lease);
   if (!lease_id.ok()) return Fail(lease_id.status());
-  auto r = FirstAnswer(endpoints, [&](EtcdClient& c) { return c.Put(key, value, false, *lease_id); });
+  auto r = WriteOnce(endpoints, timeout_s, [&](EtcdClient& c, const SessionTag& tag) {
+    return c.Put(key, value, false, *lease_id, tag);
+  });
   if (!r.ok()) return Fail(r.status());
   std::printf("OK\n");
   return 0;
@@ -181,9 +210,10 @@ int Get(const std::string& endpoints, const std::string& key, bool prefix, bool 
   return 0;
 }
 
-int Del(const std::string& endpoints, const std::string& key, bool prefix) {
-  auto r = FirstAnswer(endpoints,
-                       [&](EtcdClient& c) { return c.Delete(key, prefix ? PrefixEnd(key) : ""); });
+int Del(const std::string& endpoints, const std::string& key, bool prefix, double timeout_s) {
+  auto r = WriteOnce(endpoints, timeout_s, [&](EtcdClient& c, const SessionTag& tag) {
+    return c.Delete(key, prefix ? PrefixEnd(key) : "", tag);
+  });
   if (!r.ok()) return Fail(r.status());
   std::printf("%lld\n", static_cast<long long>(r->deleted()));
   return 0;

@@ -21,11 +21,14 @@ struct DemoOptions {
 };
 int Demo(const DemoOptions& options);
 
-// `lease` (hex, as etcdctl prints ids) attaches the key to a lease; empty: none.
+// Writes are exactly-once (client_session.h): one session per process, and an attempt that
+// fails UNAVAILABLE or does not answer within `timeout_s` seconds is sent again with the same
+// sequence (a few times, with pauses). `lease` (hex, as etcdctl prints ids) attaches the key to a
+// lease; empty: none.
 int Put(const std::string& endpoints, const std::string& key, const std::string& value,
-        const std::string& lease = "");
+        const std::string& lease = "", double timeout_s = 5);
 int Get(const std::string& endpoints, const std::string& key, bool prefix, bool serializable);
-int Del(const std::string& endpoints, const std::string& key, bool prefix);
+int Del(const std::string& endpoints, const std::string& key, bool prefix, double timeout_s = 5);
 int Status(const std::string& endpoints);
 int Members(const std::string& endpoints);
 // Prints events on KEY (or every key under it with `prefix`) from `revision` (0: from now) until

@@ -62,22 +62,25 @@ EtcdClient::EtcdClient(const std::string& endpoint, absl::Duration timeout)
       cluster_(etcdserverpb::Cluster::NewStub(channel_)),
       lease_(etcdserverpb::Lease::NewStub(channel_)) {}
 
-std::unique_ptr<grpc::ClientContext> EtcdClient::Context() const {
+std::unique_ptr<grpc::ClientContext> EtcdClient::Context(
+    const std::optional<SessionTag>& session) const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  if (session) AttachSessionTag(*session, context.get());
   return context;
 }
 
 absl::StatusOr<etcdserverpb::PutResponse> EtcdClient::Put(const std::string& key,
                                                           const std::string& value, bool prev_kv,
-                                                          int64_t lease) {
+                                                          int64_t lease,
+                                                          std::optional<SessionTag> session) {
   etcdserverpb::PutRequest request;
   request.set_key(key);
   request.set_value(value);
   request.set_prev_kv(prev_kv);
   request.set_lease(lease);
   etcdserverpb::PutResponse response;
-  if (absl::Status s = FromGrpc(kv_->Put(Context().get(), request, &response), endpoint_);
+  if (absl::Status s = FromGrpc(kv_->Put(Context(session).get(), request, &response), endpoint_);
       !s.ok()) {
     return s;
   }
@@ -100,13 +103,14 @@ absl::StatusOr<etcdserverpb::RangeResponse> EtcdClient::Get(const std::string& k
   return response;
 }
 
-absl::StatusOr<etcdserverpb::DeleteRangeResponse> EtcdClient::Delete(const std::string& key,
-                                                                     const std::string& range_end) {
+absl::StatusOr<etcdserverpb::DeleteRangeResponse> EtcdClient::Delete(
+    const std::string& key, const std::string& range_end, std::optional<SessionTag> session) {
   etcdserverpb::DeleteRangeRequest request;
   request.set_key(key);
   request.set_range_end(range_end);
   etcdserverpb::DeleteRangeResponse response;
-  if (absl::Status s = FromGrpc(kv_->DeleteRange(Context().get(), request, &response), endpoint_);
+  if (absl::Status s =
+          FromGrpc(kv_->DeleteRange(Context(session).get(), request, &response), endpoint_);
       !s.ok()) {
     return s;
   }

@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client_session.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 
 namespace raftkv::cli {
@@ -25,13 +27,17 @@ class EtcdClient {
 
   const std::string& endpoint() const { return endpoint_; }
 
+  // With a `session` tag, the write carries it as metadata (client_session.h): a raftkv server
+  // applies it at most once, whatever number of times it is sent with that tag.
   absl::StatusOr<etcdserverpb::PutResponse> Put(const std::string& key, const std::string& value,
-                                                bool prev_kv = false, int64_t lease = 0);
+                                                bool prev_kv = false, int64_t lease = 0,
+                                                std::optional<SessionTag> session = std::nullopt);
   absl::StatusOr<etcdserverpb::RangeResponse> Get(const std::string& key,
                                                   const std::string& range_end = "",
                                                   bool serializable = false, int64_t limit = 0);
-  absl::StatusOr<etcdserverpb::DeleteRangeResponse> Delete(const std::string& key,
-                                                           const std::string& range_end = "");
+  absl::StatusOr<etcdserverpb::DeleteRangeResponse> Delete(
+      const std::string& key, const std::string& range_end = "",
+      std::optional<SessionTag> session = std::nullopt);
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
   absl::StatusOr<etcdserverpb::MemberListResponse> MemberList();
   absl::StatusOr<etcdserverpb::MemberAddResponse> MemberAdd(const std::string& peer_url);
@@ -48,7 +54,8 @@ class EtcdClient {
   absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> LeaseKeepAliveOnce(int64_t id);
 
  private:
-  std::unique_ptr<grpc::ClientContext> Context() const;
+  std::unique_ptr<grpc::ClientContext> Context(
+      const std::optional<SessionTag>& session = std::nullopt) const;
 
   std::string endpoint_;
   absl::Duration timeout_;

@@ -3,6 +3,7 @@
 //   raftkv cluster up [--size 3] [--base-port 2379] [--data-dir raftkv-local]
 //   raftkv cluster down [--data-dir raftkv-local]
 //   raftkv put KEY VALUE | get KEY [--prefix] [--serializable] | del KEY [--prefix]
+//   raftkv put/del ... [--command-timeout SECONDS]   (per attempt; writes are retried, once-only)
 //   raftkv watch KEY [--prefix] [--rev N] [--prev-kv]
 //   raftkv lease grant TTL | revoke ID | timetolive ID [--keys] | list | keep-alive ID
 //   raftkv put KEY VALUE --lease ID
@@ -47,6 +48,14 @@ int main(int argc, char** argv) {
   CLI::App* del = app.add_subcommand("del", "delete KEY");
   del->add_option("key", key)->required();
   del->add_flag("--prefix", prefix, "every key starting with KEY");
+  double command_timeout_s = 5;
+  for (CLI::App* write : {put, del}) {
+    write->add_option("--command-timeout", command_timeout_s,
+                      "seconds one attempt may take; an attempt that fails UNAVAILABLE or times "
+                      "out is sent again with the same session sequence, so it applies once")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+  }
   int64_t watch_revision = 0;
   bool prev_kv = false;
   CLI::App* watch = app.add_subcommand("watch", "print events on KEY as they happen");
@@ -89,14 +98,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*up_cmd) return ClusterUp(up);
   if (*down_cmd) return ClusterDown(down_dir);
-  if (*put) return Put(endpoints, key, value, lease_id);
+  if (*put) return Put(endpoints, key, value, lease_id, command_timeout_s);
   if (*grant) return LeaseGrant(endpoints, ttl);
   if (*revoke) return LeaseRevoke(endpoints, lease_id);
   if (*timetolive) return LeaseTimeToLive(endpoints, lease_id, lease_keys);
   if (*list) return LeaseList(endpoints);
   if (*keep_alive) return LeaseKeepAliveOnce(endpoints, lease_id);
   if (*get) return Get(endpoints, key, prefix, serializable);
-  if (*del) return Del(endpoints, key, prefix);
+  if (*del) return Del(endpoints, key, prefix, command_timeout_s);
   if (*watch) return Watch(endpoints, key, prefix, watch_revision, prev_kv);
   if (*status) return Status(endpoints);
   if (*members) return Members(endpoints);

@@ -7,11 +7,9 @@
 #include "kv/store.h"
 #include "kv/validate.h"
 #include "server/etcd/grpc_status.h"
+#include "server/etcd/session_metadata.h"
 
 namespace raftkv::server::etcd {
-namespace {
-
-}  // namespace
 
 KvService::KvService(Backend* backend, absl::Duration request_timeout, KvLimits limits)
     : backend_(backend), request_timeout_(request_timeout), limits_(limits) {}
@@ -26,6 +24,15 @@ absl::Status KvService::CheckSize(const Message& request) const {
 
 absl::Time KvService::Deadline(const ::grpc::CallbackServerContext* context) const {
   return CallDeadline(context, request_timeout_);
+}
+
+absl::Status KvService::TagFromMetadata(const ::grpc::CallbackServerContext& context,
+                                        kvpb::Request* request) {
+  absl::StatusOr<std::optional<SessionTag>> tag = ParseSessionMetadata(context.client_metadata());
+  if (!tag.ok()) return tag.status();
+  // This member proposes the request, so its clock stamps it (the store has none).
+  if (tag->has_value()) TagRequest(**tag, absl::Now(), request);
+  return absl::OkStatus();
 }
 
 void KvService::FillHeader(etcdserverpb::ResponseHeader* header) {
@@ -97,6 +104,10 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
     return reactor;
   }
   kvpb::Request replicated;
+  if (absl::Status tagged = TagFromMetadata(*context, &replicated); !tagged.ok()) {
+    reactor->Finish(ToGrpcStatus(tagged));
+    return reactor;
+  }
   *replicated.mutable_put() = *request;
   Replicate<etcdserverpb::PutResponse>(context, std::move(replicated), response, reactor,
                                        [](kvpb::Response& r) { return r.mutable_put(); });
@@ -112,6 +123,10 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
     return reactor;
   }
   kvpb::Request replicated;
+  if (absl::Status tagged = TagFromMetadata(*context, &replicated); !tagged.ok()) {
+    reactor->Finish(ToGrpcStatus(tagged));
+    return reactor;
+  }
   *replicated.mutable_delete_range() = *request;
   Replicate<etcdserverpb::DeleteRangeResponse>(
       context, std::move(replicated), response, reactor,
@@ -123,14 +138,17 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
                                            const etcdserverpb::TxnRequest* request,
                                            etcdserverpb::TxnResponse* response) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  kvpb::Request replicated;
   absl::Status valid = CheckSize(*request);
   if (valid.ok()) valid = kv::ValidateTxn(*request, limits_.max_txn_ops);
+  if (valid.ok()) valid = TagFromMetadata(*context, &replicated);
   if (!valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
   if (kv::TxnIsReadOnly(*request)) {
     // Like etcd, a txn that only reads is served as a read: no log entry, no revision change.
+    // A session tag has nothing to protect here (a read applies nothing) and is not used.
     WhenReadable(
         context, kv::TxnIsSerializable(*request), /*one_key=*/false, reactor,
         [this, request, response, reactor] {
@@ -145,7 +163,6 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
   }
   // A leased put inside the txn is checked by the store, on the taken branch only (as etcd).
   // Only the outer header is complete; etcd's sub-responses carry just the revision.
-  kvpb::Request replicated;
   *replicated.mutable_txn() = *request;
   Replicate<etcdserverpb::TxnResponse>(context, std::move(replicated), response, reactor,
                                        [](kvpb::Response& r) { return r.mutable_txn(); });

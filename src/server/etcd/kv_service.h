@@ -2,7 +2,10 @@
 //
 // Writes are validated here (so malformed requests cost no raft round), then replicated with
 // Backend::Write; linearizable ranges wait on Backend::WaitLinearizable before reading the local
-// store, serializable ones read it at once. Every response gets a full header.
+// store, serializable ones read it at once. Every response gets a full header. A Put,
+// DeleteRange or Txn whose call carries a client id and sequence in its metadata is replicated
+// with them and this member's time, for the store's client sessions (exactly-once writes:
+// session_metadata.h, kv/session.h).
 //
 // The service uses gRPC's callback API: a call that waits for replication or a read index holds
 // no thread. The backend's answer finishes the call from whichever thread gave it (in the server,
@@ -61,6 +64,10 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   void WhenReadable(::grpc::CallbackServerContext* context, bool serializable, bool one_key,
                     ::grpc::ServerUnaryReactor* reactor, absl::AnyInvocable<void()> read);
   void FillHeader(etcdserverpb::ResponseHeader* header);
+  // Copies the call's session tag (session_metadata.h), if any, into `request`, stamped with this
+  // member's time; INVALID_ARGUMENT for malformed metadata.
+  static absl::Status TagFromMetadata(const ::grpc::CallbackServerContext& context,
+                                      kvpb::Request* request);
   // etcd's "request is too large" past limits_.max_request_bytes.
   template <typename Message>
   absl::Status CheckSize(const Message& request) const;

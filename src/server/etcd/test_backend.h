@@ -34,6 +34,7 @@ class TestBackend final : public Backend {
         result = *write_error_;
       } else {
         ++writes_;
+        last_request_ = request;
         // Like the node driver, the member picks the id of a grant that names none.
         if (request.has_lease_grant() && request.lease_grant().id() == 0) {
           request.mutable_lease_grant()->set_id(next_lease_id_++);
@@ -164,6 +165,16 @@ class TestBackend final : public Backend {
     absl::MutexLock lock(&mu_);
     return writes_;
   }
+  // The last request handed to Write (as the service built it).
+  kvpb::Request last_request() {
+    absl::MutexLock lock(&mu_);
+    return last_request_;
+  }
+  // The store's revision.
+  int64_t revision() {
+    absl::MutexLock lock(&mu_);
+    return store_.revision();
+  }
 
  private:
   void AnnounceChange() {
@@ -179,6 +190,7 @@ class TestBackend final : public Backend {
   std::string client_url_ ABSL_GUARDED_BY(mu_);
   int linearizable_waits_ ABSL_GUARDED_BY(mu_) = 0;
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
+  kvpb::Request last_request_ ABSL_GUARDED_BY(mu_);
   int64_t next_lease_id_ ABSL_GUARDED_BY(mu_) = 0x7e57000000000001;
   std::optional<absl::Status> lease_error_ ABSL_GUARDED_BY(mu_);
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,0 +1,84 @@
+# Shared by the benchmark scripts (sourced, not run): three-member clusters of etcd, raftkv or
+# the null server on loopback, started with the same flags, and stopped again.
+#
+# Needs from the caller: BASE_PORT, RAFTKV_SERVER, RAFTKV_NULL_SERVER, RAFTKV_BASE_SERVER (may be
+# empty), and the log/die functions. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
+# --engine memory) | raftkv-base (the build in RAFTKV_BASE_SERVER).
+# Every system gets the same flags (raftkv-server takes etcd's), the same ports and
+# data directories under build/etcd-compare/data/<system>/n<i>. The null server is one process
+# on the first client port; its directory holds only its log.
+client_port() { echo $((BASE_PORT + 2 * $1)); }
+peer_port() { echo $((BASE_PORT + 2 * $1 + 1)); }
+ENDPOINTS=""  # the started system's client endpoints, set by start_cluster
+PIDS=()
+
+start_cluster() {  # $1 = system (above), $2 = directory for data and logs
+  local system="$1" dir="$2" bin initial="" i extra=()
+  case "$system" in
+    null)
+      [[ -x $RAFTKV_NULL_SERVER ]] || die "no $RAFTKV_NULL_SERVER"
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      ENDPOINTS="127.0.0.1:$(client_port 0)"
+      "$RAFTKV_NULL_SERVER" --listen "$ENDPOINTS" --name n1 >"$dir/n1.log" 2>&1 &
+      PIDS=("$!")
+      wait_healthy "$system" "$dir"
+      return
+      ;;
+    etcd) bin=/usr/bin/etcd ;;
+    raftkv) bin="$RAFTKV_SERVER" ;;
+    raftkv-memory)
+      bin="$RAFTKV_SERVER"
+      extra=(--engine memory)
+      ;;
+    raftkv-base)
+      bin="$RAFTKV_BASE_SERVER"
+      [[ -x $bin ]] || die "SYSTEMS names raftkv-base but RAFTKV_BASE_SERVER is not an executable"
+      ;;
+    *) die "unknown system $system" ;;
+  esac
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  ENDPOINTS="127.0.0.1:$(client_port 0),127.0.0.1:$(client_port 1),127.0.0.1:$(client_port 2)"
+  for i in 0 1 2; do initial+="${initial:+,}n$((i + 1))=http://127.0.0.1:$(peer_port "$i")"; done
+  PIDS=()
+  for i in 0 1 2; do
+    "$bin" --name "n$((i + 1))" --data-dir "$dir/n$((i + 1))" \
+      --listen-client-urls "http://127.0.0.1:$(client_port "$i")" \
+      --advertise-client-urls "http://127.0.0.1:$(client_port "$i")" \
+      --listen-peer-urls "http://127.0.0.1:$(peer_port "$i")" \
+      --initial-advertise-peer-urls "http://127.0.0.1:$(peer_port "$i")" \
+      --initial-cluster "$initial" --initial-cluster-token "compare-$system" \
+      --initial-cluster-state new \
+      --heartbeat-interval 100 --election-timeout 1000 --snapshot-count 100000 "${extra[@]}" \
+      >"$dir/n$((i + 1)).log" 2>&1 &
+    PIDS+=("$!")
+  done
+  wait_healthy "$system" "$dir"
+}
+
+# Healthy = every member answers etcdctl's health check (a linearizable read), i.e. a leader is
+# elected and reachable from each member.
+wait_healthy() {  # $1 = system, $2 = directory of the members' logs
+  local deadline=$((SECONDS + 30)) i
+  until etcdctl --endpoints "$ENDPOINTS" --command-timeout=2s endpoint health >/dev/null 2>&1; do
+    for i in "${!PIDS[@]}"; do
+      kill -0 "${PIDS[$i]}" 2>/dev/null || die "$1 member n$((i + 1)) exited; see $2/n$((i + 1)).log"
+    done
+    ((SECONDS < deadline)) || die "$1 not healthy after 30 s; logs in $2"
+    sleep 0.5
+  done
+}
+
+stop_cluster() {  # stops only the processes this script started
+  local pid deadline
+  ((${#PIDS[@]})) || return 0
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  deadline=$((SECONDS + 15))
+  for pid in "${PIDS[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}

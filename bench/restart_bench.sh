@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# How long a member takes from a crash to serving a linearizable read again, as the data grows,
+# and what the data costs in memory and on disk: etcd against raftkv on each engine.
+#
+# For each system and each key count: a fresh three-member cluster on loopback
+# (bench/cluster.sh, the same flags for every system), KEYS keys of VALUE_BYTES each loaded with
+# raftkv-bench (64 clients over every member), then per member RSS and data directory size;
+# then member n3 is killed with SIGKILL, started again, and the script times, from the start
+# command, until `etcdctl get --consistency=l` through n3 alone answers (n3 has a leader and has
+# applied everything committed before the read). ROUNDS repeats the kill and restart on the same
+# data; the table shows the median.
+#
+#   bench/restart_bench.sh                       # SYSTEMS="etcd raftkv raftkv-memory", KEYS=100000
+#   KEYS="100000 1000000" VALUE_BYTES=1024 ROUNDS=3 bench/restart_bench.sh
+#
+# Needs a release build (build/release/tools/raftkv-server and raftkv-bench: `cmake --preset
+# release && ninja -C build/release raftkv-server raftkv-bench`) and Debian's etcd-server and
+# etcd-client packages. Results: build/restart-bench/results.tsv and a table on stdout.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="$ROOT/build/restart-bench"
+RAFTKV_SERVER="${RAFTKV_SERVER:-$ROOT/build/release/tools/raftkv-server}"
+RAFTKV_BENCH="${RAFTKV_BENCH:-$ROOT/build/release/tools/raftkv-bench}"
+RAFTKV_NULL_SERVER=""
+RAFTKV_BASE_SERVER="${RAFTKV_BASE_SERVER:-}"
+SYSTEMS="${SYSTEMS:-etcd raftkv raftkv-memory}"
+KEYS="${KEYS:-100000}"
+VALUE_BYTES="${VALUE_BYTES:-1024}"
+ROUNDS="${ROUNDS:-3}"
+BASE_PORT="${BASE_PORT:-43379}"
+export ETCDCTL_API=3
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+source "$ROOT/bench/cluster.sh"
+trap stop_cluster EXIT
+
+[[ -x $RAFTKV_SERVER && -x $RAFTKV_BENCH ]] || die "build raftkv-server and raftkv-bench first"
+command -v etcd >/dev/null && command -v etcdctl >/dev/null || die "install etcd-server etcd-client"
+
+# Starts member n3 (index 2) of `system` again with the command line it had.
+restart_member() {  # $1 = system, $2 = directory
+  local system="$1" dir="$2" pid args
+  args=$(tr '\0' ' ' <"$dir/n3.cmdline")
+  # shellcheck disable=SC2086  # the saved command line is split into its words on purpose
+  $args >>"$dir/n3.log" 2>&1 &
+  pid=$!
+  PIDS[2]=$pid
+  echo "$pid"
+}
+
+elapsed_since() { awk -v start="$1" -v now="$(date +%s.%N)" 'BEGIN {printf "%.3f", now - start}'; }
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+mkdir -p "$WORK"
+RESULTS="$WORK/results.tsv"
+printf 'system\tkeys\tvalue_bytes\tload_s\trss_mib_max\tdisk_mib_max\trestart_s\n' >"$RESULTS"
+for keys in $KEYS; do
+  for system in $SYSTEMS; do
+    dir="$WORK/data/$system"
+    log "$system: $keys keys of $VALUE_BYTES bytes"
+    start_cluster "$system" "$dir"
+    cp "/proc/${PIDS[2]}/cmdline" "$dir/n3.cmdline"
+    load_start=$(date +%s.%N)
+    "$RAFTKV_BENCH" put --endpoints "$ENDPOINTS" --clients 64 --conns 3 --key-size 16 \
+      --val-size "$VALUE_BYTES" --key-space "$keys" --sequential-keys --total "$keys" \
+      --no-progress >"$dir/load.txt" 2>&1 || die "loading failed; see $dir/load.txt"
+    load_s=$(elapsed_since "$load_start")
+    rss_max=0
+    disk_max=0
+    for i in 0 1 2; do
+      rss=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/${PIDS[$i]}/status")
+      disk=$(du -sm "$dir/n$((i + 1))" | cut -f1)
+      ((rss > rss_max)) && rss_max=$rss
+      ((disk > disk_max)) && disk_max=$disk
+    done
+    times=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+      kill -KILL "${PIDS[2]}"
+      wait "${PIDS[2]}" 2>/dev/null || true
+      start=$(date +%s.%N)
+      restart_member "$system" "$dir" >/dev/null
+      deadline=$((SECONDS + 600))
+      until etcdctl --endpoints "127.0.0.1:$(client_port 2)" --command-timeout=1s \
+        get --consistency=l restart-bench-probe >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || die "$system n3 did not serve a read within 600 s"
+        sleep 0.05
+      done
+      times+=("$(elapsed_since "$start")")
+      log "$system: restart $round took ${times[-1]} s"
+    done
+    restart_s=$(printf '%s\n' "${times[@]}" | median)
+    printf '%s\t%s\t%s\t%.1f\t%s\t%s\t%.2f\n' "$system" "$keys" "$VALUE_BYTES" "$load_s" \
+      "$rss_max" "$disk_max" "$restart_s" >>"$RESULTS"
+    stop_cluster
+  done
+done
+
+printf '\n| system | keys | value bytes | load s | RSS MiB (max member) | disk MiB (max member) | restart to a linearizable read, s (median of %s) |\n|---|---:|---:|---:|---:|---:|---:|\n' "$ROUNDS"
+tail -n +2 "$RESULTS" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}'
