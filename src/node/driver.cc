@@ -48,12 +48,15 @@ absl::Status Driver::Init() {
   last_snapshot_index_ = snapshot->metadata().index();
   log_applied_ = snapshot->metadata().index();
   if (absl::Status s = storage.InitialState(&hard_state_, &conf_state_); !s.ok()) return s;
-  // The log must hold every entry after the applied one (see Applier::Sync): a state that is
-  // behind the log's first entry, or ahead of what the log committed, belongs to another log.
-  // One exception: a state installed from a checkpoint that a snapshot's reference names may be
-  // ahead of this log's commit index, by entries the sender's cluster had committed.
+  // The log must hold every entry after the applied one (see Applier::Sync), and every entry up
+  // to it: an entry is applied only after it was synced into this log. A state behind the log's
+  // first entry, or ahead of its last, belongs to another log. A state ahead of the recovered
+  // commit index is normal: a change of the commit index alone is not synced (the leader
+  // repeats it), so a power cut may lose it while the state made those entries durable. And a
+  // state installed from a checkpoint that a snapshot's reference names may be ahead of the
+  // whole log, by entries the sender's cluster had committed.
   const uint64_t applied = applier_->applied_index();
-  uint64_t vouched_for = hard_state_.commit();
+  uint64_t vouched_for = std::max(hard_state_.commit(), storage.LastIndex());
   if (applied > vouched_for) {
     vouched_for = std::max(vouched_for, ReferencedCheckpoint(snapshot->data()).value_or(0));
   }
@@ -61,9 +64,10 @@ absl::Status Driver::Init() {
       applied > vouched_for) {
     return absl::FailedPreconditionError(fmt::format(
         "the applied state is at index {} but the raft log holds a snapshot at {}, entries from "
-        "{} and commits up to {}: the state and the log do not belong together (was one of "
-        "them replaced or restored from another backup?)",
-        applied, snapshot->metadata().index(), storage.FirstIndex(), hard_state_.commit()));
+        "{} to {} and commits up to {}: the state and the log do not belong together (was one "
+        "of them replaced or restored from another backup?)",
+        applied, snapshot->metadata().index(), storage.FirstIndex(), storage.LastIndex(),
+        hard_state_.commit()));
   }
 
   raft::Config config;

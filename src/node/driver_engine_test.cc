@@ -8,9 +8,11 @@
 
 #include "gtest/gtest.h"
 #include "kv/engine_test_util.h"
+#include "io/fault_injection_env.h"
 #include "kv/rocksdb_engine.h"
 #include "node/driver.h"
 #include "node/driver_test_util.h"
+#include "node/durable_log_store.h"
 
 namespace raftkv::node {
 namespace {
@@ -79,9 +81,10 @@ struct OneMember {
   }
 
   // Elects the member and applies `count` puts of k<i> through `applier`.
-  void WriteThrough(Applier& applier, int count) {
+  void WriteThrough(Applier& applier, int count) { WriteThrough(*log, applier, count); }
+  void WriteThrough(LogStore& log_store, Applier& applier, int count) {
     testing::QueueNetwork network;
-    auto driver = Driver::Create(options, log.get(), &applier, &network);
+    auto driver = Driver::Create(options, &log_store, &applier, &network);
     ASSERT_TRUE(driver.ok()) << driver.status();
     ASSERT_TRUE((*driver)->Process().ok());
     (*driver)->Campaign();
@@ -201,6 +204,55 @@ TEST(DriverOnDiskTest, ALogIsNotCompactedWhenTheStateCannotBeMadeDurable) {
   for (const std::string& event : applier.events) EXPECT_EQ(event.substr(0, 4), "sync");
 }
 
+// A power cut loses the log's writes that were not synced, and a change of the commit index
+// alone is written without a sync (the commit index can be learned again from the leader). The
+// state on disk makes its own writes durable on its own schedule (a RocksDB flush, a Sync), so
+// after the cut it may be ahead of the commit index the log recovered, though never ahead of
+// the log's synced entries: every entry it applied was committed, and was synced into this log
+// before it was applied. Such a member must start, at its state's applied index.
+TEST(DriverOnDiskTest, AStateAheadOfTheCommitIndexAPowerCutLostRestartsWhereItWas) {
+  kv::testing::TempDir dir;
+  io::FaultInjectionEnv disk(/*seed=*/1);
+  OneMember member;
+  member.options.snapshot_count = 0;
+  uint64_t applied_before = 0;
+  {
+    auto log = DurableLogStore::Open(&disk, "/data", member.founders, {});
+    ASSERT_TRUE(log.ok()) << log.status();
+    std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+    member.WriteThrough(**log, *state, 5);
+    applied_before = state->applied_index();
+    ASSERT_TRUE(state->Sync().ok());
+  }
+  disk.Crash(/*tear_last_write=*/false);
+  auto log = DurableLogStore::Open(&disk, "/data", member.founders, {});
+  ASSERT_TRUE(log.ok()) << log.status();
+  raftpb::HardState hard_state;
+  raftpb::ConfState conf_state;
+  ASSERT_TRUE((*log)->storage().InitialState(&hard_state, &conf_state).ok());
+  ASSERT_LT(hard_state.commit(), applied_before)
+      << "the test needs a power cut that lost the last commit index";
+  ASSERT_GE((*log)->storage().LastIndex(), applied_before);
+
+  std::unique_ptr<StoreApplier> state = OpenState(dir.path());
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(member.options, log->get(), state.get(), &network);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ASSERT_TRUE((*driver)->Process().ok());
+  EXPECT_EQ(state->applied_index(), applied_before);
+  EXPECT_EQ(state->store().revision(), 6) << "entries already in the state were applied again";
+  (*driver)->Campaign();
+  ASSERT_TRUE((*driver)->Process().ok());
+  WriteAnswer a;
+  (*driver)->Write(PutRequest("after", "v"), kLongTimeout, a.Callback());
+  ASSERT_TRUE((*driver)->Process().ok());
+  ASSERT_TRUE(a.result.has_value() && a.result->ok());
+  EXPECT_EQ(state->store().revision(), 7);
+  EXPECT_GT(state->applied_index(), applied_before);
+  EXPECT_GT((*driver)->commit(), applied_before);
+}
+
+// A state ahead of the log's last entry cannot have come from this log.
 TEST(DriverOnDiskTest, AStateAheadOfTheLogIsRefusedWithAClearError) {
   kv::testing::TempDir dir;
   {
