@@ -17,8 +17,9 @@ uint64_t MixString(uint64_t h, std::string_view s) {
 
 }  // namespace
 
-ObservedApplier::ObservedApplier(NodeObserver* observer, OnRequest on_request)
-    : observer_(observer), on_request_(std::move(on_request)) {}
+ObservedApplier::ObservedApplier(std::unique_ptr<node::StoreApplier> inner,
+                                 NodeObserver* observer, OnRequest on_request)
+    : inner_(std::move(inner)), observer_(observer), on_request_(std::move(on_request)) {}
 
 uint64_t ObservedApplier::Digest() const {
   // Not kv::Store::HashKV, which hashes every version ever kept and would make each apply cost
@@ -28,7 +29,7 @@ uint64_t ObservedApplier::Digest() const {
   // every index agree on the history too; the history's size covers what a restored snapshot
   // brought. Leases and the lease of every key are in it, so a revoke that deleted its keys at
   // different revisions, or a lease lost by a restart or a snapshot, differs too.
-  const kv::Store& store = inner_.store();
+  const kv::Store& store = inner_->store();
   uint64_t h = HashMix(0, static_cast<uint64_t>(store.revision()));
   h = HashMix(h, static_cast<uint64_t>(store.compact_revision()));
   h = HashMix(h, static_cast<uint64_t>(store.size_bytes()));
@@ -55,12 +56,12 @@ uint64_t ObservedApplier::Digest() const {
     h = HashMix(h, static_cast<uint64_t>(lease.id));
     h = HashMix(h, static_cast<uint64_t>(lease.ttl));
   }
-  for (const peerpb::Member& m : inner_.members().List()) {
+  for (const peerpb::Member& m : inner_->members().List()) {
     h = HashMix(h, m.id());
     h = MixString(h, m.name());
     h = HashMix(h, m.is_learner() ? 1 : 0);
   }
-  for (uint64_t id : inner_.members().RemovedIds()) h = HashMix(h, id);
+  for (uint64_t id : inner_->members().RemovedIds()) h = HashMix(h, id);
   return h;
 }
 
@@ -86,7 +87,7 @@ void ObservedApplier::Applied(uint64_t index) {
 
 absl::StatusOr<kvpb::Response> ObservedApplier::ApplyRequest(uint64_t index,
                                                              const kvpb::Request& request) {
-  absl::StatusOr<kvpb::Response> response = inner_.ApplyRequest(index, request);
+  absl::StatusOr<kvpb::Response> response = inner_->ApplyRequest(index, request);
   if (on_request_) on_request_(index, request);
   if (observer_->leases != nullptr) {
     if (const raftpb::Entry* entry = observer_->CommittedEntry(index); entry != nullptr) {
@@ -98,23 +99,23 @@ absl::StatusOr<kvpb::Response> ObservedApplier::ApplyRequest(uint64_t index,
 }
 
 void ObservedApplier::ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) {
-  inner_.ApplyConfChange(index, change);
+  inner_->ApplyConfChange(index, change);
   Applied(index);
 }
 
 void ObservedApplier::ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) {
-  inner_.ApplyMemberAttributes(index, attributes);
+  inner_->ApplyMemberAttributes(index, attributes);
   Applied(index);
 }
 
 void ObservedApplier::MarkApplied(uint64_t index) {
-  inner_.MarkApplied(index);
+  inner_->MarkApplied(index);
   Applied(index);
 }
 
 absl::Status ObservedApplier::Restore(uint64_t index, std::string_view data) {
   const uint64_t node = observer_->node;
-  if (absl::Status s = inner_.Restore(index, data); !s.ok()) {
+  if (absl::Status s = inner_->Restore(index, data); !s.ok()) {
     observer_->checker->Report(kStateMachineSafety,
                                fmt::format("node {} cannot restore the snapshot at index {}: {}",
                                            node, index, s.ToString()),

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,9 @@ class ObservedApplier final : public node::Applier {
   // Called after each client request is applied (scenarios follow particular values).
   using OnRequest = std::function<void(uint64_t index, const kvpb::Request& request)>;
 
-  ObservedApplier(NodeObserver* observer, OnRequest on_request);
+  // Over `inner`, the node's state: in memory, or reopened from its engine on disk.
+  ObservedApplier(std::unique_ptr<node::StoreApplier> inner, NodeObserver* observer,
+                  OnRequest on_request);
 
   // From now on restores are snapshots received from the leader, not the restart's own.
   void set_started() { started_ = true; }
@@ -40,17 +43,17 @@ class ObservedApplier final : public node::Applier {
   void ApplyConfChange(uint64_t index, const raftpb::ConfChange& change) override;
   void ApplyMemberAttributes(uint64_t index, const peerpb::Member& attributes) override;
   void MarkApplied(uint64_t index) override;
-  absl::StatusOr<std::string> Snapshot() const override { return inner_.Snapshot(); }
+  absl::StatusOr<std::string> Snapshot() const override { return inner_->Snapshot(); }
   absl::Status Restore(uint64_t index, std::string_view data) override;
-  absl::Status Sync() override { return inner_.Sync(); }
-  uint64_t applied_index() const override { return inner_.applied_index(); }
-  const node::MemberList& members() const override { return inner_.members(); }
-  const kv::Store& store() const override { return inner_.store(); }
+  absl::Status Sync() override { return inner_->Sync(); }
+  uint64_t applied_index() const override { return inner_->applied_index(); }
+  const node::MemberList& members() const override { return inner_->members(); }
+  const kv::Store& store() const override { return inner_->store(); }
 
  private:
   void Applied(uint64_t index);
 
-  node::StoreApplier inner_;
+  std::unique_ptr<node::StoreApplier> inner_;
   NodeObserver* const observer_;
   OnRequest on_request_;
   bool started_ = false;

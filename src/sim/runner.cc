@@ -1,5 +1,10 @@
 #include "sim/runner.h"
 
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include "fmt/format.h"
 #include "lincheck/checker.h"
 #include "lincheck/model.h"
@@ -9,6 +14,30 @@ namespace raftkv::sim {
 namespace {
 
 constexpr TimeUs kQuiesceTimeoutUs = 20'000'000;
+
+// A directory of the run's own under $TMPDIR (or /tmp) for the nodes' engines, removed with
+// everything in it when the run ends. Its name never reaches the trace, so runs stay replayable.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+                          "/raftkv-sim-XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+
+  // Empty when it could not be created (the nodes then fail to open their engines).
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 const Scenario* Find(const std::string& name) {
   for (const Scenario& s : ScenarioTable()) {
@@ -40,7 +69,15 @@ std::string RunResult::ReplayCommand() const {
   std::string command = fmt::format("raftkv-sim --scenario {} --seed {}", scenario, seed);
   if (nodes != 0) command += fmt::format(" --nodes {}", nodes);
   if (storage == StorageKind::kDurable) command += " --storage durable";
+  if (engine == EngineKind::kRocksDb) command += " --engine rocksdb";
   return command;
+}
+
+std::string RunResult::Kinds() const {
+  std::string kinds;
+  if (storage == StorageKind::kDurable) kinds += ", durable";
+  if (engine == EngineKind::kRocksDb) kinds += ", rocksdb";
+  return kinds;
 }
 
 std::string RunResult::Describe() const {
@@ -59,7 +96,7 @@ std::string RunResult::Describe() const {
         "seed {} ({}, {} nodes{}): ok, trace hash {:016x}, {} events, {:.1f} s "
         "virtual, {} ops ({} ok, {} failed, {} unknown), {} leader terms, "
         "commit {}{}",
-        seed, scenario, nodes, storage == StorageKind::kDurable ? ", durable" : "", trace_hash,
+        seed, scenario, nodes, Kinds(), trace_hash,
         trace_events, static_cast<double>(virtual_time_us) / 1e6, workload.invoked, workload.ok,
         workload.failed, workload.unknown, leader_terms, committed_index, lease_part);
   }
@@ -68,8 +105,7 @@ std::string RunResult::Describe() const {
       "  {}\n"
       "replay: {}\n"
       "trace hash {:016x}; recent events involving nodes [{}]:\n{}",
-      violation->property, seed, scenario, nodes,
-      storage == StorageKind::kDurable ? ", durable" : "",
+      violation->property, seed, scenario, nodes, Kinds(),
       static_cast<double>(virtual_time_us) / 1e6, violation->detail, ReplayCommand(), trace_hash,
       fmt::join(violation->nodes, ","), recent_events);
 }
@@ -89,8 +125,16 @@ RunResult RunScenario(const std::string& name, uint64_t seed, const RunOverrides
   base::Rand choices(seed ^ 0x5eed5eed5eed5eedULL);
   scenario->configure(options, choices, overrides);
   options.node.storage = overrides.storage;
+  options.node.engine = overrides.engine;
   result.nodes = options.nodes;
   result.storage = overrides.storage;
+  result.engine = overrides.engine;
+  // Declared before the cluster, so that it outlives the engines open in it.
+  std::optional<ScratchDirectory> engines;
+  if (overrides.engine == EngineKind::kRocksDb) {
+    engines.emplace();
+    options.node.engine_root = engines->path().empty() ? "/nonexistent" : engines->path();
+  }
 
   Cluster cluster(options);
   cluster.trace().set_sink(overrides.trace_sink);

@@ -22,6 +22,9 @@ struct RunOverrides {
   int steps = 0;  // nemesis steps for randomized scenarios; 0: the scenario's default
   // Where nodes keep their log; kDurable runs the real WAL and its recovery under crashes.
   StorageKind storage = StorageKind::kMemory;
+  // Where nodes keep their key-value state; kRocksDb runs the RocksDB engine in a temporary
+  // directory that the run removes at its end.
+  EngineKind engine = EngineKind::kMemory;
   bool keep_history = false;        // keep the client history in the result
   std::FILE* trace_sink = nullptr;  // print every trace event here as it happens
 };
@@ -31,6 +34,7 @@ struct RunResult {
   uint64_t seed = 0;
   int nodes = 0;
   StorageKind storage = StorageKind::kMemory;
+  EngineKind engine = EngineKind::kMemory;
   bool ok = true;
   std::optional<Violation> violation;
   uint64_t trace_hash = 0;
@@ -55,6 +59,8 @@ struct RunResult {
   std::string Describe() const;
   // How to replay this run with the command-line runner.
   std::string ReplayCommand() const;
+  // ", durable", ", rocksdb": the non-default storage and engine, for Describe.
+  std::string Kinds() const;
 };
 
 struct ScenarioInfo {

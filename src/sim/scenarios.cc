@@ -239,7 +239,7 @@ void FollowerCutOff(Cluster& c, const RunOverrides&) {
   AgreeOrReport(c, "during2", n - 1);
   c.Heal();
   AgreeOrReport(c, "after", n);
-  Expect(c, c.node(follower).applied() >= c.AppliedIndex("during2"),
+  Expect(c, c.IsUp(follower) && c.node(follower).applied() >= c.AppliedIndex("during2"),
          "the reconnected follower catches up on what it missed");
 }
 
@@ -339,7 +339,7 @@ void PersistOneNode(Cluster& c, const RunOverrides&) {
   AgreeOrReport(c, "two", n - 1);
   c.Restart(follower);
   AgreeOrReport(c, "three", n);
-  Expect(c, c.node(follower).applied() >= c.AppliedIndex("three"),
+  Expect(c, c.IsUp(follower) && c.node(follower).applied() >= c.AppliedIndex("three"),
          "the restarted follower recovers its log and catches up");
 }
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "kv/rocksdb_engine.h"
 #include "node/durable_log_store.h"
 #include "node/errors.h"
 
@@ -63,6 +64,16 @@ absl::Status SimNode::OpenDisk() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<node::StoreApplier>> SimNode::OpenState() const {
+  if (options_.engine == EngineKind::kMemory) return std::make_unique<node::StoreApplier>();
+  absl::StatusOr<std::unique_ptr<kv::RocksDbEngine>> engine =
+      kv::RocksDbEngine::Open(fmt::format("{}/n{}", options_.engine_root, id_));
+  if (!engine.ok()) return engine.status();
+  // No checkpoint installer: the node's snapshots carry the state inline, which the simulated
+  // network can deliver.
+  return node::StoreApplier::Open(*std::move(engine), /*checkpoints=*/nullptr);
+}
+
 void SimNode::ObserveFoundingLog() {
   // The founding log is written when the disk is created, not through a Ready: the checker
   // learns of it here, as persisted and synced.
@@ -115,8 +126,13 @@ absl::Status SimNode::Start() {
   observer_.snapshot.reset();
   observed_log_ =
       std::make_unique<ObservedLogStore>(log_store_.get(), !durable(), &observer_, hard_state);
+  absl::StatusOr<std::unique_ptr<node::StoreApplier>> state = OpenState();
+  if (!state.ok()) {
+    observed_log_.reset();
+    return state.status();
+  }
   applier_ = std::make_unique<ObservedApplier>(
-      &observer_, [this](uint64_t index, const kvpb::Request& request) {
+      *std::move(state), &observer_, [this](uint64_t index, const kvpb::Request& request) {
         host_->OnAppliedRequest(id_, index, request);
       });
   auto driver = node::Driver::Create(DriverOptionsForThisStart(), observed_log_.get(),
@@ -127,6 +143,7 @@ absl::Status SimNode::Start() {
     return driver.status();
   }
   driver_ = std::move(*driver);
+  applied_at_start_ = applier_->applied_index();
   applier_->set_started();
   if (restarts_ > 0) {
     checker_->ObserveRestart(id_, driver_->commit(), applier_->applied_index(), applier_->Digest());

@@ -39,8 +39,21 @@ enum class StorageKind {
   kDurable,  // node::DurableLogStore over a FaultInjectionEnv; only synced writes survive
 };
 
+// Where a node keeps its key-value state.
+enum class EngineKind {
+  kMemory,   // kv::MemoryEngine: lost with the process, rebuilt from the log's snapshot and entries
+  kRocksDb,  // kv::RocksDbEngine in a directory of the node's own, reopened at its applied index
+};
+
 struct NodeOptions {
   StorageKind storage = StorageKind::kMemory;
+  // kRocksDb: the engines live in <engine_root>/n<id>. RocksDB writes real files, not through
+  // the crashable disk: a crash loses none of its commits, as when a process is killed (its
+  // writes are in the kernel's page cache), while the raft log (kDurable) loses what it had not
+  // synced, as after a power cut. The engine never gets ahead of the log's synced entries, so
+  // the pair stays one a real member can be left with.
+  EngineKind engine = EngineKind::kMemory;
+  std::string engine_root;
   // kDurable: WAL segment size, small so that runs roll segments and delete compacted ones.
   uint64_t wal_segment_bytes = 64 << 10;
   int election_ticks = 10;
@@ -143,6 +156,9 @@ class SimNode {
   uint64_t term() const { return driver_->term(); }
   uint64_t commit() const { return driver_->commit(); }
   uint64_t applied() const { return driver_->applied(); }
+  // The state's applied index when this incarnation's driver was created, before it applied
+  // anything: its engine's on disk, or the log's snapshot's in memory.
+  uint64_t applied_at_start() const { return applied_at_start_; }
   const raftpb::ConfState& conf_state() const { return driver_->conf_state(); }
   bool attributes_published() const { return driver_->attributes_published(); }
   const kv::Store& store() const { return applier_->store(); }
@@ -168,6 +184,8 @@ class SimNode {
   void Process();
   node::DriverOptions DriverOptionsForThisStart() const;
   absl::Status OpenDisk();
+  // The key-value state of this start: empty in memory, or the node's engine reopened.
+  absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenState() const;
   void ObserveFoundingLog();
   void Reply(ClientReply reply);
   void Refuse(const ClientRequest& request);
@@ -175,6 +193,7 @@ class SimNode {
   void CompleteRead(const ClientRequest& request, const absl::Status& status);
   void CompleteRenew(const ClientRequest& request, const absl::StatusOr<int64_t>& ttl);
 
+  uint64_t applied_at_start_ = 0;
   const uint64_t id_;
   const uint64_t seed_;
   const NodeOptions options_;

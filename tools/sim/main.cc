@@ -1,9 +1,9 @@
 // raftkv-sim: runs deterministic cluster simulations.
 //
 //   raftkv-sim --seed S [--scenario NAME] [--nodes N] [--steps K] [--storage memory|durable]
-//              [--history FILE]
+//              [--engine memory|rocksdb] [--history FILE]
 //   raftkv-sim --seeds N [--first-seed S] [--scenario NAME] [--storage memory|durable]
-//              [--keep-going]
+//              [--engine memory|rocksdb] [--keep-going]
 //   raftkv-sim --list
 //
 // One seed determines a whole run; replaying it prints the same trace hash. A violation prints
@@ -34,6 +34,7 @@ int Run(int argc, char** argv) {
   bool trace = false;
   std::string history_path;
   std::string storage = "memory";
+  std::string engine = "memory";
   auto* seed_option = app.add_option("--seed", seed, "Run this one seed and print its trace hash");
   app.add_option("--seeds", seeds, "Sweep this many seeds")->excludes(seed_option);
   app.add_option("--first-seed", first_seed, "First seed of a sweep")->capture_default_str();
@@ -45,6 +46,11 @@ int Run(int argc, char** argv) {
   app.add_option("--storage", storage,
                  "Node storage: memory, or durable (the real WAL on a crashable in-memory disk)")
       ->check(CLI::IsMember({"memory", "durable"}))
+      ->capture_default_str();
+  app.add_option("--engine", engine,
+                 "Key-value engine: memory, or rocksdb (on disk in a temporary directory, "
+                 "surviving crashes)")
+      ->check(CLI::IsMember({"memory", "rocksdb"}))
       ->capture_default_str();
   app.add_option("--history", history_path, "With --seed: write the client history here");
   app.add_flag("--list", list, "List the scenarios");
@@ -71,7 +77,10 @@ int Run(int argc, char** argv) {
                                       .steps = steps,
                                       .storage = storage == "durable"
                                                      ? raftkv::sim::StorageKind::kDurable
-                                                     : raftkv::sim::StorageKind::kMemory};
+                                                     : raftkv::sim::StorageKind::kMemory,
+                                      .engine = engine == "rocksdb"
+                                                    ? raftkv::sim::EngineKind::kRocksDb
+                                                    : raftkv::sim::EngineKind::kMemory};
 
   if (seeds == 0) {
     if (seed_option->count() == 0) {
