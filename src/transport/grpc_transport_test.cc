@@ -182,6 +182,10 @@ class FileSource final : public CheckpointSource {
     checkpoint.snapshot_data = "reference to " + std::to_string(checkpoint.index);
     return checkpoint;
   }
+  absl::StatusOr<std::optional<std::string>> Retarget(const raftpb::Snapshot&,
+                                                      uint64_t index) override {
+    return "reference to " + std::to_string(index);
+  }
   void Release(const CheckpointFiles& checkpoint) override {
     std::filesystem::remove_all(checkpoint.dir);
     released_.fetch_add(1);
