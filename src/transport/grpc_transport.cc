@@ -80,6 +80,12 @@ class PeerService final : public peerpb::Peer::Service {
       }
     }
     if (!assembler.complete()) {
+      if (assembler.has_checkpoint()) {
+        transport_->logger().info(
+            "a checkpoint stream ended after {} of its bytes; what arrived is kept for the same "
+            "checkpoint to resume",
+            assembler.received_bytes());
+      }
       return grpc::Status(grpc::StatusCode::CANCELLED, "snapshot stream ended early");
     }
     const uint64_t received_bytes = assembler.received_bytes();
