@@ -82,8 +82,8 @@ class PeerService final : public peerpb::Peer::Service {
     if (!assembler.complete()) {
       if (assembler.has_checkpoint()) {
         transport_->logger().info(
-            "a checkpoint stream ended after {} of its bytes; what arrived is kept for the same "
-            "checkpoint to resume",
+            "a checkpoint stream ended after {} of its bytes; a transfer of the same checkpoint "
+            "resumes from there",
             assembler.received_bytes());
       }
       return grpc::Status(grpc::StatusCode::CANCELLED, "snapshot stream ended early");
