@@ -115,6 +115,7 @@ class PeerService final : public peerpb::Peer::Service {
     std::vector<raftpb::Message> messages;
     messages.push_back(std::move(message));
     transport_->receiver()->Receive(std::move(messages));
+    // The bytes this stream carried: a resumed stream carries less than the checkpoint's size.
     receipt->set_received_bytes(received_bytes - resumed_from);
     return grpc::Status::OK;
   }
