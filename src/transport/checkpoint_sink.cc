@@ -186,8 +186,10 @@ absl::Status CheckpointSink::CheckFreeSpace(uint64_t needed) const {
       options_.free_bytes ? options_.free_bytes(options_.dir) : FreeBytesOf(options_.dir);
   if (!free.ok()) return free.status();
   if (needed > *free) {
-    return absl::ResourceExhaustedError(absl::StrCat("checkpoint of ", total_,
-                                                     " bytes does not fit in the ", *free,
+    const std::string to_come =
+        needed == total_ ? std::string() : absl::StrCat(" (", needed, " of them still to come)");
+    return absl::ResourceExhaustedError(absl::StrCat("checkpoint of ", total_, " bytes", to_come,
+                                                     " does not fit in the ", *free,
                                                      " bytes free in ", options_.dir));
   }
   return absl::OkStatus();
