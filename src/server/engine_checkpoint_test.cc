@@ -222,14 +222,12 @@ TEST(EngineCheckpointTest, ATransferThatBrokeResumesFromTheKeptCheckpointAndInst
   raftpb::Snapshot second;
   second.mutable_metadata()->set_index(index - 5);
   second.set_data(*leader.state->Snapshot());
-  absl::StatusOr<std::optional<std::string>> retargeted =
-      source.Retarget(second, checkpoint.index);
+  absl::StatusOr<std::optional<std::string>> retargeted = source.Retarget(second, checkpoint.index);
   ASSERT_TRUE(retargeted.ok() && retargeted->has_value()) << retargeted.status();
   EXPECT_EQ(node::ReferencedCheckpoint(**retargeted), checkpoint.index);
   checkpoint.snapshot_data = **retargeted;
   *message.mutable_snapshot() = second;
-  transport::SnapshotAssembler assembler(transport::SnapshotAssembler::kDefaultMaxSizeBytes,
-                                         &sink);
+  transport::SnapshotAssembler assembler(transport::SnapshotAssembler::kDefaultMaxSizeBytes, &sink);
   transport::CheckpointChunker chunker(message, checkpoint, 7, 16 << 10, nullptr, *held);
   while (true) {
     absl::StatusOr<std::optional<peerpb::SnapshotChunk>> chunk = chunker.Next();
@@ -382,8 +380,8 @@ TEST(EngineFilesTest, AStartRemovesTransfersThatDidNotFinish) {
   MakeDir(transport::TemporaryCheckpointPath(tmp.path(), 9, 0), "partial");
   // A restart drops what broken transfers kept to resume: the leader sends again from byte 0.
   MakeDir(transport::PartialCheckpointPath(tmp.path(), 9, 0x5eed), "kept");
-  std::ofstream(transport::PartialManifestPath(transport::PartialCheckpointPath(tmp.path(), 9,
-                                                                                0x5eed)))
+  std::ofstream(
+      transport::PartialManifestPath(transport::PartialCheckpointPath(tmp.path(), 9, 0x5eed)))
       << "manifest";
   MakeDir(files.NewSendDirectory(), "sending");
   MakeDir(files.received_dir(9), "complete");

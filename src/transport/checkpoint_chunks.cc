@@ -12,8 +12,7 @@ namespace raftkv::transport {
 
 CheckpointChunker::CheckpointChunker(const raftpb::Message& message,
                                      const CheckpointFiles& checkpoint, uint64_t cluster_id,
-                                     size_t chunk_size_bytes, io::Env* env,
-                                     uint64_t start_offset)
+                                     size_t chunk_size_bytes, io::Env* env, uint64_t start_offset)
     : checkpoint_(checkpoint),
       cluster_id_(cluster_id),
       from_(message.from()),

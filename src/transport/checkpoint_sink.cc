@@ -129,8 +129,8 @@ absl::Status CheckpointSink::Begin(const peerpb::CheckpointManifest& manifest,
   if (manifest.transfer_id() == 0) {
     // Not resumable: a directory of its own, removed if the transfer does not complete.
     if (offset != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "checkpoint stream without a transfer id resumes at offset ", offset));
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint stream without a transfer id resumes at offset ", offset));
     }
     if (absl::Status s = CheckFreeSpace(sum); !s.ok()) return s;
     path_ = TemporaryCheckpointPath(options_.dir, index_, partial_counter.fetch_add(1));
@@ -157,9 +157,9 @@ absl::Status CheckpointSink::Begin(const peerpb::CheckpointManifest& manifest,
                        "no usable partial copy of it (", found.status().message(), ")"));
     }
     if (found->bytes != offset) {
-      return absl::InvalidArgumentError(absl::StrCat("checkpoint stream resumes at offset ",
-                                                     offset, " but this member holds ",
-                                                     found->bytes, " bytes of it"));
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint stream resumes at offset ", offset,
+                                                     " but this member holds ", found->bytes,
+                                                     " bytes of it"));
     }
     held = *found;
   }
@@ -234,8 +234,8 @@ absl::Status CheckpointSink::ReadBack(const HeldPart& held) {
   resumed_from_ = held.bytes;
   next_file_ = held.next_file;
   if (held.next_file_started) {
-    absl::StatusOr<std::unique_ptr<io::File>> file = env_->OpenFile(
-        io::JoinPath(path_, files_[next_file_].name()), io::OpenMode::kCreate);
+    absl::StatusOr<std::unique_ptr<io::File>> file =
+        env_->OpenFile(io::JoinPath(path_, files_[next_file_].name()), io::OpenMode::kCreate);
     if (!file.ok()) return file.status();
     file_ = *std::move(file);
     file_remaining_ = files_[next_file_].size_bytes() - held.next_file_bytes;

@@ -435,9 +435,9 @@ TEST(CheckpointResumeTest, AnotherCheckpointAtTheSameIndexStartsFromZeroAndDrops
   const std::vector<peerpb::SnapshotChunk> chunks = new_leader.Chunks(500);
   SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
   ASSERT_TRUE(assembler.Add(chunks[0]).ok());
-  EXPECT_EQ(Names(receive), (std::vector<std::string>{
-                                "snap-recv-0000000000000039.part-000000000000beef",
-                                "snap-recv-0000000000000039.part-000000000000beef.manifest"}))
+  EXPECT_EQ(Names(receive),
+            (std::vector<std::string>{"snap-recv-0000000000000039.part-000000000000beef",
+                                      "snap-recv-0000000000000039.part-000000000000beef.manifest"}))
       << "the old partial copy must go once another transfer starts";
   for (size_t i = 1; i < chunks.size(); ++i) ASSERT_TRUE(assembler.Add(chunks[i]).ok());
   ASSERT_TRUE(assembler.complete());
@@ -474,14 +474,12 @@ TEST(CheckpointResumeTest, AResumeWithoutACopyOrWithoutATransferIdIsRefused) {
   const CheckpointSinkOptions options = SinkInto(receive);
   {
     SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
-    EXPECT_EQ(assembler.Add(sent.Chunks(500, 1000)[0]).code(),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(assembler.Add(sent.Chunks(500, 1000)[0]).code(), absl::StatusCode::kInvalidArgument);
   }
   sent.checkpoint.transfer_id = 0;
   {
     SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
-    EXPECT_EQ(assembler.Add(sent.Chunks(500, 1000)[0]).code(),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(assembler.Add(sent.Chunks(500, 1000)[0]).code(), absl::StatusCode::kInvalidArgument);
   }
   // Inline data has nothing to resume.
   peerpb::SnapshotChunk inline_chunk;
@@ -530,7 +528,9 @@ TEST(CheckpointResumeTest, APartialCopyWithFilesATransferCouldNotHaveWrittenIsNo
   EXPECT_EQ(HeldCheckpointBytes(options, 57, 0x5eed).value_or(99), 0u);
   // A transfer from byte 0 replaces it.
   SnapshotAssembler assembler(SnapshotAssembler::kDefaultMaxSizeBytes, &options);
-  for (const peerpb::SnapshotChunk& chunk : sent.Chunks(500)) ASSERT_TRUE(assembler.Add(chunk).ok());
+  for (const peerpb::SnapshotChunk& chunk : sent.Chunks(500)) {
+    ASSERT_TRUE(assembler.Add(chunk).ok());
+  }
   ASSERT_TRUE(assembler.complete());
   EXPECT_EQ(ReadAll(ReceivedCheckpointPath(receive, 57) + "/b.sst"), sent.contents["b.sst"]);
 }
@@ -575,8 +575,7 @@ TEST(CheckpointNamesTest, OnlyCompleteCheckpointsParseAsReceived) {
   EXPECT_EQ(PartialCheckpointPath("/d", 0x39, 0x5eed),
             "/d/snap-recv-0000000000000039.part-0000000000005eed");
   EXPECT_TRUE(IsPartialCheckpointName("snap-recv-0000000000000039.part-0000000000005eed"));
-  EXPECT_TRUE(
-      IsPartialCheckpointName("snap-recv-0000000000000039.part-0000000000005eed.manifest"));
+  EXPECT_TRUE(IsPartialCheckpointName("snap-recv-0000000000000039.part-0000000000005eed.manifest"));
   EXPECT_FALSE(
       ParseReceivedCheckpointName("snap-recv-0000000000000039.part-0000000000005eed").has_value());
   EXPECT_FALSE(IsPartialCheckpointName("snap-recv-0000000000000039"));

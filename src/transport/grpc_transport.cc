@@ -128,9 +128,8 @@ class PeerService final : public peerpb::Peer::Service {
         !refused.ok()) {
       return refused;
     }
-    absl::StatusOr<uint64_t> held =
-        HeldCheckpointBytes(transport_->options().received_checkpoints, request->index(),
-                            request->transfer_id());
+    absl::StatusOr<uint64_t> held = HeldCheckpointBytes(transport_->options().received_checkpoints,
+                                                        request->index(), request->transfer_id());
     if (!held.ok()) {
       return grpc::Status(static_cast<grpc::StatusCode>(held.status().code()),
                           std::string(held.status().message()));

@@ -1,6 +1,10 @@
 #include "transport/grpc_transport.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,14 +15,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <vector>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -472,8 +470,8 @@ struct CheckpointLink {
   // The bytes the follower holds of the checkpoint the leader keeps, once no transfer writes it.
   uint64_t HeldByFollower(uint64_t index, uint64_t transfer_id) {
     for (int i = 0; i < 100; ++i) {
-      absl::StatusOr<uint64_t> held = HeldCheckpointBytes(
-          b.transport->options().received_checkpoints, index, transfer_id);
+      absl::StatusOr<uint64_t> held =
+          HeldCheckpointBytes(b.transport->options().received_checkpoints, index, transfer_id);
       if (held.ok()) return *held;
       absl::SleepFor(absl::Milliseconds(50));
     }

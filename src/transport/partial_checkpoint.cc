@@ -141,9 +141,7 @@ absl::StatusOr<HeldPart> MeasurePartial(io::Env* env, const std::string& path,
   }
   if (counted != present.size()) {
     return absl::DataLossError(absl::StrCat("the partial checkpoint ", path, " holds ",
-                                            present.size(), " files where a transfer would have "
-                                            "written ",
-                                            counted));
+                                            present.size(), " files; a transfer writes ", counted));
   }
   return held;
 }

@@ -290,8 +290,8 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
     }
   }
   if (!prepared.ok()) {
-    options_.logger->warn("cannot send the snapshot at index {} to peer {:x}: {}", index,
-                          peer_id_, std::string(prepared.message()));
+    options_.logger->warn("cannot send the snapshot at index {} to peer {:x}: {}", index, peer_id_,
+                          std::string(prepared.message()));
     if (checkpoint.has_value()) {
       if (RefusedByPeer(static_cast<grpc::StatusCode>(prepared.code()))) {
         options_.checkpoint_source->Release(*checkpoint);
