@@ -65,6 +65,12 @@ absl::StatusOr<std::optional<transport::CheckpointFiles>> EngineCheckpointSource
   return checkpoint;
 }
 
+absl::StatusOr<std::optional<std::string>> EngineCheckpointSource::Retarget(
+    const raftpb::Snapshot& snapshot, uint64_t index) {
+  if (!node::ReferencedCheckpoint(snapshot.data()).has_value()) return std::nullopt;
+  return node::RetargetReference(snapshot.data(), index);
+}
+
 void EngineCheckpointSource::Release(const transport::CheckpointFiles& checkpoint) {
   // The files are hard links to the engine's (or copies): removing them frees nothing the
   // engine still uses.

@@ -1,14 +1,17 @@
 // The leader's side of sending a state on disk (transport::CheckpointSource): for a snapshot
 // whose data is a reference (node/state_reference.h), a checkpoint of the engine, made now into
-// member/snap-send-<n>/ and deleted once the transfer ended. Its applied index is at or after
-// the snapshot's (the state moved on since the snapshot was taken); the reference sent with it
-// names that index. A snapshot that carries its state is sent as it is.
+// member/snap-send-<n>/ and deleted once released (the transfer was delivered, or the checkpoint
+// kept for resuming it is no longer wanted). Its applied index is at or after the snapshot's
+// (the state moved on since the snapshot was taken); the reference sent with it names that
+// index, and so does the reference of a later snapshot that a kept checkpoint serves. A
+// snapshot that carries its state is sent as it is.
 //
 // Thread-safety: thread-safe (the peer senders' snapshot threads).
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "server/engine_files.h"
 #include "server/locked_applier.h"
@@ -26,6 +29,8 @@ class EngineCheckpointSource final : public transport::CheckpointSource {
 
   absl::StatusOr<std::optional<transport::CheckpointFiles>> Make(
       const raftpb::Snapshot& snapshot) override;
+  absl::StatusOr<std::optional<std::string>> Retarget(const raftpb::Snapshot& snapshot,
+                                                      uint64_t index) override;
   void Release(const transport::CheckpointFiles& checkpoint) override;
 
  private:

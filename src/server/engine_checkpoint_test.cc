@@ -174,6 +174,95 @@ TEST(EngineCheckpointTest,
   EXPECT_EQ((*reopened)->meta().applied_index, index + 1);
 }
 
+// A stream that broke halfway keeps the follower's partial copy; the leader's kept checkpoint,
+// retargeted for a later snapshot at or below its index, resumes it and installs the same state.
+TEST(EngineCheckpointTest, ATransferThatBrokeResumesFromTheKeptCheckpointAndInstallsTheSameState) {
+  TempDir tmp;
+  DiskState leader(tmp.path() + "/leader/member");
+  DiskState follower(tmp.path() + "/follower/member");
+  leader.state->ApplyConfChange(1, AddMember(1, "leader"));
+  leader.state->ApplyConfChange(2, AddMember(2, "follower"));
+  uint64_t index = 2;
+  for (int k = 0; k < 3000; ++k) {
+    ASSERT_TRUE(
+        leader.state->ApplyRequest(++index, Put("key" + std::to_string(k), std::string(100, 'v')))
+            .ok());
+  }
+  raftpb::Snapshot first;
+  first.mutable_metadata()->set_index(index - 10);
+  first.set_data(*leader.state->Snapshot());
+  EngineCheckpointSource source(leader.state.get(), &leader.files, spdlog::default_logger());
+  absl::StatusOr<std::optional<transport::CheckpointFiles>> made = source.Make(first);
+  ASSERT_TRUE(made.ok() && made->has_value()) << made.status();
+  transport::CheckpointFiles checkpoint = **std::move(made);
+  checkpoint.transfer_id = transport::NewTransferId();
+  raftpb::Message message;
+  message.set_msg_type(raftpb::MSG_SNAPSHOT);
+  message.set_from(1);
+  message.set_to(2);
+  *message.mutable_snapshot() = first;
+  transport::CheckpointSinkOptions sink;
+  sink.dir = follower.files.member_dir();
+  {
+    transport::SnapshotAssembler assembler(transport::SnapshotAssembler::kDefaultMaxSizeBytes,
+                                           &sink);
+    transport::CheckpointChunker chunker(message, checkpoint, 7, 16 << 10);
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<std::optional<peerpb::SnapshotChunk>> chunk = chunker.Next();
+      ASSERT_TRUE(chunk.ok() && chunk->has_value());
+      ASSERT_TRUE(assembler.Add(**chunk).ok());
+    }
+  }  // the stream broke
+  absl::StatusOr<uint64_t> held =
+      transport::HeldCheckpointBytes(sink, checkpoint.index, checkpoint.transfer_id);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, 3u * (16 << 10));
+
+  // Raft's next snapshot to the follower: the kept checkpoint is at or after its index.
+  raftpb::Snapshot second;
+  second.mutable_metadata()->set_index(index - 5);
+  second.set_data(*leader.state->Snapshot());
+  absl::StatusOr<std::optional<std::string>> retargeted = source.Retarget(second, checkpoint.index);
+  ASSERT_TRUE(retargeted.ok() && retargeted->has_value()) << retargeted.status();
+  EXPECT_EQ(node::ReferencedCheckpoint(**retargeted), checkpoint.index);
+  checkpoint.snapshot_data = **retargeted;
+  *message.mutable_snapshot() = second;
+  transport::SnapshotAssembler assembler(transport::SnapshotAssembler::kDefaultMaxSizeBytes, &sink);
+  transport::CheckpointChunker chunker(message, checkpoint, 7, 16 << 10, nullptr, *held);
+  while (true) {
+    absl::StatusOr<std::optional<peerpb::SnapshotChunk>> chunk = chunker.Next();
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    if (!chunk->has_value()) break;
+    ASSERT_TRUE(assembler.Add(**chunk).ok());
+  }
+  ASSERT_TRUE(assembler.complete());
+  EXPECT_EQ(assembler.resumed_from(), *held);
+  source.Release(checkpoint);
+  raftpb::Message received = assembler.TakeMessage();
+  ASSERT_TRUE(follower.state->Restore(second.metadata().index(), received.snapshot().data()).ok());
+  EXPECT_EQ(follower.state->applied_index(), index);
+  EXPECT_EQ(follower.Hash(), leader.Hash());
+  EXPECT_EQ(follower.state->members().size(), 2u);
+}
+
+TEST(EngineCheckpointTest, AKeptCheckpointServesOnlySnapshotsThatAreReferences) {
+  TempDir tmp;
+  DiskState member(tmp.path() + "/member");
+  ASSERT_TRUE(member.state->ApplyRequest(1, Put("k", "v")).ok());
+  EngineCheckpointSource source(member.state.get(), &member.files, spdlog::default_logger());
+  raftpb::Snapshot reference;
+  reference.mutable_metadata()->set_index(1);
+  reference.set_data(*member.state->Snapshot());
+  absl::StatusOr<std::optional<std::string>> retargeted = source.Retarget(reference, 9);
+  ASSERT_TRUE(retargeted.ok() && retargeted->has_value());
+  EXPECT_EQ(node::ReferencedCheckpoint(**retargeted), 9u);
+  peerpb::StateSnapshot inline_state;
+  inline_state.set_kv("the store's snapshot bytes");
+  raftpb::Snapshot carries_state;
+  carries_state.set_data(inline_state.SerializeAsString());
+  EXPECT_FALSE(source.Retarget(carries_state, 9).value_or("x").has_value());
+}
+
 TEST(EngineCheckpointTest, AMemberInMemoryInstallsACheckpointByCopyingItsState) {
   TempDir tmp;
   DiskState leader(tmp.path() + "/leader/member");
@@ -288,7 +377,12 @@ TEST(EngineFilesTest, AStartRemovesTransfersThatDidNotFinish) {
   TempDir tmp;
   EngineFiles files(tmp.path(), spdlog::default_logger());
   MakeDir(files.kv_dir(), "kv");
-  MakeDir(transport::PartialCheckpointPath(tmp.path(), 9, 0), "partial");
+  MakeDir(transport::TemporaryCheckpointPath(tmp.path(), 9, 0), "partial");
+  // A restart drops what broken transfers kept to resume: the leader sends again from byte 0.
+  MakeDir(transport::PartialCheckpointPath(tmp.path(), 9, 0x5eed), "kept");
+  std::ofstream(
+      transport::PartialManifestPath(transport::PartialCheckpointPath(tmp.path(), 9, 0x5eed)))
+      << "manifest";
   MakeDir(files.NewSendDirectory(), "sending");
   MakeDir(files.received_dir(9), "complete");
   ASSERT_TRUE(files.Recover().ok());

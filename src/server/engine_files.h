@@ -3,8 +3,12 @@
 //   member/kv/                          the engine's files (kv::RocksDbEngine)
 //   member/kv.old/                      the files an install is replacing (during one only)
 //   member/snap-recv-<index>/           a received checkpoint, waiting to be installed
-//   member/snap-recv-<index>.tmp-<n>/   a checkpoint being received (transport/checkpoint.h)
-//   member/snap-send-<n>/               a checkpoint being sent to a peer
+//   member/snap-recv-<index>.part-<id>/ a checkpoint being received, or kept from a transfer
+//     (and .part-<id>.manifest)         that broke for the same checkpoint to resume
+//                                       (transport/partial_checkpoint.h)
+//   member/snap-recv-<index>.tmp-<n>/   a checkpoint being received without a transfer id
+//   member/snap-send-<n>/               a checkpoint being sent to a peer, or kept for the next
+//                                       snapshot to it after a transfer that broke
 //
 // Installing a received checkpoint swaps directories: kv -> kv.old, snap-recv-<index> -> kv,
 // fsync member/, remove kv.old. Each step is a rename, so a crash at any point leaves either
@@ -43,7 +47,8 @@ class EngineFiles {
   absl::StatusOr<bool> HasEngine() const { return env_->Exists(kv_dir()); }
 
   // Before the engine is opened: finishes or undoes an install that a crash interrupted, and
-  // removes what transfers in progress at the crash left (partial and sent checkpoints).
+  // removes what transfers in progress at the crash left (partial and sent checkpoints, those
+  // kept to resume a broken transfer too: a transfer never resumes across a restart).
   absl::Status Recover();
   // Removes every received checkpoint but `keep` (the one the raft log's snapshot refers to,
   // when the engine has not installed it yet) and those above `keep_above` (they may belong to

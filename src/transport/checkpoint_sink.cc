@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/crc32c.h"
 #include "transport/checkpoint.h"
+#include "transport/partial_checkpoint.h"
 
 namespace raftkv::transport {
 namespace {
@@ -30,6 +31,14 @@ bool IsPlainFileName(std::string_view name) {
 // Tells the directories of concurrent transfers in this process apart.
 std::atomic<uint64_t> partial_counter{0};
 
+// Memory for reading back the bytes a resumed transfer holds.
+constexpr size_t kReadBackBytes = 1 << 20;
+
+// A stored manifest is one this member wrote, of at most max_files names of at most 255 bytes.
+uint64_t MaxManifestBytes(const CheckpointSinkOptions& options) {
+  return static_cast<uint64_t>(options.max_files) * (kMaxNameBytes + 32) + 64;
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> FreeBytesOf(const std::string& dir) {
@@ -42,17 +51,44 @@ CheckpointSink::CheckpointSink(CheckpointSinkOptions options)
     : options_(std::move(options)),
       env_(options_.env != nullptr ? options_.env : io::Env::Default()) {}
 
+absl::StatusOr<uint64_t> HeldCheckpointBytes(const CheckpointSinkOptions& options, uint64_t index,
+                                             uint64_t transfer_id) {
+  if (options.dir.empty()) {
+    return absl::FailedPreconditionError("this member does not accept snapshots as files");
+  }
+  if (transfer_id == 0) return 0;
+  io::Env* env = options.env != nullptr ? options.env : io::Env::Default();
+  const std::string path = PartialCheckpointPath(options.dir, index, transfer_id);
+  std::unique_ptr<PartialClaim> claim = PartialClaim::Take(path);
+  if (claim == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("a transfer of the checkpoint at index ", index, " is in progress"));
+  }
+  absl::StatusOr<peerpb::CheckpointManifest> stored =
+      ReadPartialManifest(env, path, MaxManifestBytes(options));
+  if (!stored.ok() || stored->index() != index || stored->transfer_id() != transfer_id) return 0;
+  absl::StatusOr<HeldPart> held = MeasurePartial(env, path, *stored);
+  // What cannot be measured is not resumed; a transfer from byte 0 replaces it.
+  return held.ok() ? held->bytes : 0;
+}
+
 CheckpointSink::~CheckpointSink() {
   file_.reset();
-  if (created_ && !finished_) {
-    // A transfer that failed leaves nothing behind (Env has no directory removal).
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
+  if (created_ && !finished_ && (claim_ == nullptr || discard_)) {
+    // A transfer that failed leaves nothing behind (Env has no directory removal); one that
+    // broke and can resume keeps its partial copy.
+    if (claim_ != nullptr) {
+      RemovePartial(path_);
+    } else {
+      std::error_code ignored;
+      std::filesystem::remove_all(path_, ignored);
+    }
   }
+  claim_.reset();
 }
 
 absl::Status CheckpointSink::Begin(const peerpb::CheckpointManifest& manifest,
-                                   uint64_t total_size_bytes) {
+                                   uint64_t total_size_bytes, uint64_t offset) {
   if (options_.dir.empty()) {
     return absl::FailedPreconditionError("this member does not accept snapshots as files");
   }
@@ -83,23 +119,128 @@ absl::Status CheckpointSink::Begin(const peerpb::CheckpointManifest& manifest,
     return absl::InvalidArgumentError(
         absl::StrCat("checkpoint announces ", total_size_bytes, " bytes but its files hold ", sum));
   }
-  absl::StatusOr<uint64_t> free =
-      options_.free_bytes ? options_.free_bytes(options_.dir) : FreeBytesOf(options_.dir);
-  if (!free.ok()) return free.status();
-  if (sum > *free) {
-    return absl::ResourceExhaustedError(absl::StrCat("checkpoint of ", sum,
-                                                     " bytes does not fit in the ", *free,
-                                                     " bytes free in ", options_.dir));
+  if (offset > sum) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint stream resumes at offset ", offset, " of ", sum, " bytes"));
   }
   index_ = manifest.index();
   files_.assign(manifest.files().begin(), manifest.files().end());
   total_ = sum;
-  path_ = PartialCheckpointPath(options_.dir, index_, partial_counter.fetch_add(1));
-  // Left over by a process that died mid-transfer with the same counter value.
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-  if (absl::Status s = env_->CreateDir(path_); !s.ok()) return s;
+  if (manifest.transfer_id() == 0) {
+    // Not resumable: a directory of its own, removed if the transfer does not complete.
+    if (offset != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint stream without a transfer id resumes at offset ", offset));
+    }
+    if (absl::Status s = CheckFreeSpace(sum); !s.ok()) return s;
+    path_ = TemporaryCheckpointPath(options_.dir, index_, partial_counter.fetch_add(1));
+    // Left over by a process that died mid-transfer with the same counter value.
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+    if (absl::Status s = env_->CreateDir(path_); !s.ok()) return s;
+    created_ = true;
+    return absl::OkStatus();
+  }
+  path_ = PartialCheckpointPath(options_.dir, index_, manifest.transfer_id());
+  claim_ = PartialClaim::Take(path_);
+  if (claim_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("a transfer of the checkpoint at index ", index_, " is in progress"));
+  }
+  HeldPart held;
+  if (offset > 0) {
+    // The sender's offset is only a claim: it must be what the files on disk hold.
+    absl::StatusOr<HeldPart> found = HeldOf(manifest);
+    if (!found.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint stream resumes at offset ", offset, " but this member holds ",
+                       "no usable partial copy of it (", found.status().message(), ")"));
+    }
+    if (found->bytes != offset) {
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint stream resumes at offset ", offset,
+                                                     " but this member holds ", found->bytes,
+                                                     " bytes of it"));
+    }
+    held = *found;
+  }
+  // One partial copy at a time: the others are another checkpoint's, which will not resume.
+  PartialClaim::RemoveUnclaimed(env_, options_.dir, path_);
+  if (absl::Status s = CheckFreeSpace(sum - held.bytes); !s.ok()) return s;
+  if (offset == 0) {
+    RemovePartial(path_);
+    if (absl::Status s = env_->CreateDir(path_); !s.ok()) return s;
+    created_ = true;
+    if (absl::Status s = WritePartialManifest(env_, path_, manifest); !s.ok()) return s;
+    return absl::OkStatus();
+  }
   created_ = true;
+  if (absl::Status s = ReadBack(held); !s.ok()) {
+    Discard();
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointSink::CheckFreeSpace(uint64_t needed) const {
+  absl::StatusOr<uint64_t> free =
+      options_.free_bytes ? options_.free_bytes(options_.dir) : FreeBytesOf(options_.dir);
+  if (!free.ok()) return free.status();
+  if (needed > *free) {
+    const std::string to_come =
+        needed == total_ ? std::string() : absl::StrCat(" (", needed, " of them still to come)");
+    return absl::ResourceExhaustedError(absl::StrCat("checkpoint of ", total_, " bytes", to_come,
+                                                     " does not fit in the ", *free,
+                                                     " bytes free in ", options_.dir));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HeldPart> CheckpointSink::HeldOf(const peerpb::CheckpointManifest& manifest) const {
+  absl::StatusOr<peerpb::CheckpointManifest> stored =
+      ReadPartialManifest(env_, path_, MaxManifestBytes(options_));
+  if (!stored.ok()) return stored.status();
+  if (!SameCheckpoint(*stored, manifest)) {
+    return absl::FailedPreconditionError("the partial copy is of another checkpoint");
+  }
+  return MeasurePartial(env_, path_, manifest);
+}
+
+absl::Status CheckpointSink::ReadBack(const HeldPart& held) {
+  std::string buffer;
+  const size_t last = held.next_file_started ? held.next_file + 1 : held.next_file;
+  for (size_t i = 0; i < last; ++i) {
+    const peerpb::CheckpointFile& listed = files_[i];
+    const uint64_t size = i < held.next_file ? listed.size_bytes() : held.next_file_bytes;
+    absl::StatusOr<std::unique_ptr<io::File>> file =
+        env_->OpenFile(io::JoinPath(path_, listed.name()), io::OpenMode::kReadOnly);
+    if (!file.ok()) return file.status();
+    uint64_t offset = 0;
+    while (offset < size) {
+      buffer.resize(static_cast<size_t>(std::min<uint64_t>(kReadBackBytes, size - offset)));
+      absl::StatusOr<size_t> read = (*file)->ReadAt(offset, buffer.size(), buffer.data());
+      if (!read.ok()) return read.status();
+      if (*read == 0) {
+        return absl::DataLossError(absl::StrCat("the partial checkpoint file ", listed.name(),
+                                                " in ", path_, " shrank while it was read"));
+      }
+      crc_ = base::crc32c::Extend(crc_, buffer.data(), *read);
+      offset += *read;
+    }
+    // Written by a transfer that broke, maybe never synced.
+    if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+    if (absl::Status s = (*file)->Close(); !s.ok()) return s;
+  }
+  written_ = held.bytes;
+  resumed_from_ = held.bytes;
+  next_file_ = held.next_file;
+  if (held.next_file_started) {
+    absl::StatusOr<std::unique_ptr<io::File>> file =
+        env_->OpenFile(io::JoinPath(path_, files_[next_file_].name()), io::OpenMode::kCreate);
+    if (!file.ok()) return file.status();
+    file_ = *std::move(file);
+    file_remaining_ = files_[next_file_].size_bytes() - held.next_file_bytes;
+    ++next_file_;
+  }
   return absl::OkStatus();
 }
 
@@ -154,6 +295,7 @@ absl::Status CheckpointSink::Finish(uint32_t crc32c) {
         absl::StrCat("checkpoint ended after ", written_, " of ", total_, " bytes"));
   }
   if (crc_ != crc32c) {
+    Discard();
     return absl::DataLossError("checkpoint checksum mismatch: the transfer was corrupted");
   }
   // Closes the last file and creates the empty ones after it.
@@ -168,11 +310,12 @@ absl::Status CheckpointSink::Finish(uint32_t crc32c) {
   if (*exists) {
     // The same state (a checkpoint is named by its applied index) arrived before and waits to
     // be installed; keep that one.
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
+    RemovePartial(path_);
   } else {
     if (absl::Status s = env_->Rename(path_, final_path); !s.ok()) return s;
     if (absl::Status s = env_->SyncDir(options_.dir); !s.ok()) return s;
+    std::error_code ignored;
+    std::filesystem::remove(PartialManifestPath(path_), ignored);
   }
   finished_ = true;
   path_ = final_path;

@@ -9,7 +9,14 @@
 // grows only with bytes actually received. When the last byte arrived, the CRC-32C of the
 // stream is checked, each file and the directory are fsynced, and the directory is renamed to
 // ReceivedCheckpointPath (the parent fsynced too): only a complete, checked, durable checkpoint
-// ever carries that name. A sink destroyed before that removes what it wrote.
+// ever carries that name.
+//
+// A sink destroyed before that removes what it wrote, unless the transfer can be resumed (its
+// manifest has a transfer id) and was not refused (Discard): the stream broke, and the partial
+// copy stays for the next transfer of the same checkpoint (partial_checkpoint.h), which begins
+// at the offset HeldCheckpointBytes answers. A sink that resumes checks that offset against the
+// files on disk, reads the bytes it holds back to compute the stream's CRC-32C from byte 0 (so a
+// kept byte that changed fails the checksum), and syncs them.
 //
 // Thread-safety: one sink is used by one thread; sinks of concurrent transfers write to
 // directories of their own.
@@ -26,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "io/env.h"
 #include "raftkv/peerpb/peer.pb.h"
+#include "transport/partial_checkpoint.h"
 
 namespace raftkv::transport {
 
@@ -46,6 +54,13 @@ struct CheckpointSinkOptions {
 // What statvfs(2) says an unprivileged writer may still use below `dir`.
 absl::StatusOr<uint64_t> FreeBytesOf(const std::string& dir);
 
+// The answer to Peer.CheckpointOffset: how many bytes of the checkpoint (index, transfer id) a
+// broken transfer left in options.dir, 0 when none (or what is there is unusable; the transfer
+// then starts again). Unavailable while a transfer of that checkpoint is in progress,
+// FailedPrecondition when checkpoints are not accepted here.
+absl::StatusOr<uint64_t> HeldCheckpointBytes(const CheckpointSinkOptions& options, uint64_t index,
+                                             uint64_t transfer_id);
+
 class CheckpointSink {
  public:
   explicit CheckpointSink(CheckpointSinkOptions options);
@@ -54,17 +69,26 @@ class CheckpointSink {
   CheckpointSink& operator=(const CheckpointSink&) = delete;
 
   // Checks the manifest and the announced size (the sum of the files' sizes), then creates the
-  // directory the files are written to. InvalidArgument for a bad manifest, ResourceExhausted
-  // for a size over the maximum or the free space, FailedPrecondition when checkpoints are not
-  // accepted here.
-  absl::Status Begin(const peerpb::CheckpointManifest& manifest, uint64_t total_size_bytes);
+  // directory the files are written to, or, for a stream that resumes at `offset` > 0, takes up
+  // the partial copy of the same checkpoint holding exactly `offset` bytes. InvalidArgument for
+  // a bad manifest or an offset other than the bytes held, ResourceExhausted for a size over
+  // the maximum or the free space, FailedPrecondition when checkpoints are not accepted here,
+  // Unavailable while another transfer writes the same partial copy.
+  absl::Status Begin(const peerpb::CheckpointManifest& manifest, uint64_t total_size_bytes,
+                     uint64_t offset = 0);
   // The next bytes of the stream, in order. InvalidArgument past the announced size.
   absl::Status Write(std::string_view data);
   // After the last byte: checks that every byte came and the stream's CRC-32C, makes the files
   // durable and gives them their final name. DataLoss on a checksum mismatch.
   absl::Status Finish(uint32_t crc32c);
+  // The transfer was refused (a malformed stream, a failed check): whatever it wrote goes when
+  // the sink does, even if it could have been resumed.
+  void Discard() { discard_ = true; }
 
+  // Bytes of the stream held, those kept from an earlier transfer included.
   uint64_t written_bytes() const { return written_; }
+  // Where this transfer started: the bytes a broken one had left.
+  uint64_t resumed_from() const { return resumed_from_; }
   // The checkpoint's directory: its final path once Finish returned OK.
   const std::string& path() const { return path_; }
 
@@ -73,6 +97,13 @@ class CheckpointSink {
   // (creating, syncing and closing the empty ones on the way).
   absl::Status NextFile();
   absl::Status CloseFile();
+  // Takes up the partial copy at path_ holding `offset` bytes of `manifest`'s stream.
+  absl::Status Resume(const peerpb::CheckpointManifest& manifest, uint64_t offset);
+  absl::Status CheckFreeSpace(uint64_t needed) const;
+  // The partial copy at path_, if it is of `manifest`'s checkpoint.
+  absl::StatusOr<HeldPart> HeldOf(const peerpb::CheckpointManifest& manifest) const;
+  // Reads the files held back (CRC-32C from byte 0) and syncs them; opens the one to go on with.
+  absl::Status ReadBack(const HeldPart& held);
 
   CheckpointSinkOptions options_;
   io::Env* env_;
@@ -80,6 +111,7 @@ class CheckpointSink {
   std::vector<peerpb::CheckpointFile> files_;
   uint64_t total_ = 0;
   uint64_t written_ = 0;
+  uint64_t resumed_from_ = 0;
   uint32_t crc_ = 0;
   // The file being written (files_[next_file_ - 1]) and the bytes it still expects.
   std::unique_ptr<io::File> file_;
@@ -87,8 +119,11 @@ class CheckpointSink {
   size_t next_file_ = 0;
   // The directory written to: partial until Finish renames it.
   std::string path_;
+  // A resumable transfer: its partial copy is claimed, and kept if the stream breaks.
+  std::unique_ptr<PartialClaim> claim_;
   bool created_ = false;
   bool finished_ = false;
+  bool discard_ = false;
 };
 
 }  // namespace raftkv::transport

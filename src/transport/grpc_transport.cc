@@ -80,18 +80,33 @@ class PeerService final : public peerpb::Peer::Service {
       }
     }
     if (!assembler.complete()) {
+      if (assembler.has_checkpoint()) {
+        transport_->logger().info(
+            "a checkpoint stream ended after {} of its bytes; a transfer of the same checkpoint "
+            "resumes from there",
+            assembler.received_bytes());
+      }
       return grpc::Status(grpc::StatusCode::CANCELLED, "snapshot stream ended early");
     }
     const uint64_t received_bytes = assembler.received_bytes();
+    const uint64_t resumed_from = assembler.resumed_from();
     const bool as_files = assembler.has_checkpoint();
     const std::string kept_in = as_files ? assembler.checkpoint_path() : std::string();
     raftpb::Message message = assembler.TakeMessage();
     if (as_files) {
       // The files are complete and durable under their final name before raft hears of the
       // snapshot: once raft has persisted it, a restart can always install them.
-      transport_->logger().info(
-          "received snapshot at index {} from peer {:x} as a checkpoint of {} bytes in {}",
-          message.snapshot().metadata().index(), message.from(), received_bytes, kept_in);
+      if (resumed_from > 0) {
+        transport_->logger().info(
+            "received snapshot at index {} from peer {:x} as a checkpoint of {} bytes in {} "
+            "(resumed at byte {})",
+            message.snapshot().metadata().index(), message.from(), received_bytes, kept_in,
+            resumed_from);
+      } else {
+        transport_->logger().info(
+            "received snapshot at index {} from peer {:x} as a checkpoint of {} bytes in {}",
+            message.snapshot().metadata().index(), message.from(), received_bytes, kept_in);
+      }
     } else {
       transport_->logger().info("received snapshot at index {} ({} bytes) from peer {:x}",
                                 message.snapshot().metadata().index(), received_bytes,
@@ -100,7 +115,26 @@ class PeerService final : public peerpb::Peer::Service {
     std::vector<raftpb::Message> messages;
     messages.push_back(std::move(message));
     transport_->receiver()->Receive(std::move(messages));
-    receipt->set_received_bytes(received_bytes);
+    // The bytes this stream carried: a resumed stream carries less than the checkpoint's size.
+    receipt->set_received_bytes(received_bytes - resumed_from);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CheckpointOffset(grpc::ServerContext* context,
+                                const peerpb::CheckpointOffsetRequest* request,
+                                peerpb::CheckpointOffsetResponse* response) override {
+    if (grpc::Status refused =
+            Check(context, request->cluster_id(), request->from(), request->to());
+        !refused.ok()) {
+      return refused;
+    }
+    absl::StatusOr<uint64_t> held = HeldCheckpointBytes(transport_->options().received_checkpoints,
+                                                        request->index(), request->transfer_id());
+    if (!held.ok()) {
+      return grpc::Status(static_cast<grpc::StatusCode>(held.status().code()),
+                          std::string(held.status().message()));
+    }
+    response->set_offset(*held);
     return grpc::Status::OK;
   }
 

@@ -54,6 +54,9 @@ struct GrpcTransportOptions {
   absl::Duration max_backoff = absl::Seconds(1);
   size_t snapshot_chunk_bytes = 1 << 20;
   absl::Duration snapshot_timeout = absl::Minutes(5);
+  // How long a checkpoint whose transfer broke is kept for the next snapshot to the same peer
+  // to resume (one per peer at most).
+  absl::Duration keep_checkpoint_for = absl::Minutes(5);
   // The peer listener's and the peer channels' credentials (transport::MakeServerCredentials
   // and MakeChannelCredentials from the --peer-* TLS flags). Null: plain text.
   std::shared_ptr<grpc::ServerCredentials> server_credentials;

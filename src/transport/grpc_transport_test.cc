@@ -1,6 +1,10 @@
 #include "transport/grpc_transport.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +15,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -172,7 +177,7 @@ class FileSource final : public CheckpointSource {
   absl::StatusOr<std::optional<CheckpointFiles>> Make(const raftpb::Snapshot& snapshot) override {
     if (!fail_with.ok()) return fail_with;
     CheckpointFiles checkpoint;
-    checkpoint.dir = absl::StrCat(dir_, "/send-", made_++);
+    checkpoint.dir = absl::StrCat(dir_, "/send-", made_.fetch_add(1));
     std::filesystem::create_directories(checkpoint.dir);
     for (const auto& [name, contents] : files) {
       std::ofstream(checkpoint.dir + "/" + name, std::ios::binary) << contents;
@@ -182,18 +187,23 @@ class FileSource final : public CheckpointSource {
     checkpoint.snapshot_data = "reference to " + std::to_string(checkpoint.index);
     return checkpoint;
   }
+  absl::StatusOr<std::optional<std::string>> Retarget(const raftpb::Snapshot&,
+                                                      uint64_t index) override {
+    return "reference to " + std::to_string(index);
+  }
   void Release(const CheckpointFiles& checkpoint) override {
     std::filesystem::remove_all(checkpoint.dir);
     released_.fetch_add(1);
   }
   int released() const { return released_.load(); }
+  int made() const { return made_.load(); }
 
   std::map<std::string, std::string> files;
   absl::Status fail_with;
 
  private:
   const std::string dir_;
-  int made_ = 0;
+  std::atomic<int> made_{0};
   std::atomic<int> released_{0};
 };
 
@@ -279,6 +289,306 @@ TEST(GrpcTransportTest, AMemberThatKeepsNoCheckpointsRefusesThemAndTheSenderIsTo
   absl::MutexLock lock(&b.receiver.mu());
   EXPECT_TRUE(b.receiver.received_.empty());
   std::filesystem::remove_all(sender_dir);
+}
+
+// A TCP proxy in front of a member's peer listener, which cuts the connection once a given
+// number of bytes went from the client through it: a stream that breaks midway, as a network
+// does. It counts the bytes it forwarded from the client.
+class CuttingProxy {
+ public:
+  explicit CuttingProxy(int target_port) : target_port_(target_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(listen_fd_, 16), 0);
+    EXPECT_EQ(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+    accepter_ = std::thread([this] { Accept(); });
+  }
+  ~CuttingProxy() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    accepter_.join();
+    ::close(listen_fd_);
+    std::vector<std::thread> pumps;
+    {
+      absl::MutexLock lock(&mu_);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+      pumps.swap(pumps_);
+    }
+    for (std::thread& pump : pumps) pump.join();
+    for (int fd : fds_) ::close(fd);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  // The connection is cut once `bytes` more went from the client; later ones are left alone.
+  void CutAfter(uint64_t bytes) {
+    absl::MutexLock lock(&mu_);
+    budget_ = static_cast<int64_t>(bytes);
+  }
+  uint64_t forwarded() {
+    absl::MutexLock lock(&mu_);
+    return forwarded_;
+  }
+
+ private:
+  void Accept() {
+    while (true) {
+      const int client = ::accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) return;
+      const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(target_port_));
+      if (::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        ::close(server);
+        ::close(client);
+        continue;
+      }
+      absl::MutexLock lock(&mu_);
+      fds_.push_back(client);
+      fds_.push_back(server);
+      pumps_.emplace_back([this, client, server] { Pump(client, server, /*from_client=*/true); });
+      pumps_.emplace_back([this, client, server] { Pump(server, client, /*from_client=*/false); });
+    }
+  }
+
+  void Pump(int from, int to, bool from_client) {
+    std::vector<char> buffer(16 << 10);
+    while (true) {
+      const ssize_t n = ::read(from, buffer.data(), buffer.size());
+      if (n <= 0) break;
+      size_t pass = static_cast<size_t>(n);
+      bool cut = false;
+      if (from_client) {
+        absl::MutexLock lock(&mu_);
+        if (budget_ >= 0 && static_cast<int64_t>(pass) >= budget_) {
+          pass = static_cast<size_t>(budget_);
+          budget_ = -1;
+          cut = true;
+        } else if (budget_ >= 0) {
+          budget_ -= static_cast<int64_t>(pass);
+        }
+        forwarded_ += pass;
+      }
+      for (size_t done = 0; done < pass;) {
+        // Not write(2): a peer that closed first must not raise SIGPIPE in the test.
+        const ssize_t w = ::send(to, buffer.data() + done, pass - done, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        done += static_cast<size_t>(w);
+      }
+      if (cut) break;
+    }
+    ::shutdown(from, SHUT_RDWR);
+    ::shutdown(to, SHUT_RDWR);
+  }
+
+  const int target_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread accepter_;
+  absl::Mutex mu_;
+  std::vector<int> fds_;
+  std::vector<std::thread> pumps_;
+  int64_t budget_ = -1;
+  uint64_t forwarded_ = 0;
+};
+
+raftpb::Message SnapshotReference(uint64_t index) {
+  raftpb::Message snap;
+  snap.set_msg_type(raftpb::MSG_SNAPSHOT);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(index);
+  snap.mutable_snapshot()->set_data("the leader's own reference");
+  return snap;
+}
+
+// A leader whose snapshots to member 2 pass through a proxy that can cut them, and a follower
+// that keeps checkpoints in a directory of its own.
+struct CheckpointLink {
+  explicit CheckpointLink(absl::Duration keep_checkpoint_for = absl::Minutes(5))
+      : sender_dir(TempDirectory()),
+        receiver_dir(TempDirectory()),
+        source(sender_dir),
+        a(7, 1,
+          [&](GrpcTransportOptions& o) {
+            o.checkpoint_source = &source;
+            o.keep_checkpoint_for = keep_checkpoint_for;
+          }),
+        b(7, 2, [&](GrpcTransportOptions& o) { o.received_checkpoints.dir = receiver_dir; }),
+        proxy(b.port) {
+    table.resize(8 << 20);
+    for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<char>(i % 253);
+    source.files = {{"000012.sst", table}, {"CURRENT", "MANIFEST-000005\n"}};
+    a.transport->AddPeer(2, proxy.address());
+    b.transport->AddPeer(1, a.address());
+    auto got_one = [](auto& r) { return !r.received_.empty(); };
+    for (int i = 0; i < 200 && !b.receiver.WaitFor(got_one, absl::Milliseconds(50)); ++i) {
+      a.transport->Send({Heartbeat(1, 2, 0)});
+    }
+    EXPECT_TRUE(b.receiver.WaitFor(got_one));
+    b.receiver.WaitFor([](auto&) { return false; }, absl::Milliseconds(100));
+    b.receiver.Clear();
+  }
+  ~CheckpointLink() {
+    a.transport->Stop();
+    b.transport->Stop();
+    std::filesystem::remove_all(sender_dir);
+    std::filesystem::remove_all(receiver_dir);
+  }
+
+  // Sends the snapshot once and waits for the sender's report of it.
+  bool SendOnce(uint64_t index) {
+    size_t reports;
+    {
+      absl::MutexLock lock(&a.receiver.mu());
+      reports = a.receiver.snapshot_reports_.size();
+    }
+    a.transport->Send({SnapshotReference(index)});
+    EXPECT_TRUE(a.receiver.WaitFor(
+        [reports](auto& r) { return r.snapshot_reports_.size() == reports + 1; }));
+    absl::MutexLock lock(&a.receiver.mu());
+    return a.receiver.snapshot_reports_.back();
+  }
+  // Sends the snapshot once with the connection cut after `bytes`: the transfer fails.
+  void SendBrokenAfter(uint64_t index, uint64_t bytes) {
+    proxy.CutAfter(bytes);
+    EXPECT_FALSE(SendOnce(index));
+  }
+  // Sends the snapshot until it is delivered, as raft does.
+  void SendUntilDelivered(uint64_t index) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (SendOnce(index)) return;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ADD_FAILURE() << "the snapshot at " << index << " was never delivered";
+  }
+  // The bytes the follower holds of the checkpoint the leader keeps, once no transfer writes it.
+  uint64_t HeldByFollower(uint64_t index, uint64_t transfer_id) {
+    for (int i = 0; i < 100; ++i) {
+      absl::StatusOr<uint64_t> held =
+          HeldCheckpointBytes(b.transport->options().received_checkpoints, index, transfer_id);
+      if (held.ok()) return *held;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "the follower's partial copy stayed in use";
+    return 0;
+  }
+  // The transfer id in the name of the follower's partial copy.
+  uint64_t PartialTransferId(uint64_t index) {
+    const std::string prefix =
+        PartialCheckpointPath(receiver_dir, index, 0).substr(receiver_dir.size() + 1);
+    const std::string stem = prefix.substr(0, prefix.size() - 16);
+    for (const auto& entry : std::filesystem::directory_iterator(receiver_dir)) {
+      const std::string name = entry.path().filename();
+      if (name.starts_with(stem) && !name.ends_with(".manifest")) {
+        return std::stoull(name.substr(stem.size()), nullptr, 16);
+      }
+    }
+    return 0;
+  }
+
+  const std::string sender_dir;
+  const std::string receiver_dir;
+  FileSource source;
+  Member a;
+  Member b;
+  CuttingProxy proxy;
+  std::string table;
+};
+
+TEST(GrpcTransportTest, ACheckpointStreamThatBrokeResumesWhereTheReceiverStoppedAndSendsTheRest) {
+  CheckpointLink link;
+  const uint64_t total = link.table.size() + std::string("MANIFEST-000005\n").size();
+  link.SendBrokenAfter(1000, 6 << 20);
+  EXPECT_EQ(link.source.released(), 0) << "the checkpoint of a broken transfer must be kept";
+  const uint64_t id = link.PartialTransferId(1005);
+  ASSERT_NE(id, 0u) << "the follower kept no partial copy";
+  const uint64_t held = link.HeldByFollower(1005, id);
+  ASSERT_GT(held, 0u);
+  ASSERT_LT(held, total);
+
+  const uint64_t before = link.proxy.forwarded();
+  link.SendUntilDelivered(1000);
+  const uint64_t sent = link.proxy.forwarded() - before;
+  EXPECT_GE(sent, total - held);
+  EXPECT_LT(sent, total - held + (256 << 10)) << "more than the missing bytes went again";
+  EXPECT_EQ(link.source.made(), 1) << "the kept checkpoint was not reused";
+  ASSERT_TRUE(link.b.receiver.WaitFor([](auto& r) { return r.received_.size() == 1; }));
+  EXPECT_EQ(link.b.receiver.received_[0].snapshot().data(), "reference to 1005");
+  const std::string kept = ReceivedCheckpointPath(link.receiver_dir, 1005);
+  EXPECT_EQ(ReadFile(kept + "/000012.sst"), link.table);
+  EXPECT_EQ(ReadFile(kept + "/CURRENT"), "MANIFEST-000005\n");
+  EXPECT_EQ(link.source.released(), 1) << "a delivered checkpoint must be released";
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(link.receiver_dir)) {
+    left.push_back(entry.path().filename());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"snap-recv-00000000000003ed"});
+}
+
+TEST(GrpcTransportTest, AKeptCheckpointServesAnOlderSnapshotAndANewerOneGetsItsOwn) {
+  CheckpointLink link;
+  link.SendBrokenAfter(1000, 2 << 20);  // the checkpoint is at 1005
+  // Raft's next snapshot may be older than the checkpoint (another leader's term, a retry):
+  // the kept checkpoint still serves it, its reference retargeted to 1005.
+  link.SendBrokenAfter(1003, 1 << 20);
+  EXPECT_EQ(link.source.made(), 1);
+  EXPECT_EQ(link.source.released(), 0);
+  // A snapshot past the checkpoint needs a newer state: a new checkpoint replaces the kept one.
+  link.SendUntilDelivered(1010);
+  EXPECT_EQ(link.source.made(), 2);
+  EXPECT_EQ(link.source.released(), 2);
+  ASSERT_TRUE(link.b.receiver.WaitFor([](auto& r) { return r.received_.size() == 1; }));
+  EXPECT_EQ(link.b.receiver.received_[0].snapshot().metadata().index(), 1010u);
+  EXPECT_EQ(link.b.receiver.received_[0].snapshot().data(), "reference to 1015");
+  EXPECT_EQ(ReadFile(ReceivedCheckpointPath(link.receiver_dir, 1015) + "/000012.sst"), link.table);
+  EXPECT_FALSE(std::filesystem::exists(ReceivedCheckpointPath(link.receiver_dir, 1005)));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(link.receiver_dir), {}), 1)
+      << "the partial copy of the replaced checkpoint was left behind";
+}
+
+TEST(GrpcTransportTest, AKeptCheckpointServesARetriedSnapshotAtItsOwnIndex) {
+  CheckpointLink link;
+  link.SendBrokenAfter(1000, 2 << 20);
+  link.SendUntilDelivered(1005);
+  EXPECT_EQ(link.source.made(), 1);
+  ASSERT_TRUE(link.b.receiver.WaitFor([](auto& r) { return r.received_.size() == 1; }));
+  EXPECT_EQ(link.b.receiver.received_[0].snapshot().metadata().index(), 1005u);
+  EXPECT_EQ(link.b.receiver.received_[0].snapshot().data(), "reference to 1005");
+}
+
+TEST(GrpcTransportTest, AKeptCheckpointIsReleasedWhenItsTimeIsUp) {
+  CheckpointLink link(/*keep_checkpoint_for=*/absl::Milliseconds(300));
+  link.SendBrokenAfter(1000, 2 << 20);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (link.source.released() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(link.source.released(), 1);
+  EXPECT_TRUE(std::filesystem::is_empty(link.sender_dir));
+  // The next snapshot makes a checkpoint of its own.
+  link.SendUntilDelivered(1000);
+  EXPECT_EQ(link.source.made(), 2);
+}
+
+TEST(GrpcTransportTest, AKeptCheckpointIsReleasedWhenThePeerIsRemovedOrTheTransportStops) {
+  {
+    CheckpointLink link;
+    link.SendBrokenAfter(1000, 2 << 20);
+    EXPECT_EQ(link.source.released(), 0);
+    link.a.transport->RemovePeer(2);
+    EXPECT_EQ(link.source.released(), 1);
+  }
+  CheckpointLink link;
+  link.SendBrokenAfter(1000, 2 << 20);
+  link.a.transport->Stop();
+  EXPECT_EQ(link.source.released(), 1);
+  EXPECT_TRUE(std::filesystem::is_empty(link.sender_dir));
 }
 
 // A batch larger than the receiver's bound is refused by gRPC before it is allocated; the

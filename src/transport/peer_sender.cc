@@ -3,17 +3,39 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "transport/checkpoint_chunks.h"
 #include "transport/snapshot_chunks.h"
 
 namespace raftkv::transport {
+
+namespace {
+
+// Whether the peer turned a transfer down for what it is (it takes no checkpoints, has no room,
+// found the stream malformed or corrupted): sending the same checkpoint again would not help.
+// Anything else (the stream broke, timed out, was cancelled) is worth resuming.
+bool RefusedByPeer(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 grpc::ChannelArguments PeerChannelArguments() {
   grpc::ChannelArguments args;
@@ -111,6 +133,8 @@ bool PeerSender::Pump(grpc::ClientWriter<peerpb::MessageBatch>* writer) {
       absl::MutexLock lock(&mu_);
       if (stopping_) return sent;
     }
+    // Woken at least every 200 ms: a kept checkpoint does not outlive its time by much.
+    ReleaseExpiredCheckpoint();
     if (messages.empty()) continue;
     peerpb::MessageBatch batch;
     batch.set_cluster_id(options_.cluster_id);
@@ -145,26 +169,140 @@ void PeerSender::SendSnapshot(raftpb::Message message) {
       std::thread([this, m = std::move(message)]() mutable { StreamSnapshot(std::move(m)); });
 }
 
+absl::StatusOr<std::optional<CheckpointFiles>> PeerSender::CheckpointFor(
+    const raftpb::Snapshot& snapshot, bool* reused) {
+  CheckpointSource* source = options_.checkpoint_source;
+  if (std::optional<CheckpointFiles> kept = TakeKept(); kept.has_value()) {
+    // A checkpoint holds only committed entries: one at or after the snapshot's index serves
+    // it, with the snapshot's reference retargeted to it.
+    if (kept->index >= snapshot.metadata().index()) {
+      absl::StatusOr<std::optional<std::string>> data = source->Retarget(snapshot, kept->index);
+      if (data.ok() && data->has_value()) {
+        kept->snapshot_data = **std::move(data);
+        *reused = true;
+        return kept;
+      }
+    }
+    // The snapshot is newer than the kept checkpoint (or goes inline): it is replaced.
+    source->Release(*kept);
+  }
+  absl::StatusOr<std::optional<CheckpointFiles>> made = source->Make(snapshot);
+  if (made.ok() && made->has_value() && (*made)->transfer_id == 0) {
+    (*made)->transfer_id = NewTransferId();
+  }
+  return made;
+}
+
+absl::StatusOr<uint64_t> PeerSender::ResumeOffset(const CheckpointFiles& checkpoint) {
+  peerpb::CheckpointOffsetRequest request;
+  request.set_cluster_id(options_.cluster_id);
+  request.set_from(options_.local_id);
+  request.set_to(peer_id_);
+  request.set_index(checkpoint.index);
+  request.set_transfer_id(checkpoint.transfer_id);
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + std::min(options_.snapshot_timeout, absl::Seconds(10))));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("the sender is stopping");
+    snapshot_context_ = &context;
+  }
+  peerpb::CheckpointOffsetResponse response;
+  const grpc::Status status = stub_->CheckpointOffset(&context, request, &response);
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_context_ = nullptr;
+  }
+  // A peer that cannot tell gets the whole stream.
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) return 0;
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat("asking where to resume: ", status.error_message()));
+  }
+  return response.offset();
+}
+
+void PeerSender::Keep(CheckpointFiles checkpoint) {
+  std::optional<CheckpointFiles> replaced;
+  {
+    absl::MutexLock lock(&kept_mu_);
+    replaced = std::exchange(kept_, std::move(checkpoint));
+    kept_until_ = absl::Now() + options_.keep_checkpoint_for;
+  }
+  if (replaced.has_value()) options_.checkpoint_source->Release(*replaced);
+}
+
+std::optional<CheckpointFiles> PeerSender::TakeKept() {
+  std::optional<CheckpointFiles> kept;
+  bool expired = false;
+  {
+    absl::MutexLock lock(&kept_mu_);
+    kept = std::exchange(kept_, std::nullopt);
+    expired = absl::Now() >= kept_until_;
+  }
+  if (kept.has_value() && expired) {
+    options_.logger->info("releasing the checkpoint at index {} kept for peer {:x}: it expired",
+                          kept->index, peer_id_);
+    options_.checkpoint_source->Release(*kept);
+    return std::nullopt;
+  }
+  return kept;
+}
+
+void PeerSender::ReleaseExpiredCheckpoint() {
+  std::optional<CheckpointFiles> expired;
+  {
+    absl::MutexLock lock(&kept_mu_);
+    if (!kept_.has_value() || absl::Now() < kept_until_) return;
+    expired = std::exchange(kept_, std::nullopt);
+  }
+  options_.logger->info("releasing the checkpoint at index {} kept for peer {:x}: it expired",
+                        expired->index, peer_id_);
+  options_.checkpoint_source->Release(*expired);
+}
+
 void PeerSender::StreamSnapshot(raftpb::Message message) {
   const uint64_t index = message.snapshot().metadata().index();
-  // A snapshot of a state on disk refers to the state; a checkpoint of it, made now, travels
-  // instead (it holds the state at or after the snapshot's index).
+  // A snapshot of a state on disk refers to the state; a checkpoint of it travels instead (it
+  // holds the state at or after the snapshot's index): the one kept from a transfer that broke,
+  // if it serves, or one made now.
   std::optional<CheckpointFiles> checkpoint;
+  bool reused = false;
+  uint64_t offset = 0;
+  absl::Status prepared;
   if (options_.checkpoint_source != nullptr) {
-    absl::StatusOr<std::optional<CheckpointFiles>> made =
-        options_.checkpoint_source->Make(message.snapshot());
-    if (!made.ok()) {
-      options_.logger->warn("cannot send the snapshot at index {} to peer {:x}: {}", index,
-                            peer_id_, std::string(made.status().message()));
-      receiver_->ReportSnapshot(peer_id_, false);
-      snapshot_in_flight_ = false;
-      return;
+    absl::StatusOr<std::optional<CheckpointFiles>> found =
+        CheckpointFor(message.snapshot(), &reused);
+    if (found.ok()) {
+      checkpoint = *std::move(found);
+    } else {
+      prepared = found.status();
     }
-    checkpoint = *std::move(made);
   }
-  absl::Cleanup release = [&] {
-    if (checkpoint.has_value()) options_.checkpoint_source->Release(*checkpoint);
-  };
+  // A fresh checkpoint has a new id: the peer cannot hold any of it.
+  if (prepared.ok() && reused) {
+    absl::StatusOr<uint64_t> held = ResumeOffset(*checkpoint);
+    if (held.ok()) {
+      offset = *held;
+    } else {
+      prepared = held.status();
+    }
+  }
+  if (!prepared.ok()) {
+    options_.logger->warn("cannot send the snapshot at index {} to peer {:x}: {}", index, peer_id_,
+                          std::string(prepared.message()));
+    if (checkpoint.has_value()) {
+      if (RefusedByPeer(static_cast<grpc::StatusCode>(prepared.code()))) {
+        options_.checkpoint_source->Release(*checkpoint);
+      } else {
+        Keep(*std::move(checkpoint));
+      }
+    }
+    receiver_->ReportSnapshot(peer_id_, false);
+    snapshot_in_flight_ = false;
+    return;
+  }
 
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.snapshot_timeout));
@@ -177,11 +315,18 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
       stub_->SendSnapshot(&context, &receipt);
   bool written = true;
   uint64_t size_bytes = 0;
+  // A failure of this member's own files: the checkpoint is not worth keeping.
   std::string failure;
   if (checkpoint.has_value()) {
+    const uint64_t total = std::accumulate(
+        checkpoint->files.begin(), checkpoint->files.end(), uint64_t{0},
+        [](uint64_t sum, const CheckpointFile& file) { return sum + file.size_bytes; });
+    // An answer past the end cannot be about this checkpoint: the whole stream goes.
+    if (offset > total) offset = 0;
+    // Only the bytes the peer lacks travel (the chunker reads the others for the checksum).
     CheckpointChunker chunker(message, *checkpoint, options_.cluster_id,
-                              options_.snapshot_chunk_bytes);
-    size_bytes = chunker.total_bytes();
+                              options_.snapshot_chunk_bytes, /*env=*/nullptr, offset);
+    size_bytes = chunker.bytes_to_send();
     message.Clear();
     while (true) {
       absl::StatusOr<std::optional<peerpb::SnapshotChunk>> chunk = chunker.Next();
@@ -223,8 +368,9 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
     if (checkpoint.has_value()) {
       options_.logger->info(
           "sent snapshot at index {} to peer {:x} as a checkpoint at index {} ({} files, {} "
-          "bytes)",
-          index, peer_id_, checkpoint->index, checkpoint->files.size(), size_bytes);
+          "bytes{})",
+          index, peer_id_, checkpoint->index, checkpoint->files.size(), size_bytes,
+          offset > 0 ? absl::StrCat(", resumed at byte ", offset) : std::string());
     } else {
       options_.logger->info("sent snapshot at index {} ({} bytes) to peer {:x}", index, size_bytes,
                             peer_id_);
@@ -233,7 +379,14 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
     options_.logger->warn("sending snapshot at index {} to peer {:x} failed: {}", index, peer_id_,
                           failure.empty() ? status.error_message() : failure);
   }
-  std::move(release).Invoke();
+  if (checkpoint.has_value()) {
+    if (delivered || !failure.empty() || RefusedByPeer(status.error_code())) {
+      options_.checkpoint_source->Release(*checkpoint);
+    } else {
+      // The next snapshot to this peer resumes where this transfer stopped.
+      Keep(*std::move(checkpoint));
+    }
+  }
   receiver_->ReportSnapshot(peer_id_, delivered);
   snapshot_in_flight_ = false;
 }
@@ -287,6 +440,12 @@ void PeerSender::Stop() {
     snapshot_thread = std::move(snapshot_thread_);
   }
   if (snapshot_thread.joinable()) snapshot_thread.join();
+  std::optional<CheckpointFiles> kept;
+  {
+    absl::MutexLock lock(&kept_mu_);
+    kept = std::exchange(kept_, std::nullopt);
+  }
+  if (kept.has_value()) options_.checkpoint_source->Release(*kept);
 }
 
 }  // namespace raftkv::transport

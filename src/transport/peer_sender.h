@@ -2,12 +2,19 @@
 // long-lived gRPC stream, reconnecting with exponential backoff when the stream breaks, and,
 // when the transport asks for round-trip times, a second thread that probes the peer.
 //
+// Snapshots go on a thread of their own. A checkpoint whose transfer broke is kept (at most
+// one per peer, for options.keep_checkpoint_for) and the next snapshot to the peer reuses it if
+// it is at or after that snapshot's index, resuming at the offset the peer says it holds
+// (Peer.CheckpointOffset); it is released once delivered, replaced by a newer one, expired, or
+// when the sender stops (the member was removed, the transport stopped).
+//
 // Thread-safety: Send/SendSnapshot/Stop may be called from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -15,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "raftkv/peerpb/peer.grpc.pb.h"
+#include "transport/checkpoint.h"
 #include "transport/grpc_transport.h"
 #include "transport/message_queue.h"
 
@@ -45,6 +53,18 @@ class PeerSender {
   // Writes batches to one stream until it breaks or the sender stops; true if any was sent.
   bool Pump(grpc::ClientWriter<peerpb::MessageBatch>* writer);
   void StreamSnapshot(raftpb::Message message);
+  // The checkpoint to send for `snapshot`: the kept one when it serves (`reused` set), else a
+  // new one from the source; nullopt when the snapshot's data is sent inline.
+  absl::StatusOr<std::optional<CheckpointFiles>> CheckpointFor(const raftpb::Snapshot& snapshot,
+                                                               bool* reused);
+  // How many bytes of `checkpoint`'s stream the peer holds from a broken transfer.
+  absl::StatusOr<uint64_t> ResumeOffset(const CheckpointFiles& checkpoint);
+  // Keeps the checkpoint of a transfer that broke, for the next snapshot to resume.
+  void Keep(CheckpointFiles checkpoint);
+  // Hands the kept checkpoint over (nullopt when there is none or it expired; an expired one is
+  // released).
+  std::optional<CheckpointFiles> TakeKept();
+  void ReleaseExpiredCheckpoint();
   // The prober thread: one timed Peer.Probe every options_.probe_interval until Stop.
   void Probe();
   void ReportUnreachable();
@@ -65,6 +85,10 @@ class PeerSender {
   grpc::ClientContext* probe_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread snapshot_thread_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> snapshot_in_flight_{false};
+  // The checkpoint of the last transfer that broke, and until when it is kept.
+  absl::Mutex kept_mu_;
+  std::optional<CheckpointFiles> kept_ ABSL_GUARDED_BY(kept_mu_);
+  absl::Time kept_until_ ABSL_GUARDED_BY(kept_mu_);
   std::thread thread_;
   std::thread probe_thread_;
 };

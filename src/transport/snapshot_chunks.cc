@@ -39,9 +39,17 @@ std::vector<peerpb::SnapshotChunk> SplitSnapshot(const raftpb::Message& message,
 }
 
 absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
+  absl::Status s = AddChunk(std::move(chunk));
+  // A refused stream leaves nothing to resume; one that merely stops (the assembler is
+  // destroyed without an error) keeps what it wrote, if it can resume.
+  if (!s.ok() && sink_ != nullptr) sink_->Discard();
+  return s;
+}
+
+absl::Status SnapshotAssembler::AddChunk(peerpb::SnapshotChunk chunk) {
   if (complete_) return absl::InvalidArgumentError("snapshot chunk after the last one");
   if (!started_) {
-    if (chunk.offset() != 0 || !chunk.has_message()) {
+    if (!chunk.has_message() || (chunk.offset() != 0 && !chunk.has_checkpoint())) {
       return absl::InvalidArgumentError("snapshot stream does not start with its header chunk");
     }
     started_ = true;
@@ -49,12 +57,19 @@ absl::Status SnapshotAssembler::Add(peerpb::SnapshotChunk chunk) {
     total_size_bytes_ = chunk.total_size_bytes();
     message_ = std::move(*chunk.mutable_message());
     if (chunk.has_checkpoint()) {
-      // The state comes as files, straight to disk; the message's data is the reference.
+      // The state comes as files, straight to disk; the message's data is the reference. A
+      // stream that resumes starts where the bytes kept from a broken one end (the sink checks
+      // that it holds them).
       if (checkpoints_ == nullptr) {
         return absl::FailedPreconditionError("this member does not accept snapshots as files");
       }
       sink_ = std::make_unique<CheckpointSink>(*checkpoints_);
-      if (absl::Status s = sink_->Begin(chunk.checkpoint(), total_size_bytes_); !s.ok()) return s;
+      if (absl::Status s = sink_->Begin(chunk.checkpoint(), total_size_bytes_, chunk.offset());
+          !s.ok()) {
+        return s;
+      }
+      received_ = chunk.offset();
+      resumed_from_ = chunk.offset();
     } else {
       if (total_size_bytes_ > max_size_bytes_) {
         return absl::ResourceExhaustedError(absl::StrCat("snapshot of ", total_size_bytes_,

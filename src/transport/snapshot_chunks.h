@@ -44,8 +44,11 @@ class SnapshotAssembler {
                              const CheckpointSinkOptions* checkpoints = nullptr)
       : max_size_bytes_(max_size_bytes), checkpoints_(checkpoints) {}
 
-  // Takes the next chunk in order. InvalidArgument when the stream is malformed (no header
-  // first, a gap, more data than announced, a bad manifest), ResourceExhausted when the
+  // Takes the next chunk in order. A stream of files may start at an offset other than 0: it
+  // resumes a transfer that broke, and the sink checks that it holds exactly the bytes before
+  // it. InvalidArgument when the stream is malformed (no header first, a gap, more data than
+  // announced, a bad manifest, a resume point other than the bytes held), ResourceExhausted
+  // when the
   // announced size is above the limit (or, for files, the free space), DataLoss when the
   // checksum does not match, FailedPrecondition for files this member does not accept, and the
   // file system's error when a file cannot be written.
@@ -59,10 +62,14 @@ class SnapshotAssembler {
   raftpb::Message TakeMessage();
   // Capacity of the inline data buffer so far.
   uint64_t reserved_bytes() const { return data_.capacity(); }
-  // Data bytes received so far.
+  // Data bytes held so far, those a resumed stream did not need to carry included.
   uint64_t received_bytes() const { return received_; }
+  // Where this stream's data started: bytes kept from a broken transfer of the same checkpoint.
+  uint64_t resumed_from() const { return resumed_from_; }
 
  private:
+  absl::Status AddChunk(peerpb::SnapshotChunk chunk);
+
   const uint64_t max_size_bytes_;
   const CheckpointSinkOptions* const checkpoints_;
   bool started_ = false;
@@ -70,6 +77,7 @@ class SnapshotAssembler {
   uint64_t from_ = 0;
   uint64_t total_size_bytes_ = 0;
   uint64_t received_ = 0;
+  uint64_t resumed_from_ = 0;
   raftpb::Message message_;
   std::string data_;
   std::unique_ptr<CheckpointSink> sink_;
