@@ -61,16 +61,18 @@ class EngineTest : public ClusterTest {
     return hash->hash();
   }
 
-  // How many times member i's log says it received a snapshot as a checkpoint.
-  int CheckpointsReceived(int i) {
+  // How many lines of member i's log contain `text`.
+  int CountInLog(int i, std::string_view text) {
     const std::string log = ReadLog(i);
     int count = 0;
-    for (size_t at = log.find("as a checkpoint of"); at != std::string::npos;
-         at = log.find("as a checkpoint of", at + 1)) {
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {
       ++count;
     }
     return count;
   }
+
+  // How many times member i's log says it received a snapshot as a checkpoint.
+  int CheckpointsReceived(int i) { return CountInLog(i, "as a checkpoint of"); }
 
   // Every member at the same revision, with the same history there (HashKV).
   void ExpectTheMembersAgree() {
@@ -253,6 +255,47 @@ TEST_F(EngineTest, AMemberKilledWhileInstallingACheckpointComesBackWithEveryWrit
   }
   EXPECT_FALSE(absl::StrContains(ReadLog(victim), "must stop"))
       << "the victim failed to install a snapshot";
+}
+
+// The leader killed with SIGKILL while it sends a lagging follower the checkpoint of its state
+// (just after making it, in the middle of the stream, or just after): the follower is left with
+// a partial copy or with nothing, the next leader sends it a checkpoint of its own, and nothing
+// acknowledged is lost.
+TEST_F(EngineTest, ALeaderKilledWhileSendingACheckpointLeavesTheFollowerToTheNextLeader) {
+  StartCluster(/*snapshot_count=*/20);
+  const int leader = WaitForLeader();
+  ASSERT_GE(leader, 0);
+  const int follower = (leader + 1) % 3;
+  cluster_->Kill(follower);
+  // Values that do not compress, so that the stream takes a while (about 25 MB).
+  std::mt19937 random(std::random_device{}());
+  std::vector<std::string> keys;
+  for (int k = 0; k < 400; ++k) {
+    std::string value(64 << 10, ' ');
+    for (char& c : value) c = static_cast<char>('!' + random() % 90);
+    const std::string key = absl::StrCat("send/", k);
+    ASSERT_TRUE(PutSomewhere(key, value)) << key;
+    keys.push_back(key);
+  }
+  const std::string_view made = "for the snapshot at index";
+  const int made_before = CountInLog(leader, made);
+  ASSERT_TRUE(cluster_->Start(follower).ok());
+  ASSERT_TRUE(Eventually([&] { return CountInLog(leader, made) > made_before; },
+                         absl::Seconds(30)))
+      << "the leader did not make a checkpoint for the follower";
+  std::this_thread::sleep_for(std::chrono::milliseconds(random() % 60));
+  cluster_->Kill(leader);
+  EXPECT_TRUE(Eventually([&] { return !LocalValue(follower, keys.back()).empty(); },
+                         absl::Seconds(60)))
+      << "the follower did not catch up from the next leader";
+  ASSERT_TRUE(cluster_->Start(leader).ok());
+  ExpectTheMembersAgree();
+  CommandResult get = Etcdctl("get send/ --prefix --keys-only", cluster_->endpoint(follower));
+  ASSERT_EQ(get.exit_code, 0) << get.output;
+  for (const std::string& key : keys) {
+    EXPECT_TRUE(absl::StrContains(get.output, key + "\n")) << key << " missing on the follower";
+  }
+  EXPECT_FALSE(absl::StrContains(ReadLog(follower), "must stop"));
 }
 
 // Members that keep their state in memory snapshot it inline, as before there were engines on
