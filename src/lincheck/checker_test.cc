@@ -259,7 +259,9 @@ TEST(CheckerTest, TensOfThousandsOfOperationsSplitOverKeysAreChecked) {
 // operations, 39 of them writes whose outcome the client never learned. Each unknown write may
 // or may not have happened, so many search nodes share a known set and a state and differ only
 // in the unknown writes used; the memo table must keep just the minimal such sets, or the
-// dominance checks grow without end and the search never finishes.
+// dominance checks grow without end and the search never finishes. No time budget: one would
+// make the verdict depend on how busy the machine is; a search that does not end is stopped
+// by ctest's timeout (600 s), several times what it needs under ASan on a busy 2-core machine.
 TEST(CheckerTest, ManyUnknownWritesOnOneKeyAreDecided) {
   std::ifstream file(std::string(RAFTKV_LINCHECK_TESTDATA_DIR) + "/one-key-39-unknown.txt");
   ASSERT_TRUE(file.good());
@@ -267,7 +269,7 @@ TEST(CheckerTest, ManyUnknownWritesOnOneKeyAreDecided) {
   text << file.rdbuf();
   absl::StatusOr<History> history = ParseRaftkvHistory(text.str(), "one-key-39-unknown.txt");
   ASSERT_TRUE(history.ok()) << history.status();
-  const CheckResult result = CheckHistory(*NewKvModel(), *history, {.timeout = absl::Seconds(300)});
+  const CheckResult result = CheckHistory(*NewKvModel(), *history);
   EXPECT_EQ(result.verdict, Verdict::kLinearizable);
 }
 
