@@ -2,11 +2,21 @@
 # the null server on loopback, started with the same flags, and stopped again.
 #
 # Needs from the caller: BASE_PORT, RAFTKV_SERVER, RAFTKV_NULL_SERVER, RAFTKV_BASE_SERVER (may be
-# empty), and the log/die functions. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
+# empty). Also gives the scripts their shared helpers: log, die, median, elapsed_since. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
 # --engine memory) | raftkv-base (the build in RAFTKV_BASE_SERVER).
 # Every system gets the same flags (raftkv-server takes etcd's), the same ports and
 # data directories under build/etcd-compare/data/<system>/n<i>. The null server is one process
 # on the first client port; its directory holds only its log.
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+# The median of the numbers on stdin, one per line.
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# Seconds since $1 (a `date +%s.%N` reading), to the millisecond.
+elapsed_since() { awk -v start="$1" -v now="$(date +%s.%N)" 'BEGIN {printf "%.3f", now - start}'; }
+
 client_port() { echo $((BASE_PORT + 2 * $1)); }
 peer_port() { echo $((BASE_PORT + 2 * $1 + 1)); }
 ENDPOINTS=""  # the started system's client endpoints, set by start_cluster

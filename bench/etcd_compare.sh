@@ -118,8 +118,9 @@ RANGE_KEY="bench-range-key"
 
 export ETCDCTL_API=3
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# Clusters and the shared helpers (log, die): bench/cluster.sh (start_cluster, stop_cluster,
+# wait_healthy, ports).
+source "$ROOT/bench/cluster.sh"
 
 [[ "$(id -u)" == 0 ]] || die "run as root (apt-get)"
 
@@ -199,8 +200,7 @@ build_raftkv() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# 4. Clusters: bench/cluster.sh (start_cluster, stop_cluster, wait_healthy, ports).
-source "$ROOT/bench/cluster.sh"
+# 4. Clusters: bench/cluster.sh, sourced above.
 trap 'perf_abort; stop_cluster' EXIT
 
 # CPU seconds (user + system) used so far by the members. The process's line of /proc/<pid>/stat

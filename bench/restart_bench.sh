@@ -31,9 +31,6 @@ ROUNDS="${ROUNDS:-3}"
 BASE_PORT="${BASE_PORT:-43379}"
 export ETCDCTL_API=3
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 source "$ROOT/bench/cluster.sh"
 trap stop_cluster EXIT
 
@@ -51,8 +48,6 @@ restart_member() {  # $1 = system, $2 = directory
   echo "$pid"
 }
 
-elapsed_since() { awk -v start="$1" -v now="$(date +%s.%N)" 'BEGIN {printf "%.3f", now - start}'; }
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 mkdir -p "$WORK"
 RESULTS="$WORK/results.tsv"

@@ -10,7 +10,11 @@
 #include "kv/rocksdb_format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
@@ -57,6 +61,41 @@ bool HasPrefix(const rocksdb::Slice& slice, std::string_view prefix) {
 // How many older versions of a key a scan steps over before it seeks past the rest.
 constexpr int kStepsBeforeSeek = 4;
 
+// The prefix of a version key that names the key: everything but the 8-byte revision. Bloom
+// filters are built over these prefixes, so that a point read (a seek within one key's
+// versions) skips every table file that holds no version of the key, which is most of them once
+// the data spans several levels.
+class KeyOfVersionTransform final : public rocksdb::SliceTransform {
+ public:
+  // Part of the files' properties: a new name would leave existing filters unused, not wrong.
+  const char* Name() const override { return "raftkv.KeyOfVersion"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& version_key) const override {
+    return {version_key.data(), version_key.size() - 8};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 8; }
+};
+
+// Table options shared by the column families: one block cache for all of them, and filters on
+// the key prefixes of the versions family (the other families are read in order, by scans).
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                           bool key_prefix_filters) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Index and filter blocks count against the cache rather than growing beside it, so that the
+  // engine's memory stays bounded by the cache size whatever the data size.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  rocksdb::ColumnFamilyOptions options;
+  if (key_prefix_filters) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = false;  // reads seek within a key, never look a version up
+    options.prefix_extractor = std::make_shared<KeyOfVersionTransform>();
+    options.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::string& dir,
@@ -71,12 +110,13 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   // RocksDB's own text log (LOG, LOG.old.*) would otherwise grow and accumulate without bound.
   db_options.max_log_file_size = 8 << 20;
   db_options.keep_log_file_num = 4;
-  const rocksdb::ColumnFamilyOptions family_options;
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  const rocksdb::ColumnFamilyOptions ordered = FamilyOptions(cache, false);
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, family_options},
-      {std::string(format::kVersionsFamily), family_options},
-      {std::string(format::kRevisionsFamily), family_options},
-      {std::string(format::kMetaFamily), family_options},
+      {rocksdb::kDefaultColumnFamilyName, ordered},
+      {std::string(format::kVersionsFamily), FamilyOptions(cache, true)},
+      {std::string(format::kRevisionsFamily), ordered},
+      {std::string(format::kMetaFamily), ordered},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -152,20 +192,25 @@ RocksDbEngine::~RocksDbEngine() {
 
 bool RocksDbEngine::BatchIsEmpty() const { return batch_->GetWriteBatch()->Count() == 0; }
 
-std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewDbIterator(
-    rocksdb::ColumnFamilyHandle* family) const {
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), family));
+std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewDbIterator(rocksdb::ColumnFamilyHandle* family,
+                                                                Extent extent) const {
+  rocksdb::ReadOptions read;
+  // With a prefix extractor (the versions family) an iterator is in prefix mode by default and
+  // its order past the first key's prefix is undefined; scans need the total order.
+  read.total_order_seek = extent == Extent::kOrdered;
+  read.prefix_same_as_start = extent == Extent::kOneKey;
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, family));
 }
 
-std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewIterator(
-    rocksdb::ColumnFamilyHandle* family) const {
-  std::unique_ptr<rocksdb::Iterator> base = NewDbIterator(family);
+std::unique_ptr<rocksdb::Iterator> RocksDbEngine::NewIterator(rocksdb::ColumnFamilyHandle* family,
+                                                              Extent extent) const {
+  std::unique_ptr<rocksdb::Iterator> base = NewDbIterator(family, extent);
   if (BatchIsEmpty()) return base;
   return std::unique_ptr<rocksdb::Iterator>(batch_->NewIteratorWithBase(family, base.release()));
 }
 
 bool RocksDbEngine::Read(std::string_view key, int64_t revision, ReadFn fn) const {
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_, Extent::kOneKey);
   it->Seek(format::VersionKey(key, revision));
   CheckOk(it->status(), "reading a key");
   if (!it->Valid() || !HasPrefix(it->key(), format::VersionKeyPrefix(key))) return false;
@@ -177,7 +222,11 @@ bool RocksDbEngine::Read(std::string_view key, int64_t revision, ReadFn fn) cons
 
 void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, ScanFn fn) const {
   if (!range.end.empty() && range.end <= range.begin) return;
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(versions_);
+  // A range of one key (etcd's Get) is a point read: its seek may skip files by their filters.
+  const bool one_key = range.end.size() == range.begin.size() + 1 && range.end.back() == '\0' &&
+                       range.end.starts_with(range.begin);
+  std::unique_ptr<rocksdb::Iterator> it =
+      NewIterator(versions_, one_key ? Extent::kOneKey : Extent::kOrdered);
   it->Seek(format::VersionKey(range.begin, revision));
   while (it->Valid()) {
     format::DecodedVersionKey entry = DecodeKeyOrDie(*it);
@@ -190,6 +239,7 @@ void RocksDbEngine::Scan(const KeyRange& range, int64_t revision, ScanFn fn) con
     }
     const Version version = DecodeVersionOrDie(*it, entry.revision);
     if (!version.tombstone && !fn(entry.key, version)) return;
+    if (one_key) break;
     // On to the next key. Most keys keep few versions, so stepping is cheaper than seeking past
     // them; a key with a long history is skipped with one seek.
     const std::string prefix(View(it->key()).substr(0, it->key().size() - 8));

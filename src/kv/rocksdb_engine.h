@@ -52,6 +52,9 @@ class RocksDbEngine final : public Engine {
     // still holds the later ones), and Sync() flushes every column family at once instead of
     // syncing the log.
     bool write_ahead_log = true;
+    // The block cache shared by the column families: uncompressed data blocks, and the index
+    // and filter blocks too, so that it bounds what the engine's reads keep in memory.
+    size_t block_cache_bytes = size_t{256} << 20;
   };
 
   // Opens the engine in `dir`, creating it when missing, and reads its meta, leases and alarms.
@@ -106,10 +109,15 @@ class RocksDbEngine final : public Engine {
 
  private:
   RocksDbEngine() = default;
+  // How an iterator will move: across keys in order (scans), or only among the versions of the
+  // key it was first sought to (a point read, which may then skip files by their filters).
+  enum class Extent { kOrdered, kOneKey };
   // An iterator over `family` that sees the open batch (when it has writes) over the database.
-  std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* family) const;
+  std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* family,
+                                                 Extent extent = Extent::kOrdered) const;
   // An iterator over the database alone.
-  std::unique_ptr<rocksdb::Iterator> NewDbIterator(rocksdb::ColumnFamilyHandle* family) const;
+  std::unique_ptr<rocksdb::Iterator> NewDbIterator(rocksdb::ColumnFamilyHandle* family,
+                                                   Extent extent = Extent::kOrdered) const;
   bool BatchIsEmpty() const;
 
   Options options_;
