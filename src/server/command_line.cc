@@ -89,6 +89,14 @@ void BindImplemented(Parser& p) {
                  "applied index) or memory (rebuilt from the raft log on every start)")
       ->check(CLI::IsMember({"rocksdb", "memory"}))
       ->capture_default_str();
+  app.add_option("--snapshot-send-timeout", f.snapshot_send_timeout,
+                 "raftkv only: how long one snapshot stream to a member may take beyond the time "
+                 "its bytes need at 10 MiB/s (a duration: 90s, 5m)")
+      ->capture_default_str();
+  app.add_option("--snapshot-keep-for", f.snapshot_keep_for,
+                 "raftkv only: how long the checkpoint of a broken snapshot stream is kept for "
+                 "the next transfer to resume (a duration; 0s keeps none)")
+      ->capture_default_str();
   // Not etcd's: revision mode's check interval, for tests; the empty group hides it from --help.
   app.add_option("--auto-compaction-revision-interval", f.auto_compaction_revision_interval)
       ->group("");

@@ -81,6 +81,17 @@ TEST(CommandLineTest, TheRevisionCheckIntervalIsAHiddenRaftkvOption) {
   EXPECT_EQ(help.message.find("--auto-compaction-revision-interval"), std::string::npos);
 }
 
+TEST(CommandLineTest, SnapshotTransferTimesAreRaftkvOptionsShownInHelp) {
+  CommandLine c = ParseCommandLine(
+      {"--snapshot-send-timeout", "20m", "--snapshot-keep-for=1h"}, {});
+  ASSERT_FALSE(c.exit_code.has_value()) << c.message;
+  EXPECT_EQ(c.flags.snapshot_send_timeout, "20m");
+  EXPECT_EQ(c.flags.snapshot_keep_for, "1h");
+  CommandLine help = ParseCommandLine({"--help"}, {});
+  EXPECT_NE(help.message.find("--snapshot-send-timeout"), std::string::npos);
+  EXPECT_NE(help.message.find("--snapshot-keep-for"), std::string::npos);
+}
+
 TEST(CommandLineTest, BooleansTakeGoForms) {
   for (const char* arg : {"--enable-v2", "--enable-v2=true", "--enable-v2=false", "-enable-v2",
                           "-enable-v2=false"}) {

@@ -136,6 +136,24 @@ absl::StatusOr<std::optional<etcd::AutoCompactionPolicy>> AutoCompactionPolicyOf
   return policy;
 }
 
+absl::StatusOr<SnapshotTransferTimes> SnapshotTransferTimesOf(const ServerFlags& flags) {
+  SnapshotTransferTimes times;
+  if (!absl::ParseDuration(flags.snapshot_send_timeout, &times.send_timeout) ||
+      times.send_timeout <= absl::ZeroDuration() ||
+      times.send_timeout == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--snapshot-send-timeout \"", flags.snapshot_send_timeout,
+                     "\": use a positive duration such as 5m or 90s"));
+  }
+  if (!absl::ParseDuration(flags.snapshot_keep_for, &times.keep_for) ||
+      times.keep_for < absl::ZeroDuration() || times.keep_for == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--snapshot-keep-for \"", flags.snapshot_keep_for,
+                     "\": use a duration such as 5m, or 0s to keep nothing"));
+  }
+  return times;
+}
+
 int64_t QuotaBytesOf(const ServerFlags& flags) {
   if (flags.quota_backend_bytes == 0) return kv::kDefaultQuotaBytes;
   return flags.quota_backend_bytes < 0 ? 0 : flags.quota_backend_bytes;
@@ -198,6 +216,7 @@ absl::Status ValidateFlags(const ServerFlags& flags) {
     return absl::InvalidArgumentError("--initial-cluster-token must not be empty");
   }
   if (absl::Status s = AutoCompactionPolicyOf(flags).status(); !s.ok()) return s;
+  if (absl::Status s = SnapshotTransferTimesOf(flags).status(); !s.ok()) return s;
   if (absl::Status s = CheckTlsUrls(flags); !s.ok()) return s;
 
   absl::StatusOr<std::map<std::string, std::vector<std::string>>> members =

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "raftkv/peerpb/peer.pb.h"
 #include "server/etcd/auto_compactor.h"
 #include "transport/tls_credentials.h"
@@ -86,7 +87,23 @@ struct ServerFlags {
   // <data-dir>/member/kv, reopened at its applied index on restart) or "memory" (rebuilt from
   // the raft log's snapshot and entries on every start; bounded by memory).
   std::string engine = "rocksdb";
+  // Not etcd flags: snapshot transfers to a lagging or new member. --snapshot-send-timeout: how
+  // long one snapshot stream may take beyond the time its bytes need at 10 MiB/s (so a large
+  // state is not cut off by a deadline sized for a small one). --snapshot-keep-for: how long a
+  // checkpoint whose stream broke is kept so that the next transfer to the same member resumes
+  // it instead of starting over (0s: never kept). Go-style durations, as etcd's.
+  std::string snapshot_send_timeout = "5m";
+  std::string snapshot_keep_for = "5m";
 };
+
+// The snapshot transfer times the flags ask for.
+struct SnapshotTransferTimes {
+  absl::Duration send_timeout;
+  absl::Duration keep_for;
+};
+// InvalidArgument naming the flag when a value is not a duration, or is out of range
+// (--snapshot-send-timeout must be positive, --snapshot-keep-for not negative).
+absl::StatusOr<SnapshotTransferTimes> SnapshotTransferTimesOf(const ServerFlags& flags);
 
 // The client and peer certificate flags as the transport's TlsFiles.
 transport::TlsFiles ClientTlsFiles(const ServerFlags& flags);

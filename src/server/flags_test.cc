@@ -156,6 +156,37 @@ TEST(FlagsTest, WrongAutoCompactionValuesNameTheirFlag) {
             std::string::npos);
 }
 
+TEST(FlagsTest, SnapshotTransfersGetFiveMinutesAndKeepABrokenCheckpointFiveMinutesByDefault) {
+  ServerFlags f = ThreeMembers();
+  absl::StatusOr<SnapshotTransferTimes> times = SnapshotTransferTimesOf(f);
+  ASSERT_TRUE(times.ok()) << times.status();
+  EXPECT_EQ(times->send_timeout, absl::Minutes(5));
+  EXPECT_EQ(times->keep_for, absl::Minutes(5));
+
+  f.snapshot_send_timeout = "1h30m";
+  f.snapshot_keep_for = "0s";  // keep nothing: every transfer starts over
+  times = SnapshotTransferTimesOf(f);
+  ASSERT_TRUE(times.ok()) << times.status();
+  EXPECT_EQ(times->send_timeout, absl::Minutes(90));
+  EXPECT_EQ(times->keep_for, absl::ZeroDuration());
+  EXPECT_TRUE(ValidateFlags(f).ok()) << ValidateFlags(f);
+}
+
+TEST(FlagsTest, WrongSnapshotTransferTimesNameTheirFlag) {
+  for (const char* value : {"0s", "-1m", "soon", "5", "inf"}) {
+    ServerFlags f = ThreeMembers();
+    f.snapshot_send_timeout = value;
+    EXPECT_NE(ValidateFlags(f).message().find("--snapshot-send-timeout"), std::string::npos)
+        << value;
+  }
+  for (const char* value : {"-1s", "later", "inf"}) {
+    ServerFlags f = ThreeMembers();
+    f.snapshot_keep_for = value;
+    EXPECT_NE(ValidateFlags(f).message().find("--snapshot-keep-for"), std::string::npos)
+        << value;
+  }
+}
+
 TEST(FlagsTest, QuotaZeroIsEtcdsTwoGiBAndNegativeTurnsItOff) {
   ServerFlags f = ThreeMembers();
   EXPECT_EQ(QuotaBytesOf(f), int64_t{2} << 30);

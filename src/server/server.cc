@@ -313,6 +313,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerFlags& given_f
   transport_options.server_credentials = tls->peer_server;
   transport_options.channel_credentials = tls->peer_channel;
   transport_options.allowed_peer_cn = flags.peer_cert_allowed_cn;
+  // Validated with the other flags before the server is built.
+  const SnapshotTransferTimes snapshot_times = SnapshotTransferTimesOf(flags).value();
+  transport_options.snapshot_timeout = snapshot_times.send_timeout;
+  transport_options.keep_checkpoint_for = snapshot_times.keep_for;
   transport_options.on_round_trip = PeerRoundTripRecorder(server->metrics_);
   // Snapshots of the state on disk go out as checkpoints of the engine, and come in as files
   // kept in the member directory until they are installed.

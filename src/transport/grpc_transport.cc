@@ -187,6 +187,12 @@ class PeerService final : public peerpb::Peer::Service {
   std::atomic<int> receiving_snapshots_{0};
 };
 
+absl::Duration SnapshotStreamTimeout(const GrpcTransportOptions& options, uint64_t bytes) {
+  const uint64_t rate = std::max<uint64_t>(options.snapshot_floor_bytes_per_second, 1);
+  return options.snapshot_timeout +
+         absl::Seconds(static_cast<double>(bytes) / static_cast<double>(rate));
+}
+
 absl::StatusOr<peerpb::MembersResponse> FetchMembers(
     const std::string& address, absl::Duration timeout,
     std::shared_ptr<grpc::ChannelCredentials> credentials) {

@@ -53,7 +53,11 @@ struct GrpcTransportOptions {
   absl::Duration min_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(1);
   size_t snapshot_chunk_bytes = 1 << 20;
+  // One snapshot stream may take snapshot_timeout plus the time its bytes need at
+  // snapshot_floor_bytes_per_second (SnapshotStreamTimeout): a deadline sized for a small state
+  // would cut a large one off again and again.
   absl::Duration snapshot_timeout = absl::Minutes(5);
+  uint64_t snapshot_floor_bytes_per_second = 10 << 20;
   // How long a checkpoint whose transfer broke is kept for the next snapshot to the same peer
   // to resume (one per peer at most).
   absl::Duration keep_checkpoint_for = absl::Minutes(5);
@@ -95,6 +99,10 @@ struct GrpcTransportOptions {
   // Unset: no id counts as removed. Called from gRPC threads.
   std::function<bool(uint64_t id)> is_removed;
 };
+
+// The deadline of a snapshot stream that sends `bytes`: options.snapshot_timeout plus the time
+// the bytes need at options.snapshot_floor_bytes_per_second.
+absl::Duration SnapshotStreamTimeout(const GrpcTransportOptions& options, uint64_t bytes);
 
 // Asks the member listening for peers at `address` (host:port) for the cluster id and members.
 // Null credentials: plain text.

@@ -20,6 +20,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "raftkv/peerpb/peer.grpc.pb.h"
 
 namespace raftkv::transport {
 namespace {
@@ -589,6 +591,94 @@ TEST(GrpcTransportTest, AKeptCheckpointIsReleasedWhenThePeerIsRemovedOrTheTransp
   link.a.transport->Stop();
   EXPECT_EQ(link.source.released(), 1);
   EXPECT_TRUE(std::filesystem::is_empty(link.sender_dir));
+}
+
+// A member of an older release: it takes snapshot streams but has no Peer.CheckpointOffset (gRPC
+// answers UNIMPLEMENTED). Its first stream breaks after two chunks, as a network would break
+// it; later ones are taken whole. It records where each stream started and what it received.
+class MemberWithoutResume final : public peerpb::Peer::Service {
+ public:
+  MemberWithoutResume() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~MemberWithoutResume() override { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  grpc::Status SendSnapshot(grpc::ServerContext*, grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                            peerpb::SnapshotReceipt* receipt) override {
+    const bool break_it = streams_.fetch_add(1) == 0;
+    peerpb::SnapshotChunk chunk;
+    uint64_t received = 0;
+    for (int chunks = 0; reader->Read(&chunk); ++chunks) {
+      if (chunks == 0) {
+        absl::MutexLock lock(&mu_);
+        first_offsets_.push_back(chunk.offset());
+      }
+      received += chunk.data().size();
+      if (break_it && chunks == 1) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "cut");
+    }
+    absl::MutexLock lock(&mu_);
+    whole_streams_bytes_.push_back(received);
+    receipt->set_received_bytes(received);
+    return grpc::Status::OK;
+  }
+
+  std::vector<uint64_t> first_offsets() {
+    absl::MutexLock lock(&mu_);
+    return first_offsets_;
+  }
+  std::vector<uint64_t> whole_streams_bytes() {
+    absl::MutexLock lock(&mu_);
+    return whole_streams_bytes_;
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::atomic<int> streams_{0};
+  absl::Mutex mu_;
+  std::vector<uint64_t> first_offsets_;
+  std::vector<uint64_t> whole_streams_bytes_;
+};
+
+TEST(GrpcTransportTest, AMemberThatCannotSayWhereToResumeGetsTheKeptCheckpointFromTheStart) {
+  const std::string sender_dir = TempDirectory();
+  FileSource source(sender_dir);
+  source.files = {{"000012.sst", std::string(300 << 10, 'x')}, {"CURRENT", "MANIFEST-000005\n"}};
+  const uint64_t total = (300 << 10) + std::string("MANIFEST-000005\n").size();
+  Member a(7, 1, [&](GrpcTransportOptions& o) { o.checkpoint_source = &source; });
+  MemberWithoutResume old_member;
+  a.transport->AddPeer(2, old_member.address());
+  auto reports = [&a](size_t n) {
+    return a.receiver.WaitFor([n](auto& r) { return r.snapshot_reports_.size() == n; });
+  };
+
+  a.transport->Send({SnapshotReference(1000)});
+  ASSERT_TRUE(reports(1));
+  EXPECT_FALSE(a.receiver.snapshot_reports_[0]);
+  EXPECT_EQ(source.released(), 0) << "the checkpoint of a broken transfer must be kept";
+
+  a.transport->Send({SnapshotReference(1000)});
+  ASSERT_TRUE(reports(2));
+  EXPECT_TRUE(a.receiver.snapshot_reports_[1]);
+  EXPECT_EQ(source.made(), 1) << "the kept checkpoint was not the one sent again";
+  EXPECT_EQ(old_member.first_offsets(), (std::vector<uint64_t>{0, 0}));
+  EXPECT_EQ(old_member.whole_streams_bytes(), std::vector<uint64_t>{total});
+  EXPECT_EQ(source.released(), 1);
+  a.transport->Stop();
+  std::filesystem::remove_all(sender_dir);
+}
+
+TEST(GrpcTransportTest, ASnapshotStreamGetsItsTimeoutPlusWhatItsBytesNeedAtTheFloorRate) {
+  GrpcTransportOptions options;
+  options.snapshot_timeout = absl::Minutes(5);
+  options.snapshot_floor_bytes_per_second = 10 << 20;
+  EXPECT_EQ(SnapshotStreamTimeout(options, 0), absl::Minutes(5));
+  EXPECT_EQ(SnapshotStreamTimeout(options, uint64_t{10} << 30),
+            absl::Minutes(5) + absl::Seconds(1024));
 }
 
 // A batch larger than the receiver's bound is refused by gRPC before it is allocated; the

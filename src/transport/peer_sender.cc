@@ -304,8 +304,15 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
     return;
   }
 
+  uint64_t stream_bytes = message.snapshot().data().size();
+  if (checkpoint.has_value()) {
+    stream_bytes = std::accumulate(
+        checkpoint->files.begin(), checkpoint->files.end(), uint64_t{0},
+        [](uint64_t sum, const CheckpointFile& file) { return sum + file.size_bytes; });
+  }
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.snapshot_timeout));
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + SnapshotStreamTimeout(options_, stream_bytes)));
   {
     absl::MutexLock lock(&mu_);
     snapshot_context_ = &context;
@@ -318,11 +325,8 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
   // A failure of this member's own files: the checkpoint is not worth keeping.
   std::string failure;
   if (checkpoint.has_value()) {
-    const uint64_t total = std::accumulate(
-        checkpoint->files.begin(), checkpoint->files.end(), uint64_t{0},
-        [](uint64_t sum, const CheckpointFile& file) { return sum + file.size_bytes; });
     // An answer past the end cannot be about this checkpoint: the whole stream goes.
-    if (offset > total) offset = 0;
+    if (offset > stream_bytes) offset = 0;
     // Only the bytes the peer lacks travel (the chunker reads the others for the checksum).
     CheckpointChunker chunker(message, *checkpoint, options_.cluster_id,
                               options_.snapshot_chunk_bytes, /*env=*/nullptr, offset);
