@@ -2,7 +2,8 @@
 # the null server on loopback, started with the same flags, and stopped again.
 #
 # Needs from the caller: BASE_PORT, RAFTKV_SERVER, RAFTKV_NULL_SERVER, RAFTKV_BASE_SERVER (may be
-# empty). Also gives the scripts their shared helpers: log, die, median, elapsed_since. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
+# empty); SNAPSHOT_COUNT may set --snapshot-count (default 100000). Also gives the scripts
+# their shared helpers: log, die, median, elapsed_since. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
 # --engine memory) | raftkv-base (the build in RAFTKV_BASE_SERVER).
 # Every system gets the same flags (raftkv-server takes etcd's), the same ports and
 # data directories under build/etcd-compare/data/<system>/n<i>. The null server is one process
@@ -52,19 +53,32 @@ start_cluster() {  # $1 = system (above), $2 = directory for data and logs
   ENDPOINTS="127.0.0.1:$(client_port 0),127.0.0.1:$(client_port 1),127.0.0.1:$(client_port 2)"
   for i in 0 1 2; do initial+="${initial:+,}n$((i + 1))=http://127.0.0.1:$(peer_port "$i")"; done
   PIDS=()
+  local command=()
   for i in 0 1 2; do
-    "$bin" --name "n$((i + 1))" --data-dir "$dir/n$((i + 1))" \
-      --listen-client-urls "http://127.0.0.1:$(client_port "$i")" \
-      --advertise-client-urls "http://127.0.0.1:$(client_port "$i")" \
-      --listen-peer-urls "http://127.0.0.1:$(peer_port "$i")" \
-      --initial-advertise-peer-urls "http://127.0.0.1:$(peer_port "$i")" \
-      --initial-cluster "$initial" --initial-cluster-token "compare-$system" \
-      --initial-cluster-state new \
-      --heartbeat-interval 100 --election-timeout 1000 --snapshot-count 100000 "${extra[@]}" \
-      >"$dir/n$((i + 1)).log" 2>&1 &
+    command=("$bin" --name "n$((i + 1))" --data-dir "$dir/n$((i + 1))"
+      --listen-client-urls "http://127.0.0.1:$(client_port "$i")"
+      --advertise-client-urls "http://127.0.0.1:$(client_port "$i")"
+      --listen-peer-urls "http://127.0.0.1:$(peer_port "$i")"
+      --initial-advertise-peer-urls "http://127.0.0.1:$(peer_port "$i")"
+      --initial-cluster "$initial" --initial-cluster-token "compare-$system"
+      --initial-cluster-state new
+      --heartbeat-interval 100 --election-timeout 1000
+      --snapshot-count "${SNAPSHOT_COUNT:-100000}" "${extra[@]}")
+    # Kept for restart_member.
+    printf '%s\0' "${command[@]}" >"$dir/n$((i + 1)).cmdline"
+    "${command[@]}" >"$dir/n$((i + 1)).log" 2>&1 &
     PIDS+=("$!")
   done
   wait_healthy "$system" "$dir"
+}
+
+# Starts member $1 (0-based) of the cluster in $2 again, with the command line start_cluster
+# gave it, its output appended to its log; PIDS[$1] becomes the new process.
+restart_member() {  # $1 = member index, $2 = directory
+  local args=()
+  mapfile -d '' args <"$2/n$(($1 + 1)).cmdline"
+  "${args[@]}" >>"$2/n$(($1 + 1)).log" 2>&1 &
+  PIDS[$1]=$!
 }
 
 # Healthy = every member answers etcdctl's health check (a linearizable read), i.e. a leader is

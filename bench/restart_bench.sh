@@ -37,18 +37,6 @@ trap stop_cluster EXIT
 [[ -x $RAFTKV_SERVER && -x $RAFTKV_BENCH ]] || die "build raftkv-server and raftkv-bench first"
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || die "install etcd-server etcd-client"
 
-# Starts member n3 (index 2) of `system` again with the command line it had.
-restart_member() {  # $1 = system, $2 = directory
-  local system="$1" dir="$2" pid args
-  args=$(tr '\0' ' ' <"$dir/n3.cmdline")
-  # shellcheck disable=SC2086  # the saved command line is split into its words on purpose
-  $args >>"$dir/n3.log" 2>&1 &
-  pid=$!
-  PIDS[2]=$pid
-  echo "$pid"
-}
-
-
 mkdir -p "$WORK"
 RESULTS="$WORK/results.tsv"
 printf 'system\tkeys\tvalue_bytes\tload_s\trss_mib_max\tdisk_mib_max\trestart_s\n' >"$RESULTS"
@@ -57,7 +45,6 @@ for keys in $KEYS; do
     dir="$WORK/data/$system"
     log "$system: $keys keys of $VALUE_BYTES bytes"
     start_cluster "$system" "$dir"
-    cp "/proc/${PIDS[2]}/cmdline" "$dir/n3.cmdline"
     load_start=$(date +%s.%N)
     "$RAFTKV_BENCH" put --endpoints "$ENDPOINTS" --clients 64 --conns 3 --key-size 16 \
       --val-size "$VALUE_BYTES" --key-space "$keys" --sequential-keys --total "$keys" \
@@ -76,7 +63,7 @@ for keys in $KEYS; do
       kill -KILL "${PIDS[2]}"
       wait "${PIDS[2]}" 2>/dev/null || true
       start=$(date +%s.%N)
-      restart_member "$system" "$dir" >/dev/null
+      restart_member 2 "$dir"
       deadline=$((SECONDS + 600))
       until etcdctl --endpoints "127.0.0.1:$(client_port 2)" --command-timeout=1s \
         get --consistency=l restart-bench-probe >/dev/null 2>&1; do
