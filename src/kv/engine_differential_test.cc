@@ -6,7 +6,7 @@
 // HashKV, event pages, leases, alarms, sessions), and the same snapshot bytes at intervals. Both
 // are restored now and then from an earlier snapshot. The RocksDB store is closed and reopened from
 // its directory now and then and must carry on where it was. A second test runs sequences with
-// more compactions, each dropping old versions from disk in steps of two revision log records
+// more compactions, each dropping old versions from disk in steps of one revision log record
 // per entry. RAFTKV_SOAK=1 runs 30 sequences of 2,000 steps instead of 3 of 300, for each.
 #include <cstdlib>
 #include <map>
@@ -481,9 +481,10 @@ TEST(EngineDifferential, RocksDbStoreAnswersAsTheMemoryStoreThroughReopens) {
   }
 }
 
-// Compactions walk two revision log records per commit, so most entries are applied while the
-// walk of an earlier compaction still has obsolete versions on disk, compactions take over each
-// other's walks, and reopens and restores land in the middle of one.
+// Compactions walk one revision log record per commit, so that many entries are applied while
+// the walk of an earlier compaction still has obsolete versions on disk (more than one step in
+// ten, checked), compactions take over each other's walks, and reopens and restores land in the
+// middle of one.
 TEST(EngineDifferential, RocksDbStoreCompactingInSmallStepsAnswersAsTheMemoryStore) {
   const bool soak = std::getenv("RAFTKV_SOAK") != nullptr;
   const int seeds = soak ? 30 : 3;
