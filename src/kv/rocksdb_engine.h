@@ -18,7 +18,7 @@
 //
 // Reads see the open batch (RocksDB's WriteBatchWithIndex).
 //
-// Compaction in steps. Compact(revision) does no more than two lookups: it records the revision
+// Compaction in steps. Compact(revision) does one lookup, not a scan: it records the revision
 // as pending in the compaction record and returns the bytes the compaction frees, computed from
 // the obsolete-bytes marks (kv/rocksdb_format.h) that every Commit writes for the revisions it
 // obsoleted versions at. Every Commit then drops at most Options::compaction_records_per_commit
@@ -71,7 +71,9 @@ class RocksDbEngine final : public Engine {
     int compaction_records_per_commit = 1000;
   };
 
-  // Opens the engine in `dir`, creating it when missing, and reads its meta, leases and alarms.
+  // Opens the engine in `dir`, creating it when missing, and reads its meta, leases, alarms and
+  // compaction record. A directory written before the compaction record existed gets its
+  // obsolete-bytes marks here, from one pass over its revision log.
   static absl::StatusOr<std::unique_ptr<RocksDbEngine>> Open(const std::string& dir,
                                                              Options options);
   static absl::StatusOr<std::unique_ptr<RocksDbEngine>> Open(const std::string& dir) {

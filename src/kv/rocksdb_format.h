@@ -26,7 +26,7 @@
 //              every version obsoleted at or below its revision, counted from an origin the
 //              compaction record fixes; only revisions that obsoleted something have one, and
 //              compaction deletes the marks at or below its revision. So what a compaction
-//              frees is two lookups, whatever the number of versions.
+//              frees is the difference of two totals, whatever the number of versions.
 //   default    unused (RocksDB requires it).
 //
 // Records (big-endian integers):
