@@ -2,7 +2,8 @@
 # the null server on loopback, started with the same flags, and stopped again.
 #
 # Needs from the caller: BASE_PORT, RAFTKV_SERVER, RAFTKV_NULL_SERVER, RAFTKV_BASE_SERVER (may be
-# empty); SNAPSHOT_COUNT may set --snapshot-count (default 100000). Also gives the scripts
+# empty); SNAPSHOT_COUNT may set --snapshot-count (default 100000) and SERVER_FLAGS adds flags
+# (space-separated) to every member of every system. Also gives the scripts
 # their shared helpers: log, die, median, elapsed_since. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
 # --engine memory) | raftkv-base (the build in RAFTKV_BASE_SERVER).
 # Every system gets the same flags (raftkv-server takes etcd's), the same ports and
@@ -64,6 +65,8 @@ start_cluster() {  # $1 = system (above), $2 = directory for data and logs
       --initial-cluster-state new
       --heartbeat-interval 100 --election-timeout 1000
       --snapshot-count "${SNAPSHOT_COUNT:-100000}" "${extra[@]}")
+    # shellcheck disable=SC2206  # SERVER_FLAGS is a list of words
+    command+=(${SERVER_FLAGS:-})
     # Kept for restart_member.
     printf '%s\0' "${command[@]}" >"$dir/n$((i + 1)).cmdline"
     "${command[@]}" >"$dir/n$((i + 1)).log" 2>&1 &

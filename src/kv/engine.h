@@ -11,8 +11,10 @@
 // the engine's open batch, and Commit(meta) ends the entry: the batch and `meta` (applied index,
 // revisions, counters) become visible and, for an engine on disk, durable together or not at
 // all. A reopened engine therefore holds the state after some whole entry, and its meta says
-// which. Reads see the open batch's writes (a txn reads its own writes), and nothing reads while
-// another thread writes (the store's caller serializes them).
+// which. An engine may add housekeeping of its own to the batch (RocksDbEngine removes versions
+// an earlier Compact dropped), as long as no read and nothing in `meta` can tell. Reads see the
+// open batch's writes (a txn reads its own writes), and nothing reads while another thread writes
+// (the store's caller serializes them).
 //
 // Errors: an engine that cannot read or write its storage (I/O error, corruption) cannot go on
 // applying entries without diverging from the other members, so such errors stop the process
@@ -154,6 +156,10 @@ class Engine {
   // Drops history below `revision`: for each key, the versions older than its newest version at
   // or below `revision`, and that version too when it is a tombstone (a history that only says
   // "absent" is dropped whole). Returns the VersionBytes of what it dropped.
+  // Every read sees the history as dropped at once (ForEachKeyHistory and History included), and
+  // the returned bytes are exact at once; the storage of an engine on disk may still hold the
+  // dropped versions for a while and remove them in bounded steps inside later Commits (see
+  // RocksDbEngine), so that no entry's apply does the work of a whole compaction.
   // REQUIRES: meta().compact_revision < revision <= meta().revision, and no other write in the
   // batch (the store compacts in an entry of its own).
   virtual int64_t Compact(int64_t revision) = 0;

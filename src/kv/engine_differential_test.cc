@@ -5,8 +5,9 @@
 // and every read (ranges at past revisions with limits, sorts and filters, read-only txns,
 // HashKV, event pages, leases, alarms, sessions), and the same snapshot bytes at intervals. Both
 // are restored now and then from an earlier snapshot. The RocksDB store is closed and reopened from
-// its directory now and then and must carry on where it was. RAFTKV_SOAK=1 runs 30 sequences of
-// 2,000 steps instead of 3 of 300.
+// its directory now and then and must carry on where it was. A second test runs sequences with
+// more compactions, each dropping old versions from disk in steps of one revision log record
+// per entry. RAFTKV_SOAK=1 runs 30 sequences of 2,000 steps instead of 3 of 300, for each.
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -42,8 +43,16 @@ std::string Answer(const absl::StatusOr<T>& result) {
 
 class Sequence {
  public:
-  Sequence(uint64_t seed, std::string dir)
-      : rand_(seed), sessions_rand_(seed ^ 0x5e55), dir_(std::move(dir)) {
+  // `engine_options` for the RocksDB store; `compaction_heavy` adds a compaction in one of the
+  // steps that would only read.
+  Sequence(uint64_t seed, std::string dir, RocksDbEngine::Options engine_options = {},
+           bool compaction_heavy = false)
+      : rand_(seed),
+        sessions_rand_(seed ^ 0x5e55),
+        compaction_rand_(seed ^ 0xc0c0),
+        dir_(std::move(dir)),
+        engine_options_(engine_options),
+        compaction_heavy_(compaction_heavy) {
     Reopen();
   }
 
@@ -70,6 +79,10 @@ class Sequence {
         break;
       case 12:
         Apply(testing::CompactReq(RandomRevision()));
+        break;
+      case 17:
+        // From a stream of its own, so that every other request is the default sequence's.
+        if (compaction_heavy_) Apply(testing::CompactReq(RandomRevision(compaction_rand_)));
         break;
       case 13: {
         kvpb::Request request;
@@ -104,12 +117,15 @@ class Sequence {
         break;  // reads only
     }
     CompareReads();
+    if (disk_engine_->compaction_in_progress()) ++coverage_.steps_mid_compaction;
   }
 
   void Reopen() {
     disk_.reset();
-    absl::StatusOr<std::unique_ptr<RocksDbEngine>> engine = RocksDbEngine::Open(dir_);
+    absl::StatusOr<std::unique_ptr<RocksDbEngine>> engine =
+        RocksDbEngine::Open(dir_, engine_options_);
     ASSERT_TRUE(engine.ok()) << engine.status();
+    disk_engine_ = engine->get();
     disk_ = std::make_unique<Store>(*std::move(engine));
   }
 
@@ -131,14 +147,15 @@ class Sequence {
   // What the sequence exercised, so that a generator that stopped producing some kind of request
   // (every txn rejected, no compaction ever valid) fails the test instead of passing it idly.
   struct Coverage {
-    std::map<int, int> applied;  // successful requests by kvpb::Request::op_case()
-    std::map<int, int> wrote;    // ... that moved the revision
-    int events = 0;              // events returned by Events
-    int prev_kvs = 0;            // ... that carried a previous version
-    int restores = 0;            // snapshot restores
-    int session_replays = 0;     // retries answered from a session
-    int session_refusals = 0;    // stale sequences and sequences without a session, refused
-    int session_expiries = 0;    // steps after which the log clock had dropped a session
+    std::map<int, int> applied;    // successful requests by kvpb::Request::op_case()
+    std::map<int, int> wrote;      // ... that moved the revision
+    int events = 0;                // events returned by Events
+    int prev_kvs = 0;              // ... that carried a previous version
+    int restores = 0;              // snapshot restores
+    int session_replays = 0;       // retries answered from a session
+    int session_refusals = 0;      // stale sequences and sequences without a session, refused
+    int session_expiries = 0;      // steps after which the log clock had dropped a session
+    int steps_mid_compaction = 0;  // steps after which the RocksDB engine was still compacting
   };
   const Coverage& coverage() const { return coverage_; }
 
@@ -199,10 +216,11 @@ class Sequence {
   const std::string& RandomKey() { return kKeys[rand_.Next() % kKeys.size()]; }
   int64_t RandomLease() { return 1 + static_cast<int64_t>(rand_.Next() % 4); }
   // Around the readable revisions, including one compacted and one future revision.
-  int64_t RandomRevision() {
+  int64_t RandomRevision() { return RandomRevision(rand_); }
+  int64_t RandomRevision(base::Rand& rand) {
     const int64_t low = std::max<int64_t>(memory_.compact_revision() - 1, 0);
     const int64_t high = memory_.revision() + 1;
-    return low + static_cast<int64_t>(rand_.Next() % (high - low + 1));
+    return low + static_cast<int64_t>(rand.Next() % (high - low + 1));
   }
   // A range_end for RandomKey: one key, the keys after it, a later key, or an empty range.
   std::string RandomRangeEnd() {
@@ -391,21 +409,27 @@ class Sequence {
   // Session choices draw from their own stream, so that the requests are those of the
   // sequences without sessions.
   base::Rand sessions_rand_;
+  // The extra compactions of a compaction-heavy sequence draw from their own stream too.
+  base::Rand compaction_rand_;
   std::string dir_;
+  RocksDbEngine::Options engine_options_;
+  bool compaction_heavy_;
   // What each client sent last, and the time the proposers stamp.
   std::map<uint64_t, uint64_t> last_sequence_;
   int64_t log_clock_ms_ = 1'700'000'000'000;
   uint64_t index_ = 0;
   Store memory_;
   std::unique_ptr<Store> disk_;
+  RocksDbEngine* disk_engine_ = nullptr;  // disk_'s
   std::string saved_snapshot_;
   Coverage coverage_;
 };
 
-void RunSeed(uint64_t seed, int steps) {
+void RunSeed(uint64_t seed, int steps, RocksDbEngine::Options engine_options = {},
+             bool compaction_heavy = false) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   testing::TempDir dir;
-  Sequence sequence(seed, dir.path());
+  Sequence sequence(seed, dir.path(), engine_options, compaction_heavy);
   if (::testing::Test::HasFatalFailure()) return;
   base::Rand events(seed ^ 0x5eed);
   for (int step = 0; step < steps; ++step) {
@@ -442,6 +466,9 @@ void RunSeed(uint64_t seed, int steps) {
   EXPECT_GT(coverage.session_replays, 0);
   EXPECT_GT(coverage.session_refusals, 0);
   EXPECT_GT(coverage.session_expiries, 0);
+  if (compaction_heavy) {
+    EXPECT_GT(coverage.steps_mid_compaction, steps / 10);
+  }
 }
 
 TEST(EngineDifferential, RocksDbStoreAnswersAsTheMemoryStoreThroughReopens) {
@@ -450,6 +477,22 @@ TEST(EngineDifferential, RocksDbStoreAnswersAsTheMemoryStoreThroughReopens) {
   const int steps = soak ? 2000 : 300;
   for (int seed = 1; seed <= seeds; ++seed) {
     RunSeed(static_cast<uint64_t>(seed), steps);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// Compactions walk one revision log record per commit, so that many entries are applied while
+// the walk of an earlier compaction still has obsolete versions on disk (more than one step in
+// ten, checked), compactions take over each other's walks, and reopens and restores land in the
+// middle of one.
+TEST(EngineDifferential, RocksDbStoreCompactingInSmallStepsAnswersAsTheMemoryStore) {
+  const bool soak = std::getenv("RAFTKV_SOAK") != nullptr;
+  const int seeds = soak ? 30 : 3;
+  const int steps = soak ? 2000 : 300;
+  RocksDbEngine::Options options;
+  options.compaction_records_per_commit = 1;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    RunSeed(static_cast<uint64_t>(seed), steps, options, /*compaction_heavy=*/true);
     if (::testing::Test::HasFatalFailure()) return;
   }
 }

@@ -1,7 +1,7 @@
 #include "kv/rocksdb_engine.h"
 
 #include <algorithm>
-#include <set>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -96,6 +96,28 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   return options;
 }
 
+// Above every revision: a read there finds a key's newest version.
+constexpr int64_t kNewest = std::numeric_limits<int64_t>::max();
+
+// How many obsolete-bytes marks one write of BuildObsoleteMarks carries.
+constexpr int kMarksPerWrite = 1000;
+
+// Removes from a key's history (newest first) what a compaction at `compact_revision` drops:
+// everything below the newest version at or below it, and that version too when it is a
+// tombstone. The walk of a compaction in progress may not have dropped it from disk yet.
+void DropCompactedHistory(std::vector<Version>& newest_first, int64_t compact_revision) {
+  auto at_or_below = std::find_if(newest_first.begin(), newest_first.end(), [&](const Version& v) {
+    return v.mod_revision <= compact_revision;
+  });
+  if (at_or_below == newest_first.end()) return;
+  newest_first.erase(at_or_below->tombstone ? at_or_below : std::next(at_or_below),
+                     newest_first.end());
+}
+
+bool IsTombstoneRecord(const rocksdb::Iterator& it) {
+  return it.value().size() == 1 && it.value()[0] == 1;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::string& dir,
@@ -179,7 +201,92 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
     return absl::DataLossError(
         fmt::format("cannot read the kv engine's leases in {}: {}", dir, it->status().ToString()));
   }
+  engine->visible_compact_revision_ = engine->meta_.compact_revision;
+  if (absl::Status loaded = engine->LoadCompaction(); !loaded.ok()) return loaded;
   return engine;
+}
+
+absl::Status RocksDbEngine::LoadCompaction() {
+  std::string record;
+  const rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), meta_family_, format::kCompactionKey, &record);
+  if (status.IsNotFound()) return BuildObsoleteMarks();
+  if (!status.ok()) {
+    return absl::DataLossError(fmt::format(
+        "cannot read the kv engine's compaction record in {}: {}", dir_, status.ToString()));
+  }
+  std::optional<format::CompactionRecord> compaction = format::DecodeCompactionRecord(record);
+  if (!compaction) {
+    return absl::DataLossError(
+        fmt::format("kv engine in {} has a corrupt compaction record", dir_));
+  }
+  compaction_ = *std::move(compaction);
+  obsolete_bytes_ = ObsoleteBytesThrough(kNewest);
+  return absl::OkStatus();
+}
+
+// A directory written before compaction ran in steps (or a fresh one) has no compaction record
+// and no marks. Its revision log then holds the writes since the last compaction, which left no
+// obsolete version behind, so one pass over the log counts, revision by revision, what each
+// write made obsolete. A crash during the pass leaves no compaction record: the next open does
+// it again and writes the same marks.
+absl::Status RocksDbEngine::BuildObsoleteMarks() {
+  std::unique_ptr<rocksdb::Iterator> log = NewDbIterator(revisions_);
+  std::unique_ptr<rocksdb::Iterator> versions = NewDbIterator(versions_);
+  rocksdb::WriteBatch marks;
+  auto write = [&]() -> absl::Status {
+    rocksdb::WriteOptions write_options;
+    write_options.disableWAL = !options_.write_ahead_log;
+    const rocksdb::Status status = db_->Write(write_options, &marks);
+    marks.Clear();
+    if (status.ok()) return absl::OkStatus();
+    return absl::InternalError(fmt::format(
+        "cannot write the kv engine's obsolete-bytes marks in {}: {}", dir_, status.ToString()));
+  };
+  int64_t revision = 0;
+  int64_t at_revision = 0;
+  auto end_revision = [&]() -> absl::Status {
+    if (at_revision > 0) {
+      obsolete_bytes_ += at_revision;
+      at_revision = 0;
+      CheckOk(marks.Put(meta_family_, format::ObsoleteMarkKey(revision),
+                        format::EncodeInt64(obsolete_bytes_)),
+              "writing an obsolete-bytes mark");
+    }
+    return marks.Count() >= kMarksPerWrite ? write() : absl::OkStatus();
+  };
+  obsolete_bytes_ = 0;
+  for (log->SeekToFirst(); log->Valid(); log->Next()) {
+    std::optional<format::DecodedRevisionKey> entry = format::DecodeRevisionKey(View(log->key()));
+    if (!entry) FatalEngineError("corrupt revision log key", Printable(View(log->key())));
+    if (entry->revision != revision) {
+      if (absl::Status status = end_revision(); !status.ok()) return status;
+      revision = entry->revision;
+    }
+    // The write's version, a tombstone, is obsolete at once; the live version before it, now.
+    const std::string prefix = format::VersionKeyPrefix(entry->key);
+    versions->Seek(format::VersionKey(entry->key, revision));
+    if (!versions->Valid() || !HasPrefix(versions->key(), prefix)) {
+      FatalEngineError("the revision log names a version that is missing",
+                       fmt::format("{} at {}", Printable(entry->key), revision));
+    }
+    if (IsTombstoneRecord(*versions)) at_revision += VersionBytes(entry->key.size(), 0);
+    versions->Next();
+    if (versions->Valid() && HasPrefix(versions->key(), prefix) && !IsTombstoneRecord(*versions)) {
+      const Version before = DecodeVersionOrDie(*versions, DecodeKeyOrDie(*versions).revision);
+      at_revision += VersionBytes(entry->key.size(), before.value.size());
+    }
+    CheckOk(versions->status(), "reading versions");
+  }
+  CheckOk(log->status(), "reading the revision log");
+  if (absl::Status status = end_revision(); !status.ok()) return status;
+  // The walk starts at the first record: a restore by an earlier version logged the versions it
+  // kept at or below the compaction revision too.
+  compaction_ = format::CompactionRecord{};
+  CheckOk(
+      marks.Put(meta_family_, format::kCompactionKey, format::EncodeCompactionRecord(compaction_)),
+      "writing the compaction record");
+  return write();
 }
 
 RocksDbEngine::~RocksDbEngine() {
@@ -279,6 +386,8 @@ void RocksDbEngine::History(const KeyRange& range, int64_t from, int64_t through
     CheckOk(versions->status(), "reading history");
     if (versions->Valid() && HasPrefix(versions->key(), format::VersionKeyPrefix(key))) {
       prev = DecodeVersionOrDie(*versions, DecodeKeyOrDie(*versions).revision);
+      // A tombstone at or below the compaction revision is dropped, if maybe not yet from disk.
+      if (prev->tombstone && prev->mod_revision <= visible_compact_revision_) prev.reset();
     }
     if (!fn(key, version, prev ? &*prev : nullptr)) return;
   }
@@ -290,6 +399,7 @@ void RocksDbEngine::ForEachKeyHistory(KeyHistoryFn fn) const {
   std::string key;
   std::vector<Version> history;  // newest first, as stored
   auto flush = [&] {
+    DropCompactedHistory(history, visible_compact_revision_);
     if (history.empty()) return;
     std::reverse(history.begin(), history.end());
     fn(key, history);
@@ -328,7 +438,18 @@ std::vector<std::string> RocksDbEngine::LeaseKeys(int64_t id) const {
   return keys;
 }
 
+int64_t RocksDbEngine::BytesObsoletedBy(std::string_view key, const Version& version) const {
+  int64_t bytes = version.tombstone ? VersionBytes(key.size(), 0) : 0;
+  // A tombstone before it was counted at its own revision: Read skips it.
+  Read(key, kNewest,
+       [&](const Version& live) { bytes += VersionBytes(key.size(), live.value.size()); });
+  return bytes;
+}
+
 void RocksDbEngine::AppendVersion(std::string_view key, Version version) {
+  if (const int64_t obsoleted = BytesObsoletedBy(key, version); obsoleted > 0) {
+    batch_obsolete_bytes_[version.mod_revision] += obsoleted;
+  }
   CheckOk(batch_->Put(versions_, format::VersionKey(key, version.mod_revision),
                       format::EncodeVersion(version)),
           "writing a version");
@@ -337,43 +458,112 @@ void RocksDbEngine::AppendVersion(std::string_view key, Version version) {
           "writing the revision log");
 }
 
+int64_t RocksDbEngine::ObsoleteBytesThrough(int64_t revision) const {
+  std::unique_ptr<rocksdb::Iterator> it = NewDbIterator(meta_family_);
+  it->SeekForPrev(format::ObsoleteMarkKey(revision));
+  CheckOk(it->status(), "reading the obsolete-bytes marks");
+  // Marks at or below the compaction revision may not be deleted yet; they count no more.
+  if (it->Valid()) {
+    const std::optional<int64_t> mark = format::DecodeObsoleteMarkKey(View(it->key()));
+    if (mark && *mark > meta_.compact_revision) {
+      const std::optional<int64_t> bytes = format::DecodeInt64(View(it->value()));
+      if (!bytes) FatalEngineError("corrupt obsolete-bytes mark", Printable(View(it->key())));
+      return *bytes;
+    }
+  }
+  return compaction_.obsolete_bytes_at_compaction;
+}
+
 int64_t RocksDbEngine::Compact(int64_t revision) {
-  RAFTKV_KV_INVARIANT(BatchIsEmpty());
-  // Only keys written at or below `revision` since the last compaction can have versions to
-  // drop: any other key's history at or below the last compaction revision is already one live
-  // version, still the newest at or below `revision`. Their log entries go too: watch catch-up
-  // never reads below the compaction revision.
-  std::set<std::string> keys;
+  RAFTKV_KV_INVARIANT(BatchIsEmpty() && batch_obsolete_bytes_.empty());
+  // A compaction at `revision` drops exactly the versions obsolete at or below it, and those at
+  // or below the last compaction revision are dropped already: what it frees is the difference
+  // of two marks. The versions themselves go in the steps of the following commits.
+  const int64_t obsolete_bytes = ObsoleteBytesThrough(revision);
+  const int64_t freed_bytes = obsolete_bytes - compaction_.obsolete_bytes_at_compaction;
+  RAFTKV_KV_INVARIANT(freed_bytes >= 0);
+  compaction_.obsolete_bytes_at_compaction = obsolete_bytes;
+  compaction_.pending_revision = revision;
+  compaction_changed_ = true;
+  visible_compact_revision_ = revision;
+  return freed_bytes;
+}
+
+void RocksDbEngine::WriteObsoleteMarks() {
+  for (const auto& [revision, bytes] : batch_obsolete_bytes_) {
+    obsolete_bytes_ += bytes;
+    CheckOk(batch_->Put(meta_family_, format::ObsoleteMarkKey(revision),
+                        format::EncodeInt64(obsolete_bytes_)),
+            "writing an obsolete-bytes mark");
+  }
+  batch_obsolete_bytes_.clear();
+}
+
+void RocksDbEngine::CompactStep() {
+  const int64_t target = compaction_.pending_revision;
+  if (target == 0) return;
+  // The committed state alone is read: the open batch holds this entry's writes, all above the
+  // compaction revision, and the step's own deletes.
   std::unique_ptr<rocksdb::Iterator> log = NewDbIterator(revisions_);
-  for (log->SeekToFirst(); log->Valid(); log->Next()) {
+  std::unique_ptr<rocksdb::Iterator> versions = NewDbIterator(versions_);
+  const int limit = std::max(options_.compaction_records_per_commit, 1);
+  int records = 0;
+  int64_t mark_deleted = 0;
+  for (log->Seek(compaction_.resume_key); log->Valid(); log->Next()) {
     std::optional<format::DecodedRevisionKey> write = format::DecodeRevisionKey(View(log->key()));
     if (!write) FatalEngineError("corrupt revision log key", Printable(View(log->key())));
-    if (write->revision > revision) break;
-    keys.emplace(write->key);
+    if (write->revision > target) break;
+    if (records == limit) {
+      compaction_.resume_key = std::string(View(log->key()));
+      compaction_changed_ = true;
+      return;
+    }
+    DropObsoleteVersionsAround(*versions, write->key, write->revision);
     CheckOk(batch_->Delete(revisions_, log->key()), "compacting the revision log");
+    // A revision that obsoleted versions has a mark, and wrote at least one log record.
+    if (write->revision != mark_deleted) {
+      mark_deleted = write->revision;
+      CheckOk(batch_->Delete(meta_family_, format::ObsoleteMarkKey(write->revision)),
+              "compacting the obsolete-bytes marks");
+    }
+    ++records;
   }
   CheckOk(log->status(), "reading the revision log");
+  compaction_.pending_revision = 0;
+  compaction_.resume_key = format::RevisionKey(target + 1, "");
+  compaction_changed_ = true;
+}
 
-  int64_t freed_bytes = 0;
-  std::unique_ptr<rocksdb::Iterator> versions = NewDbIterator(versions_);
-  for (const std::string& key : keys) {
-    const std::string prefix = format::VersionKeyPrefix(key);
-    bool newest = true;
-    for (versions->Seek(format::VersionKey(key, revision));
-         versions->Valid() && HasPrefix(versions->key(), prefix); versions->Next()) {
-      const Version version = DecodeVersionOrDie(*versions, DecodeKeyOrDie(*versions).revision);
-      // Keep the newest version at or below `revision`, unless it only says "absent".
-      if (newest && !version.tombstone) {
-        newest = false;
-        continue;
-      }
-      newest = false;
-      freed_bytes += VersionBytes(key.size(), version.value.size());
-      CheckOk(batch_->Delete(versions_, versions->key()), "compacting versions");
-    }
-    CheckOk(versions->status(), "reading versions");
+void RocksDbEngine::DropObsoleteVersionsAround(rocksdb::Iterator& versions, std::string_view key,
+                                               int64_t revision) {
+  const int64_t target = compaction_.pending_revision;
+  const std::string prefix = format::VersionKeyPrefix(key);
+  const std::string written = format::VersionKey(key, revision);
+  versions.Seek(written);
+  CheckOk(versions.status(), "reading versions");
+  if (!versions.Valid() || View(versions.key()) != written) {
+    FatalEngineError("the revision log names a version that is missing",
+                     fmt::format("{} at {}", Printable(key), revision));
   }
-  return freed_bytes;
+  bool obsolete = IsTombstoneRecord(versions);
+  // The version before it became obsolete at `revision`, at or below the target. (When its own
+  // log record was walked, the target may have been lower, or it was a live version kept by an
+  // earlier compaction.) So a key's versions leave the disk oldest first, and the newest one at
+  // or below the compaction revision stays until nothing older is left: reads at or above that
+  // revision never land on a hole.
+  versions.Next();
+  CheckOk(versions.status(), "reading versions");
+  if (versions.Valid() && HasPrefix(versions.key(), prefix)) {
+    CheckOk(batch_->Delete(versions_, versions.key()), "compacting versions");
+  }
+  if (!obsolete) {
+    // A live version is obsolete when a later version of the key is at or below the target.
+    versions.Seek(format::VersionKey(key, target));
+    CheckOk(versions.status(), "reading versions");
+    obsolete = versions.Valid() && HasPrefix(versions.key(), prefix) &&
+               DecodeKeyOrDie(versions).revision > revision;
+  }
+  if (obsolete) CheckOk(batch_->Delete(versions_, written), "compacting versions");
 }
 
 void RocksDbEngine::PutLease(int64_t id, int64_t ttl) {
@@ -449,6 +639,13 @@ void RocksDbEngine::Clear() {
   leases_.clear();
   alarms_.clear();
   cluster_state_.clear();
+  // The restore that follows writes a state without obsolete versions: no walk is pending, and
+  // the obsolete bytes count from its own writes.
+  compaction_ = format::CompactionRecord{};
+  compaction_changed_ = true;
+  obsolete_bytes_ = 0;
+  batch_obsolete_bytes_.clear();
+  visible_compact_revision_ = 0;
 }
 
 void RocksDbEngine::PutClusterState(std::string_view state) {
@@ -458,6 +655,14 @@ void RocksDbEngine::PutClusterState(std::string_view state) {
 }
 
 void RocksDbEngine::Commit(const EngineMeta& meta) {
+  WriteObsoleteMarks();
+  CompactStep();
+  if (compaction_changed_) {
+    CheckOk(batch_->Put(meta_family_, format::kCompactionKey,
+                        format::EncodeCompactionRecord(compaction_)),
+            "writing the compaction record");
+    compaction_changed_ = false;
+  }
   CheckOk(batch_->Put(meta_family_, format::kMetaKey, format::EncodeMeta(meta)),
           "writing the meta record");
   rocksdb::WriteOptions write_options;
@@ -467,6 +672,25 @@ void RocksDbEngine::Commit(const EngineMeta& meta) {
           fmt::format("committing applied entry {} to {}", meta.applied_index, dir_));
   batch_->Clear();
   meta_ = meta;
+  visible_compact_revision_ = meta.compact_revision;
+}
+
+RocksDbEngine::StoredRecords RocksDbEngine::CountStoredRecords() const {
+  StoredRecords counts;
+  auto count = [&](rocksdb::ColumnFamilyHandle* family, std::string_view prefix) {
+    int64_t records = 0;
+    std::unique_ptr<rocksdb::Iterator> it = NewDbIterator(family);
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+      ++records;
+    }
+    CheckOk(it->status(), "counting records");
+    return records;
+  };
+  counts.versions = count(versions_, "");
+  counts.revision_log = count(revisions_, "");
+  counts.obsolete_marks = count(meta_family_, std::string(1, format::kObsoleteMarkPrefix));
+  return counts;
 }
 
 absl::Status RocksDbEngine::Sync() {
@@ -502,9 +726,8 @@ absl::Status RocksDbEngine::Checkpoint(const std::string& dir) const {
 absl::Status RocksDbEngine::PrepareCheckpoint() const {
   rocksdb::FlushOptions flush;
   flush.wait = true;
-  rocksdb::Status status =
-      db_->Flush(flush, std::vector<rocksdb::ColumnFamilyHandle*>{default_, versions_, revisions_,
-                                                                  meta_family_});
+  rocksdb::Status status = db_->Flush(flush, std::vector<rocksdb::ColumnFamilyHandle*>{
+                                                 default_, versions_, revisions_, meta_family_});
   if (!status.ok()) {
     return absl::InternalError(
         fmt::format("cannot flush the kv engine in {}: {}", dir_, status.ToString()));

@@ -16,9 +16,22 @@
 // entry i was applied, and compacts only if it returned OK. Open with sync_each_commit for an
 // fsync per Commit instead.
 //
-// Reads see the open batch (RocksDB's WriteBatchWithIndex). Compaction of old revisions runs
-// inside the Commit of the compaction's entry; it touches the keys written since the last
-// compaction (found in the revision log), not the whole key space.
+// Reads see the open batch (RocksDB's WriteBatchWithIndex).
+//
+// Compaction in steps. Compact(revision) does one lookup, not a scan: it records the revision
+// as pending in the compaction record and returns the bytes the compaction frees, computed from
+// the obsolete-bytes marks (kv/rocksdb_format.h) that every Commit writes for the revisions it
+// obsoleted versions at. Every Commit then drops at most Options::compaction_records_per_commit
+// revision log records' worth of obsolete versions, in its own batch, and stores where it stopped
+// in the compaction record: a reopened engine resumes exactly there. So applying an entry never
+// holds up on a large compaction, and no batch grows with one. Until the walk is done, versions
+// that the compaction dropped may still be on disk; every read hides them (ForEachKeyHistory and
+// History by the compaction revision, Read and Scan because they only read at or above it), so
+// nothing replicated (reads, HashKV, snapshots, Store::size_bytes) depends on how far the walk
+// got. The walk is driven by applied entries, on the apply thread: no thread of its own, nothing
+// to synchronize, and the same steps on every replay. A compaction applied while the walk of an
+// earlier one is still going takes it over: the walk goes on from where it is towards the later
+// revision. An idle member (no entries applied) leaves the rest on disk until the next entry.
 //
 // Errors: Open returns a status; a failed read or write afterwards stops the process
 // (kv/engine.h, FatalEngineError).
@@ -32,6 +45,7 @@
 
 #include "absl/status/statusor.h"
 #include "kv/engine.h"
+#include "kv/rocksdb_format.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -55,9 +69,14 @@ class RocksDbEngine final : public Engine {
     // The block cache shared by the column families: uncompressed data blocks, and the index
     // and filter blocks too, so that it bounds what the engine's reads keep in memory.
     size_t block_cache_bytes = size_t{256} << 20;
+    // The physical work of compaction one Commit does at most: revision log records walked (each
+    // deletes its record, up to two versions and an obsolete-bytes mark).
+    int compaction_records_per_commit = 1000;
   };
 
-  // Opens the engine in `dir`, creating it when missing, and reads its meta, leases and alarms.
+  // Opens the engine in `dir`, creating it when missing, and reads its meta, leases, alarms and
+  // compaction record. A directory written before the compaction record existed gets its
+  // obsolete-bytes marks here, from one pass over its revision log.
   static absl::StatusOr<std::unique_ptr<RocksDbEngine>> Open(const std::string& dir,
                                                              Options options);
   static absl::StatusOr<std::unique_ptr<RocksDbEngine>> Open(const std::string& dir) {
@@ -107,6 +126,17 @@ class RocksDbEngine final : public Engine {
   // concurrently with Commit.
   absl::Status PrepareCheckpoint() const override;
 
+  // Whether versions that a compaction dropped may still be on disk (the walk is not done).
+  bool compaction_in_progress() const { return compaction_.pending_revision != 0; }
+  // What the column families hold, counted by a full scan of the committed state: what
+  // compaction left on disk, which no read shows. For tests and diagnostics.
+  struct StoredRecords {
+    int64_t versions = 0;
+    int64_t revision_log = 0;
+    int64_t obsolete_marks = 0;
+  };
+  StoredRecords CountStoredRecords() const;
+
  private:
   RocksDbEngine() = default;
   // How an iterator will move: across keys in order (scans), or only among the versions of the
@@ -119,6 +149,22 @@ class RocksDbEngine final : public Engine {
   std::unique_ptr<rocksdb::Iterator> NewDbIterator(rocksdb::ColumnFamilyHandle* family,
                                                    Extent extent = Extent::kOrdered) const;
   bool BatchIsEmpty() const;
+
+  // Compaction (see the top of this file).
+  // Reads the compaction record, or builds the marks of a directory written without them.
+  absl::Status LoadCompaction();
+  absl::Status BuildObsoleteMarks();
+  // The obsolete bytes through `revision` (> the compaction revision).
+  int64_t ObsoleteBytesThrough(int64_t revision) const;
+  // What appending `version` to `key` makes obsolete: the key's live version, and a tombstone.
+  int64_t BytesObsoletedBy(std::string_view key, const Version& version) const;
+  // Writes into the batch the marks of the revisions this batch obsoleted versions at.
+  void WriteObsoleteMarks();
+  // Drops obsolete versions for at most compaction_records_per_commit revision log records.
+  void CompactStep();
+  // Drops what the write of `key` at `revision` leaves obsolete by the pending compaction.
+  void DropObsoleteVersionsAround(rocksdb::Iterator& versions, std::string_view key,
+                                  int64_t revision);
 
   Options options_;
   std::string dir_;
@@ -136,6 +182,15 @@ class RocksDbEngine final : public Engine {
   AlarmSet alarms_;
   // The cluster state, including the open batch's change; also in `meta_family_`.
   std::string cluster_state_;
+  // The compaction revision reads hide older history by, including the open batch's Compact.
+  int64_t visible_compact_revision_ = 0;
+  // The compaction record, including the open batch's changes; Commit writes it when changed.
+  rocksdb_format::CompactionRecord compaction_;
+  bool compaction_changed_ = false;
+  // The obsolete bytes through the newest committed revision, and what the open batch obsoletes
+  // at each revision it writes (one revision, except in a restore).
+  int64_t obsolete_bytes_ = 0;
+  std::map<int64_t, int64_t> batch_obsolete_bytes_;
 };
 
 }  // namespace raftkv::kv

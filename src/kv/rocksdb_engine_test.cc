@@ -10,12 +10,15 @@
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "kv/engine_test_util.h"
+#include "kv/rocksdb_format.h"
 #include "kv/store.h"
 #include "kv/store_test_util.h"
+#include "rocksdb/db.h"
 
 namespace raftkv::kv {
 namespace {
 
+using testing::CompactReq;
 using testing::DelReq;
 using testing::PutReq;
 using testing::RangeReq;
@@ -229,6 +232,311 @@ TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
   EXPECT_TRUE(engine->Get("a", 2).has_value());
   EXPECT_FALSE(engine->Get("b", 3).has_value());
   EXPECT_FALSE(engine->LeaseTtl(5).has_value());
+}
+
+// ---- Compaction in steps ----
+
+// The same requests through a store in memory (which compacts at once) and a store on a
+// RocksDbEngine (which drops old versions physically a bounded number of revision log records per
+// commit): every replicated figure must be the same on both after every entry.
+class TwinStores {
+ public:
+  explicit TwinStores(std::string dir, RocksDbEngine::Options options = {})
+      : dir_(std::move(dir)), options_(options) {
+    Reopen();
+  }
+
+  // Closes the RocksDB store without anything more (the open batch, if any, is dropped) and
+  // opens it again from its directory, as a restarted member does.
+  void Reopen() {
+    Close();
+    absl::StatusOr<std::unique_ptr<RocksDbEngine>> engine = RocksDbEngine::Open(dir_, options_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = engine->get();
+    disk_ = std::make_unique<Store>(*std::move(engine));
+  }
+
+  void Close() {
+    disk_.reset();
+    engine_ = nullptr;
+  }
+
+  void Apply(const kvpb::Request& request) {
+    ++index_;
+    const absl::StatusOr<kvpb::Response> want = memory_.Apply(request, index_);
+    const absl::StatusOr<kvpb::Response> got = disk_->Apply(request, index_);
+    ASSERT_EQ(got.ok(), want.ok()) << request.ShortDebugString();
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(got->ShortDebugString(), want->ShortDebugString());
+  }
+  // An entry without a request (a configuration change, a leader's empty entry).
+  void ApplyEmptyEntry() {
+    ++index_;
+    memory_.MarkApplied(index_);
+    disk_->MarkApplied(index_);
+  }
+  // Empty entries until the RocksDB engine has no compaction left; returns how many it took.
+  int ApplyEmptyEntriesUntilCompacted(int at_most) {
+    int entries = 0;
+    while (engine_->compaction_in_progress() && entries < at_most) {
+      ApplyEmptyEntry();
+      ++entries;
+    }
+    return entries;
+  }
+
+  // Every replicated figure and read answer the two stores must share.
+  void ExpectSameState() const {
+    EXPECT_EQ(disk_->revision(), memory_.revision());
+    EXPECT_EQ(disk_->compact_revision(), memory_.compact_revision());
+    EXPECT_EQ(disk_->size_bytes(), memory_.size_bytes());
+    EXPECT_EQ(disk_->live_keys(), memory_.live_keys());
+    EXPECT_EQ(disk_->HashKV(0)->hash, memory_.HashKV(0)->hash);
+    EXPECT_EQ(disk_->Snapshot(), memory_.Snapshot());
+  }
+
+  // Versions a read or a snapshot can see (ForEachKeyHistory), against what is on disk.
+  int64_t VisibleVersions() const {
+    int64_t count = 0;
+    engine_->ForEachKeyHistory(
+        [&](const std::string&, std::span<const Version> history) { count += history.size(); });
+    return count;
+  }
+
+  Store& memory() { return memory_; }
+  Store& disk() { return *disk_; }
+  RocksDbEngine& engine() { return *engine_; }
+
+ private:
+  std::string dir_;
+  RocksDbEngine::Options options_;
+  uint64_t index_ = 0;
+  Store memory_;
+  std::unique_ptr<Store> disk_;
+  RocksDbEngine* engine_ = nullptr;
+};
+
+constexpr int kManyRevisions = 20'000;
+
+// kManyRevisions writes over 100 keys, values of varied sizes, one key in seven deleted now and
+// then: most versions are history that a compaction near the end drops.
+void WriteManyRevisions(TwinStores& stores) {
+  for (int i = 0; i < kManyRevisions && !::testing::Test::HasFatalFailure(); ++i) {
+    const std::string key = "key" + std::to_string(i % 100);
+    if (i % 700 == 699) {
+      stores.Apply(Wrap(DelReq("key", "kez")));  // every key: tombstones
+    } else if (i % 7 == 3) {
+      stores.Apply(Wrap(DelReq(key)));
+    } else {
+      stores.Apply(Wrap(PutReq(key, std::string(i % 37, 'v'))));
+    }
+  }
+}
+
+int64_t RecordsPerCommit() { return RocksDbEngine::Options{}.compaction_records_per_commit; }
+
+TEST(RocksDbEngine, ACompactionOfManyRevisionsIsDoneInBoundedStepsAcrossLaterCommits) {
+  TempDir dir;
+  TwinStores stores(dir.path());
+  WriteManyRevisions(stores);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  const int64_t target = stores.memory().revision() - 500;
+  const RocksDbEngine::StoredRecords before = stores.engine().CountStoredRecords();
+
+  stores.Apply(CompactReq(target));
+
+  // The compaction's own entry did at most one step of the physical work...
+  const RocksDbEngine::StoredRecords first_step = stores.engine().CountStoredRecords();
+  EXPECT_GT(first_step.revision_log, before.revision_log - RecordsPerCommit() - 1);
+  EXPECT_LT(first_step.revision_log, before.revision_log);
+  EXPECT_TRUE(stores.engine().compaction_in_progress());
+  // ...yet the compaction is complete for every reader and for the accounting at once.
+  auto old_read = RangeReq("key1");
+  old_read.set_revision(target - 1);
+  EXPECT_EQ(stores.disk().Range(old_read).status().message(),
+            "etcdserver: mvcc: required revision has been compacted");
+  EXPECT_EQ(stores.disk().HashKV(target - 1).status().code(), absl::StatusCode::kOutOfRange);
+  stores.ExpectSameState();
+  EXPECT_LT(stores.VisibleVersions(), first_step.versions);
+
+  // Later entries, writes or empty ones, finish it in bounded steps.
+  stores.Apply(Wrap(PutReq("key1", "later")));
+  stores.ExpectSameState();
+  const int entries = stores.ApplyEmptyEntriesUntilCompacted(2 * kManyRevisions);
+  EXPECT_FALSE(stores.engine().compaction_in_progress());
+  // Each step walked its bound, no more (the last 500 revisions wrote fewer than 1,000 records).
+  EXPECT_GE(entries + 2, (before.revision_log - 1000) / RecordsPerCommit());
+  const RocksDbEngine::StoredRecords after = stores.engine().CountStoredRecords();
+  EXPECT_EQ(after.versions, stores.VisibleVersions()) << "old versions are left on disk";
+  EXPECT_LT(after.revision_log, 1000);
+  EXPECT_LT(after.obsolete_marks, 1000);
+  stores.ExpectSameState();
+}
+
+TEST(RocksDbEngine, AnEngineClosedMidCompactionResumesItWhenReopenedAndLosesNothing) {
+  TempDir dir;
+  TempDir never_closed_dir;
+  TwinStores stores(dir.path());
+  TwinStores never_closed(never_closed_dir.path());
+  auto both = [&](const kvpb::Request& request) {
+    stores.Apply(request);
+    never_closed.Apply(request);
+  };
+  for (int i = 0; i < 3000; ++i) {
+    both(Wrap(PutReq("k" + std::to_string(i % 40), i % 5 == 4 ? "" : std::to_string(i))));
+  }
+  both(CompactReq(2500));
+  both(Wrap(PutReq("after", "1")));
+  ASSERT_TRUE(stores.engine().compaction_in_progress());
+  const RocksDbEngine::StoredRecords at_close = stores.engine().CountStoredRecords();
+
+  stores.Reopen();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  EXPECT_TRUE(stores.engine().compaction_in_progress());
+  EXPECT_EQ(stores.engine().CountStoredRecords().revision_log, at_close.revision_log);
+  stores.ExpectSameState();
+
+  // An engine closed with the batch of a compaction open never compacted: the batch is gone.
+  stores.engine().Compact(2900);
+  stores.Reopen();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  EXPECT_EQ(stores.disk().compact_revision(), 2500);
+  stores.ExpectSameState();
+
+  both(Wrap(PutReq("after", "2")));
+  stores.ApplyEmptyEntriesUntilCompacted(100);
+  never_closed.ApplyEmptyEntriesUntilCompacted(100);
+  EXPECT_FALSE(stores.engine().compaction_in_progress());
+  stores.ExpectSameState();
+  EXPECT_EQ(stores.disk().HashKV(0)->hash, never_closed.disk().HashKV(0)->hash);
+  EXPECT_EQ(stores.disk().Snapshot(), never_closed.disk().Snapshot());
+  EXPECT_EQ(stores.engine().CountStoredRecords().versions, stores.VisibleVersions());
+  EXPECT_EQ(stores.disk().live_keys(), 41);
+}
+
+// A compaction applied while an earlier one is still dropping versions takes over its walk: the
+// later revision is the target from then on, and the accounting is each one's own.
+TEST(RocksDbEngine, ASecondCompactionWhileTheFirstIsInProgressTakesOverItsWalk) {
+  TempDir dir;
+  RocksDbEngine::Options options;
+  options.compaction_records_per_commit = 50;
+  TwinStores stores(dir.path(), options);
+  for (int i = 0; i < 2000; ++i) {
+    stores.Apply(i % 9 == 8 ? Wrap(DelReq("k" + std::to_string(i % 30)))
+                            : Wrap(PutReq("k" + std::to_string(i % 30), std::string(i % 11, 'x'))));
+  }
+  stores.Apply(CompactReq(1000));
+  stores.ApplyEmptyEntry();
+  stores.ApplyEmptyEntry();
+  ASSERT_TRUE(stores.engine().compaction_in_progress());
+  stores.ExpectSameState();
+  stores.Apply(CompactReq(1800));
+  stores.ExpectSameState();
+  stores.Apply(Wrap(PutReq("k1", "new")));
+  stores.Apply(CompactReq(1900));  // a third, right after
+  stores.ExpectSameState();
+  EXPECT_LT(stores.ApplyEmptyEntriesUntilCompacted(1000), 1000);
+  EXPECT_FALSE(stores.engine().compaction_in_progress());
+  stores.ExpectSameState();
+  EXPECT_EQ(stores.engine().CountStoredRecords().versions, stores.VisibleVersions());
+  // A restart after the walk is done finds nothing to do.
+  stores.Reopen();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  EXPECT_FALSE(stores.engine().compaction_in_progress());
+  stores.ExpectSameState();
+}
+
+// A snapshot restore replaces everything, a compaction in progress included: the restored state
+// has no obsolete versions, and compactions after it free exactly what the memory store frees.
+TEST(RocksDbEngine, ARestoreInTheMiddleOfACompactionReplacesItAndLaterCompactionsCountExactly) {
+  TempDir dir;
+  RocksDbEngine::Options options;
+  options.compaction_records_per_commit = 10;
+  TwinStores stores(dir.path(), options);
+  for (int i = 0; i < 400; ++i) {
+    stores.Apply(i % 6 == 5 ? Wrap(DelReq("k" + std::to_string(i % 13)))
+                            : Wrap(PutReq("k" + std::to_string(i % 13), std::to_string(i))));
+  }
+  stores.Apply(CompactReq(100));
+  const std::string snapshot = stores.memory().Snapshot();
+  stores.Apply(CompactReq(300));
+  ASSERT_TRUE(stores.engine().compaction_in_progress());
+  ASSERT_TRUE(stores.memory().Restore(snapshot).ok());
+  ASSERT_TRUE(stores.disk().Restore(snapshot).ok());
+  EXPECT_FALSE(stores.engine().compaction_in_progress());
+  stores.ExpectSameState();
+  stores.Apply(CompactReq(250));
+  stores.ExpectSameState();
+  stores.Apply(CompactReq(stores.memory().revision()));
+  stores.ExpectSameState();
+  stores.ApplyEmptyEntriesUntilCompacted(1000);
+  EXPECT_EQ(stores.engine().CountStoredRecords().versions, stores.VisibleVersions());
+  stores.ExpectSameState();
+}
+
+// Removes what the engine writes since compaction runs in steps (the compaction record and the
+// obsolete-bytes marks), leaving a directory as the engine wrote it before.
+void RemoveCompactionRecords(const std::string& dir) {
+  namespace format = rocksdb_format;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, {}},
+      {std::string(format::kVersionsFamily), {}},
+      {std::string(format::kRevisionsFamily), {}},
+      {std::string(format::kMetaFamily), {}},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* meta = handles[3];
+  std::vector<std::string> doomed = {std::string(format::kCompactionKey)};
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), meta));
+  for (it->Seek(std::string(1, format::kObsoleteMarkPrefix));
+       it->Valid() && it->key()[0] == format::kObsoleteMarkPrefix; it->Next()) {
+    doomed.push_back(it->key().ToString());
+  }
+  it.reset();  // before the handles and the database it reads
+  EXPECT_GT(doomed.size(), 1u) << "no obsolete-bytes marks to remove";
+  for (const std::string& key : doomed) ASSERT_TRUE(db->Delete({}, meta, key).ok());
+  for (rocksdb::ColumnFamilyHandle* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  ASSERT_TRUE(db->Close().ok());
+}
+
+// A directory from before compaction ran in steps has no marks to tell what a compaction frees:
+// opening it counts them from the revision log, so that its first compaction frees exactly what
+// the memory store frees, and later ones too.
+TEST(RocksDbEngine, ADirectoryWrittenBeforeCompactionRanInStepsOpensAndCompactsExactly) {
+  TempDir dir;
+  TwinStores stores(dir.path());
+  for (int i = 0; i < 600; ++i) {
+    stores.Apply(i % 8 == 7 ? Wrap(DelReq("k" + std::to_string(i % 17)))
+                            : Wrap(PutReq("k" + std::to_string(i % 17), std::to_string(i * i))));
+  }
+  stores.Apply(CompactReq(200));
+  ASSERT_FALSE(stores.engine().compaction_in_progress());
+  for (int i = 0; i < 300; ++i) {
+    stores.Apply(i % 5 == 4 ? Wrap(DelReq("k" + std::to_string(i % 19)))
+                            : Wrap(PutReq("k" + std::to_string(i % 19), std::string(i % 13, 'w'))));
+  }
+  stores.ExpectSameState();
+  const std::string before = stores.disk().Snapshot();
+  stores.Close();
+  RemoveCompactionRecords(dir.path());
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+
+  stores.Reopen();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  EXPECT_EQ(stores.disk().Snapshot(), before);
+  EXPECT_FALSE(stores.engine().compaction_in_progress());
+  EXPECT_GT(stores.engine().CountStoredRecords().obsolete_marks, 0);
+  stores.Apply(CompactReq(stores.memory().revision() - 100));
+  stores.ExpectSameState();
+  stores.Apply(Wrap(PutReq("k1", "after")));
+  stores.Apply(CompactReq(stores.memory().revision()));
+  stores.ExpectSameState();
+  stores.ApplyEmptyEntriesUntilCompacted(100);
+  EXPECT_EQ(stores.engine().CountStoredRecords().versions, stores.VisibleVersions());
+  stores.ExpectSameState();
 }
 
 kvpb::Request InSession(kvpb::Request request, uint64_t client, uint64_t sequence) {

@@ -7,6 +7,7 @@ constexpr char kEscape = '\xFF';      // follows a 0x00 byte of the key
 constexpr char kTerminator = '\x01';  // follows the 0x00 that ends the key
 constexpr uint8_t kMetaFormat = 2;
 constexpr uint8_t kMetaFormatWithoutLogClock = 1;
+constexpr uint8_t kCompactionRecordFormat = 1;
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
 void PutBig64(std::string* out, uint64_t value) {
@@ -190,6 +191,38 @@ std::optional<std::pair<uint64_t, etcdserverpb::AlarmType>> DecodeAlarmKey(
   for (int i = 9; i < 13; ++i) type = (type << 8) | static_cast<unsigned char>(encoded[i]);
   if (!etcdserverpb::AlarmType_IsValid(static_cast<int>(type))) return std::nullopt;
   return std::make_pair(GetBig64(encoded.substr(1)), static_cast<etcdserverpb::AlarmType>(type));
+}
+
+std::string ObsoleteMarkKey(int64_t revision) {
+  std::string out(1, kObsoleteMarkPrefix);
+  PutBig64(&out, static_cast<uint64_t>(revision));
+  return out;
+}
+
+std::optional<int64_t> DecodeObsoleteMarkKey(std::string_view encoded) {
+  if (encoded.size() != 9 || encoded[0] != kObsoleteMarkPrefix) return std::nullopt;
+  return static_cast<int64_t>(GetBig64(encoded.substr(1)));
+}
+
+std::string EncodeCompactionRecord(const CompactionRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(kCompactionRecordFormat));
+  PutBig64(&out, static_cast<uint64_t>(record.pending_revision));
+  PutBig64(&out, static_cast<uint64_t>(record.obsolete_bytes_at_compaction));
+  out.append(record.resume_key);
+  return out;
+}
+
+std::optional<CompactionRecord> DecodeCompactionRecord(std::string_view encoded) {
+  if (encoded.size() < 1 + 16 || static_cast<uint8_t>(encoded[0]) != kCompactionRecordFormat) {
+    return std::nullopt;
+  }
+  CompactionRecord record{
+      .pending_revision = static_cast<int64_t>(GetBig64(encoded.substr(1))),
+      .obsolete_bytes_at_compaction = static_cast<int64_t>(GetBig64(encoded.substr(9))),
+      .resume_key = std::string(encoded.substr(17))};
+  if (record.pending_revision < 0 || record.obsolete_bytes_at_compaction < 0) return std::nullopt;
+  return record;
 }
 
 std::string EncodeInt64(int64_t value) {

@@ -186,5 +186,33 @@ TEST(RocksDbFormat, AlarmKeysRoundTrip) {
   EXPECT_EQ(alarm->second, etcdserverpb::NOSPACE);
 }
 
+// A compaction looks up the mark at or below a revision with one seek backwards from the
+// revision's own key, which needs marks in revision order and apart from every other meta key.
+TEST(RocksDbFormat, ObsoleteMarkKeysRoundTripAndSortByRevision) {
+  const std::vector<int64_t> revisions = {1, 255, 256, 1 << 20,
+                                          std::numeric_limits<int64_t>::max()};
+  for (int64_t a : revisions) {
+    EXPECT_EQ(DecodeObsoleteMarkKey(ObsoleteMarkKey(a)), a);
+    for (int64_t b : revisions) {
+      EXPECT_EQ(ObsoleteMarkKey(a) < ObsoleteMarkKey(b), a < b) << a << " " << b;
+    }
+  }
+  EXPECT_FALSE(DecodeObsoleteMarkKey(SessionKey(1)).has_value());
+  EXPECT_FALSE(DecodeObsoleteMarkKey(std::string(kCompactionKey)).has_value());
+  EXPECT_NE(std::string(kCompactionKey)[0], kObsoleteMarkPrefix);
+}
+
+TEST(RocksDbFormat, CompactionRecordsRoundTripWithAnyResumeKey) {
+  for (const std::string& resume_key : {""s, RevisionKey(7, "a\0b"s)}) {
+    const CompactionRecord record{.pending_revision = 20'000,
+                                  .obsolete_bytes_at_compaction = 123'456,
+                                  .resume_key = resume_key};
+    EXPECT_EQ(DecodeCompactionRecord(EncodeCompactionRecord(record)), record);
+  }
+  const std::string encoded = EncodeCompactionRecord(CompactionRecord{});
+  EXPECT_FALSE(DecodeCompactionRecord(encoded.substr(0, 16)).has_value());
+  EXPECT_FALSE(DecodeCompactionRecord("\x02" + encoded.substr(1)).has_value());
+}
+
 }  // namespace
 }  // namespace raftkv::kv::rocksdb_format

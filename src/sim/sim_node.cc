@@ -66,8 +66,13 @@ absl::Status SimNode::OpenDisk() {
 
 absl::StatusOr<std::unique_ptr<node::StoreApplier>> SimNode::OpenState() const {
   if (options_.engine == EngineKind::kMemory) return std::make_unique<node::StoreApplier>();
+  // Compaction walks a few revision log records per entry, far fewer than a server's, so that the
+  // simulator's histories (hundreds of writes) are compacted over several entries and crashes,
+  // restarts and snapshots land in the middle of a walk.
+  kv::RocksDbEngine::Options engine_options;
+  engine_options.compaction_records_per_commit = 4;
   absl::StatusOr<std::unique_ptr<kv::RocksDbEngine>> engine =
-      kv::RocksDbEngine::Open(fmt::format("{}/n{}", options_.engine_root, id_));
+      kv::RocksDbEngine::Open(fmt::format("{}/n{}", options_.engine_root, id_), engine_options);
   if (!engine.ok()) return engine.status();
   // No checkpoint installer: the node's snapshots carry the state inline, which the simulated
   // network can deliver.
