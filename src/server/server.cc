@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
 #include "io/env.h"
 #include "io/sync_timing_env.h"
@@ -186,8 +187,13 @@ absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenAppliedState(
       kv::RocksDbEngine::Open(data_dir.kv_dir());
   if (!engine.ok()) return engine.status();
   const kv::EngineMeta meta = (*engine)->meta();
-  log.info("key-value engine: rocksdb in {}, at applied index {} (revision {})",
-           data_dir.kv_dir(), meta.applied_index, meta.revision);
+  log.info("key-value engine: rocksdb in {}, at applied index {} (revision {}){}",
+           data_dir.kv_dir(), meta.applied_index, meta.revision,
+           (*engine)->compaction_in_progress()
+               ? fmt::format("; the compaction at revision {} is still deleting old versions, "
+                             "which the next entries applied go on with",
+                             meta.compact_revision)
+               : std::string());
   return node::StoreApplier::Open(*std::move(engine), checkpoints);
 }
 

@@ -199,6 +199,86 @@ TEST_F(EngineTest, MembersKilledAtRandomWhileApplyingLoseNothingAndAgreeAfterwar
   }
 }
 
+// A member killed with SIGKILL while a compaction of a long history deletes the old versions:
+// the engine does that in bounded walks inside the commits of the entries that follow (1,000
+// revision log records each). Restarted, the member resumes the walk where its last commit left
+// it, agrees with the others on the revision and the history (HashKV), answers reads below the
+// compaction as compacted and keeps every later write. The first round kills the leader as
+// soon as it answered the compaction, before any later entry: its walk is certainly unfinished
+// (10,000 records), and its restart says so. The later rounds kill a member at random within
+// 40 ms while writes go on: before, inside or after its walk.
+TEST_F(EngineTest, AMemberKilledWhileACompactionIsDeletingOldVersionsResumesAndAgrees) {
+  StartCluster();
+  ASSERT_GE(WaitForLeader(), 0);
+  std::mt19937 random(std::random_device{}());
+  // One txn of 100 puts is one revision but 100 records of the revision log for the walk.
+  auto overwrite = [&](int round, int pass) {
+    etcdserverpb::TxnRequest txn;
+    for (int k = 0; k < 100; ++k) {
+      etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+      put->set_key(absl::StrCat("compact/", pass % 50, "/", k));
+      put->set_value(absl::StrCat("round ", round, " pass ", pass));
+    }
+    return Eventually(
+        [&] {
+          // Any member: one killed meanwhile refuses the connection at once.
+          for (int i = 0; i < cluster_->size(); ++i) {
+            cli::EtcdClient client(cluster_->endpoint(i), absl::Seconds(3));
+            if (client.Txn(txn).ok()) return true;
+          }
+          return false;
+        },
+        absl::Seconds(30));
+  };
+  const std::string kResumed = "is still deleting old versions";
+  for (int round = 0; round < 3; ++round) {
+    // 100 txns: 10,000 records; each key is written twice in the round.
+    for (int pass = 0; pass < 100; ++pass) ASSERT_TRUE(overwrite(round, pass));
+    const int leader = WaitForLeader();
+    ASSERT_GE(leader, 0);
+    cli::EtcdClient client(cluster_->endpoint(leader), absl::Seconds(5));
+    absl::StatusOr<etcdserverpb::StatusResponse> status = client.Status();
+    ASSERT_TRUE(status.ok()) << status.status();
+    const int64_t compact_at = status->header().revision() - 10;
+    ASSERT_TRUE(client.Compact(compact_at).ok());
+    const int victim = round == 0 ? leader : static_cast<int>(random() % 3);
+    const int resumed_before = CountInLog(victim, kResumed);
+    std::atomic<bool> written{true};
+    std::thread writer;
+    if (round == 0) {
+      cluster_->Kill(victim);
+    } else {
+      // The walk needs entries to advance: keep writing while the victim dies.
+      writer = std::thread([&] {
+        for (int pass = 100; pass < 110; ++pass) written = overwrite(round, pass) && written;
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(random() % 40));
+      cluster_->Kill(victim);
+      writer.join();
+    }
+    ASSERT_TRUE(cluster_->Start(victim).ok());
+    ASSERT_GE(WaitForLeader(), 0);
+    if (round == 0) {
+      EXPECT_EQ(CountInLog(victim, kResumed), resumed_before + 1)
+          << "the leader killed right after the compaction reopened without a walk to resume";
+      for (int pass = 100; pass < 110; ++pass) ASSERT_TRUE(overwrite(round, pass));
+    }
+    ASSERT_TRUE(written.load()) << "a txn after the compaction never went through";
+    ExpectTheMembersAgree();
+    CommandResult old = Etcdctl(absl::StrCat("get compact/0/0 --rev=", compact_at - 1),
+                                cluster_->endpoint(victim));
+    EXPECT_NE(old.exit_code, 0) << old.output;
+    EXPECT_TRUE(absl::StrContains(old.output, "required revision has been compacted"))
+        << old.output;
+    // Written by the last txn, after the compaction.
+    CommandResult now = Etcdctl("get compact/9/99 --print-value-only", cluster_->endpoint(victim));
+    ASSERT_EQ(now.exit_code, 0) << now.output;
+    EXPECT_EQ(now.output, absl::StrCat("round ", round, " pass 109\n"));
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(absl::StrContains(ReadLog(i), "must stop")) << "member " << i;
+  }
+}
 
 // A member killed with SIGKILL while (or just after) it installs a checkpoint the leader sent,
 // with writes going on meanwhile: it comes back with every acknowledged write and the history

@@ -192,6 +192,19 @@ absl::StatusOr<etcdserverpb::MoveLeaderResponse> EtcdClient::MoveLeader(uint64_t
   RAFTKV_CLI_UNARY(etcdserverpb::MoveLeaderResponse, maintenance_->MoveLeader);
 }
 
+absl::StatusOr<etcdserverpb::TxnResponse> EtcdClient::Txn(
+    const etcdserverpb::TxnRequest& request) {
+  RAFTKV_CLI_UNARY(etcdserverpb::TxnResponse, kv_->Txn);
+}
+
+absl::StatusOr<etcdserverpb::CompactionResponse> EtcdClient::Compact(int64_t revision,
+                                                                     bool physical) {
+  etcdserverpb::CompactionRequest request;
+  request.set_revision(revision);
+  request.set_physical(physical);
+  RAFTKV_CLI_UNARY(etcdserverpb::CompactionResponse, kv_->Compact);
+}
+
 absl::StatusOr<etcdserverpb::HashKVResponse> EtcdClient::HashKV(int64_t revision) {
   etcdserverpb::HashKVRequest request;
   request.set_revision(revision);

@@ -38,6 +38,10 @@ class EtcdClient {
   absl::StatusOr<etcdserverpb::DeleteRangeResponse> Delete(
       const std::string& key, const std::string& range_end = "",
       std::optional<SessionTag> session = std::nullopt);
+  absl::StatusOr<etcdserverpb::TxnResponse> Txn(const etcdserverpb::TxnRequest& request);
+  // KV.Compact: history below `revision` goes (etcd's "required revision has been compacted"
+  // for reads there afterwards).
+  absl::StatusOr<etcdserverpb::CompactionResponse> Compact(int64_t revision, bool physical = false);
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
   absl::StatusOr<etcdserverpb::MemberListResponse> MemberList();
   absl::StatusOr<etcdserverpb::MemberAddResponse> MemberAdd(const std::string& peer_url);
