@@ -5,13 +5,14 @@
 // Argument 0 is the memory engine, 1 the RocksDB engine, 2 the RocksDB engine without its own
 // write-ahead log (RocksDbEngine::Options::write_ahead_log off; puts only).
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "benchmark/benchmark.h"
 #include "fmt/format.h"
+#include "io/scratch_directory.h"
 #include "kv/rocksdb_engine.h"
 #include "kv/store.h"
 
@@ -40,19 +41,13 @@ class BenchStore {
       store_ = std::make_unique<Store>();
       return;
     }
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/raftkv-bench-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    dir_ = pattern;
+    dir_.emplace("raftkv-bench");
+    if (dir_->path().empty()) std::abort();
     RocksDbEngine::Options options;
     options.write_ahead_log = engine != 2;
-    auto opened = RocksDbEngine::Open(dir_, options);
+    auto opened = RocksDbEngine::Open(dir_->path(), options);
     if (!opened.ok()) std::abort();
     store_ = std::make_unique<Store>(*std::move(opened));
-  }
-  ~BenchStore() {
-    store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   Store& store() { return *store_; }
@@ -70,7 +65,8 @@ class BenchStore {
   }
 
  private:
-  std::string dir_;
+  // Declared before the store, so that the engine closes before its directory goes.
+  std::optional<io::ScratchDirectory> dir_;
   std::unique_ptr<Store> store_;
 };
 

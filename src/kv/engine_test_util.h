@@ -2,33 +2,23 @@
 // Thread-safety: test-only, single-threaded.
 #pragma once
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "io/scratch_directory.h"
 
 namespace raftkv::kv::testing {
 
+// A scratch directory for an engine, which a test without one cannot go on with.
 class TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/raftkv-engine-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
-    path_ = pattern;
+  TempDir() : dir_("raftkv-engine") {
+    if (dir_.path().empty()) ADD_FAILURE() << "cannot create a temporary directory";
   }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return dir_.path(); }
 
  private:
-  std::string path_;
+  io::ScratchDirectory dir_;
 };
 
 }  // namespace raftkv::kv::testing

@@ -1,11 +1,9 @@
 #include "sim/runner.h"
 
-#include <stdlib.h>
-
-#include <cstdlib>
-#include <filesystem>
+#include <optional>
 
 #include "fmt/format.h"
+#include "io/scratch_directory.h"
 #include "lincheck/checker.h"
 #include "lincheck/model.h"
 #include "sim/scenarios.h"
@@ -14,30 +12,6 @@ namespace raftkv::sim {
 namespace {
 
 constexpr TimeUs kQuiesceTimeoutUs = 20'000'000;
-
-// A directory of the run's own under $TMPDIR (or /tmp) for the nodes' engines, removed with
-// everything in it when the run ends. Its name never reaches the trace, so runs stay replayable.
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/raftkv-sim-XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-
-  // Empty when it could not be created (the nodes then fail to open their engines).
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 const Scenario* Find(const std::string& name) {
   for (const Scenario& s : ScenarioTable()) {
@@ -129,10 +103,12 @@ RunResult RunScenario(const std::string& name, uint64_t seed, const RunOverrides
   result.nodes = options.nodes;
   result.storage = overrides.storage;
   result.engine = overrides.engine;
-  // Declared before the cluster, so that it outlives the engines open in it.
-  std::optional<ScratchDirectory> engines;
+  // The nodes' engines live in a directory of the run's own, removed when the run ends; its name
+  // never reaches the trace, so runs stay replayable. Declared before the cluster, so that it
+  // outlives the engines open in it.
+  std::optional<io::ScratchDirectory> engines;
   if (overrides.engine == EngineKind::kRocksDb) {
-    engines.emplace();
+    engines.emplace("raftkv-sim");
     options.node.engine_root = engines->path().empty() ? "/nonexistent" : engines->path();
   }
 
