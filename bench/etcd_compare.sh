@@ -34,8 +34,9 @@
 #
 # Durability is the default of each system: etcd writes and fsyncs its WAL once per raft Ready
 # (a batch) before acknowledging, and commits its bbolt backend in batches (every 100 ms or
-# 10,000 writes, also fsynced); raftkv-server fsyncs its WAL once per Ready and keeps the
-# key-value store in memory (rebuilt from snapshot + log on start), so it has no second write.
+# 10,000 writes, also fsynced); raftkv-server fsyncs its WAL once per Ready and commits each
+# applied entry to its RocksDB engine's own log without an fsync (synced before the raft log is
+# compacted behind it); with --engine memory (system raftkv-memory) it has no second write.
 # The null server writes nothing.
 #
 # Counters, per run (one workload against one system), in results.tsv and, per request, in the
