@@ -84,6 +84,18 @@ restart_member() {  # $1 = member index, $2 = directory
   PIDS[$1]=$!
 }
 
+# Waits until a linearizable read through member $1 (0-based) alone answers, i.e. it has a
+# leader and applied everything committed before the read; dies after $2 seconds. $3: the
+# timeout of one attempt (default 1s).
+wait_for_read() {  # $1 = member index, $2 = seconds, $3 = attempt timeout
+  local deadline=$((SECONDS + $2))
+  until etcdctl --endpoints "127.0.0.1:$(client_port "$1")" --command-timeout="${3:-1s}" \
+    get --consistency=l bench-probe >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "member n$(($1 + 1)) did not serve a read within $2 s"
+    sleep 0.05
+  done
+}
+
 # Healthy = every member answers etcdctl's health check (a linearizable read), i.e. a leader is
 # elected and reachable from each member.
 wait_healthy() {  # $1 = system, $2 = directory of the members' logs

@@ -48,16 +48,6 @@ RESULTS="$WORK/results.txt"
 : >"$RESULTS"
 report() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
 
-# Waits until a linearizable read through member $1 alone answers; dies after $2 seconds.
-wait_for_read() {  # $1 = member index, $2 = seconds
-  local deadline=$((SECONDS + $2))
-  until etcdctl --endpoints "127.0.0.1:$(client_port "$1")" --command-timeout=2s \
-    get --consistency=l large-data-probe >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "member n$(($1 + 1)) did not serve a read within $2 s"
-    sleep 0.05
-  done
-}
-
 data_mib=$(((KEYS * VALUE_BYTES) >> 20))
 report "keys $KEYS, value bytes $VALUE_BYTES: $data_mib MiB of values; --snapshot-count $SNAPSHOT_COUNT"
 
@@ -92,7 +82,7 @@ kill -KILL "${PIDS[2]}"
 wait "${PIDS[2]}" 2>/dev/null || true
 start=$(date +%s.%N)
 restart_member 2 "$dir"
-wait_for_read 2 600
+wait_for_read 2 600 2s
 report "restart of n3 to a linearizable read: $(elapsed_since "$start") s"
 
 log "catch-up of n3 from a checkpoint"
@@ -114,7 +104,7 @@ until (($(grep -c "as a checkpoint of" "$dir/n3.log" || true) > received_before)
   sleep 0.2
 done
 received_s=$(elapsed_since "$start")
-wait_for_read 2 3600
+wait_for_read 2 3600 2s
 serving_s=$(elapsed_since "$start")
 bytes=$(grep "as a checkpoint of" "$dir/n3.log" | tail -1 | sed -E 's/.*as a checkpoint of ([0-9]+) bytes.*/\1/')
 report "catch-up of n3: checkpoint of $((bytes >> 20)) MiB received in $received_s s ($(awk -v b="$bytes" -v s="$received_s" 'BEGIN {printf "%.1f", b / 1048576 / s}') MiB/s), serving linearizable reads after $serving_s s"

@@ -64,12 +64,7 @@ for keys in $KEYS; do
       wait "${PIDS[2]}" 2>/dev/null || true
       start=$(date +%s.%N)
       restart_member 2 "$dir"
-      deadline=$((SECONDS + 600))
-      until etcdctl --endpoints "127.0.0.1:$(client_port 2)" --command-timeout=1s \
-        get --consistency=l restart-bench-probe >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || die "$system n3 did not serve a read within 600 s"
-        sleep 0.05
-      done
+      wait_for_read 2 600
       times+=("$(elapsed_since "$start")")
       log "$system: restart $round took ${times[-1]} s"
     done
