@@ -17,6 +17,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// The value of a number field of the bench's JSON report ("key": N), or -1.
+int64_t JsonNumber(const std::string& json, const std::string& key) {
+  const std::string field = "\"" + key + "\": ";
+  const size_t at = json.find(field);
+  if (at == std::string::npos) return -1;
+  return std::stoll(json.substr(at + field.size()));
+}
+
 class BenchToolTest : public ClusterTest {
  protected:
   void SetUp() override {
@@ -65,6 +73,28 @@ TEST_F(BenchToolTest, PutAndRangeSucceedEveryRequestAndPutsLeaveTheirKeys) {
   EXPECT_THAT(range, HasSubstr("\"errors\": 0,"));
 }
 
+TEST_F(BenchToolTest, TxnPutWithManyOpsWritesConsecutiveKeysInEachTxn) {
+  StartCluster();
+  cli::EtcdClient client(cluster_->endpoint(0));
+  const int64_t before = client.Get("any")->header().revision();
+  // 10 txns of 30 puts: keys 000..299, each written once, one revision per txn.
+  const std::string load = Bench(
+      "txn-put --txn-ops 30 --total 10 --clients 2 --sequential-keys --key-space 300 "
+      "--key-size 3 --val-size 4");
+  EXPECT_THAT(load, HasSubstr("\"txn_ops\": 30"));
+  EXPECT_THAT(load, HasSubstr("\"successes\": 10,"));
+  EXPECT_GT(JsonNumber(load, "puts_per_second"), 0) << load;
+  absl::StatusOr<etcdserverpb::RangeResponse> written = client.Get("000", "300");
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->count(), 300);
+  EXPECT_EQ(written->header().revision() - before, 10);
+  for (const mvccpb::KeyValue& kv : written->kvs()) EXPECT_EQ(kv.version(), 1) << kv.key();
+
+  // More puts in one txn than the server's --max-txn-ops (128) fail with etcd's error.
+  const std::string too_many = Bench("txn-put --txn-ops 129 --total 1 --key-space 300 --key-size 3");
+  EXPECT_THAT(too_many, HasSubstr("\"INVALID_ARGUMENT\": 1"));
+}
+
 TEST_F(BenchToolTest, SerializableRangeTxnPutAndMixSucceedEveryRequest) {
   StartCluster();
   const std::string serializable = Bench("range --consistency s --total 100 --clients 4");
@@ -76,14 +106,6 @@ TEST_F(BenchToolTest, SerializableRangeTxnPutAndMixSucceedEveryRequest) {
   const std::string mix = Bench("mix --read-ratio 0.5 --total 100 --clients 4");
   EXPECT_THAT(mix, HasSubstr("\"read_ratio\": 0.5"));
   EXPECT_THAT(mix, HasSubstr("\"successes\": 100,"));
-}
-
-// The value of a number field of the bench's JSON report ("key": N), or -1.
-int64_t JsonNumber(const std::string& json, const std::string& key) {
-  const std::string field = "\"" + key + "\": ";
-  const size_t at = json.find(field);
-  if (at == std::string::npos) return -1;
-  return std::stoll(json.substr(at + field.size()));
 }
 
 class BenchRetryTest : public ClusterTest {

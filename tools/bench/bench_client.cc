@@ -26,8 +26,10 @@ BenchClient::BenchClient(const BenchOptions& options, etcdserverpb::KV::Stub* st
   range_.set_serializable(options.serializable);
   // No comparisons: the success branch always runs, as a Txn that guards a write would when
   // its guard holds.
-  txn_put_ = txn_.add_success()->mutable_request_put();
-  txn_put_->set_value(value);
+  for (int i = 0; i < options.txn_ops; ++i) {
+    txn_puts_.push_back(txn_.add_success()->mutable_request_put());
+    txn_puts_.back()->set_value(value);
+  }
 }
 
 BenchClient::Kind BenchClient::NextKind() {
@@ -57,7 +59,7 @@ bool BenchClient::StartNext(Clock::time_point now) {
       keys_.Next(range_.mutable_key());
       break;
     case Kind::kTxnPut:
-      keys_.Next(txn_put_->mutable_key());
+      for (etcdserverpb::PutRequest* put : txn_puts_) keys_.Next(put->mutable_key());
       break;
   }
   if (InSession()) tag_ = session_.NextWrite();

@@ -3,7 +3,7 @@
 // of its own; the request messages are built once and only their key changes, so a request
 // costs one ClientContext and gRPC's own per-call work.
 //
-// Writes (Put, the Txn's Put) go in a client session of the client's own (a random id; one
+// Writes (Put, the Txn's Puts) go in a client session of the client's own (a random id; one
 // write in flight, as a session requires): each carries the session's next sequence, and one that
 // fails UNAVAILABLE or DEADLINE_EXCEEDED is sent again with the same sequence after a pause (a
 // gRPC alarm on the same queue), up to the retry policy's attempts, so it applies once. Latency
@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/rand.h"
 #include "bench_options.h"
@@ -81,7 +82,7 @@ class BenchClient {
   etcdserverpb::RangeRequest range_;
   etcdserverpb::RangeResponse range_reply_;
   etcdserverpb::TxnRequest txn_;
-  etcdserverpb::PutRequest* txn_put_;  // inside txn_
+  std::vector<etcdserverpb::PutRequest*> txn_puts_;  // inside txn_
   etcdserverpb::TxnResponse txn_reply_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::PutResponse>> put_call_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::RangeResponse>> range_call_;

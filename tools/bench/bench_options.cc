@@ -83,7 +83,11 @@ void DeclareFlags(CLI::App& app, BenchOptions* options) {
   };
   workload("put", "Put one key per request", Workload::kPut);
   consistency_flag(workload("range", "Range of one key per request", Workload::kRange));
-  workload("txn-put", "Txn with one Put in its success branch", Workload::kTxnPut);
+  workload("txn-put", "Txn whose success branch puts --txn-ops keys", Workload::kTxnPut)
+      ->add_option("--txn-ops", options->txn_ops,
+                   "Puts per Txn, on consecutive keys (a bulk load in batches)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   CLI::App* mix = workload("mix", "Ranges and Puts mixed at random", Workload::kMix);
   consistency_flag(mix);
   mix->add_option("--read-ratio", options->read_ratio, "share of requests that are reads")

@@ -19,7 +19,7 @@ namespace raftkv::bench {
 enum class Workload {
   kPut,     // Put of one key
   kRange,   // Range of one key
-  kTxnPut,  // Txn without comparisons whose success branch is one Put
+  kTxnPut,  // Txn without comparisons whose success branch is txn_ops Puts
   kMix,     // Range with probability read_ratio, Put otherwise
 };
 
@@ -43,6 +43,10 @@ struct BenchOptions {
   bool sequential_keys = false;
   // Reads answer from the member's own copy (etcd's --consistency s) instead of ReadIndex.
   bool serializable = false;
+  // Puts in each Txn of the txn-put workload, on consecutive keys of the key generator: a bulk
+  // load in large batches, like etcd's `benchmark txn-put --txn-ops`. The server's
+  // --max-txn-ops (128 by default, as in etcd) bounds it.
+  int txn_ops = 1;
   // Share of reads in the mix workload.
   double read_ratio = 0.5;
   // Exactly one of the two bounds the run; ValidateOptions() sets total to kDefaultTotal when

@@ -64,6 +64,8 @@ TEST(BenchOptionsTest, GeneralFlagsMayFollowTheWorkload) {
 
 TEST(BenchOptionsTest, EachWorkloadHasItsSubcommand) {
   EXPECT_EQ(Parse("txn-put").workload, Workload::kTxnPut);
+  EXPECT_EQ(Parse("txn-put").txn_ops, 1);
+  EXPECT_EQ(Parse("txn-put --txn-ops 128").txn_ops, 128);
   BenchOptions mix = Parse("mix --read-ratio 0.9 --consistency l");
   EXPECT_EQ(mix.workload, Workload::kMix);
   EXPECT_DOUBLE_EQ(mix.read_ratio, 0.9);
@@ -90,8 +92,10 @@ TEST(BenchOptionsTest, OutOfRangeValuesAreRejectedByTheParser) {
   EXPECT_NE(ParseError("put --clients 0"), "");
   EXPECT_NE(ParseError("mix --read-ratio 1.5"), "");
   EXPECT_NE(ParseError("range --consistency x"), "");
-  // --read-ratio belongs to mix only.
+  EXPECT_NE(ParseError("txn-put --txn-ops 0"), "");
+  // --read-ratio belongs to mix only, --txn-ops to txn-put.
   EXPECT_NE(ParseError("put --read-ratio 0.5"), "");
+  EXPECT_NE(ParseError("put --txn-ops 2"), "");
 }
 
 TEST(BenchOptionsTest, MoreConnectionsThanClientsIsRejected) {

@@ -20,6 +20,21 @@ double RequestsPerSecond(const RunResult& result) {
   return result.wall_s > 0 ? static_cast<double>(result.successes) / result.wall_s : 0;
 }
 
+// Puts per successful request: txn_ops for txn-put, one for put; mix and range have no fixed
+// number.
+int PutsPerRequest(const BenchOptions& options) {
+  switch (options.workload) {
+    case Workload::kPut:
+      return 1;
+    case Workload::kTxnPut:
+      return options.txn_ops;
+    case Workload::kRange:
+    case Workload::kMix:
+      return 0;
+  }
+  return 0;
+}
+
 double CpuMicrosecondsPerRequest(const RunResult& result) {
   return result.requests() > 0 ? result.cpu_s * 1e6 / static_cast<double>(result.requests()) : 0;
 }
@@ -62,6 +77,9 @@ std::string HumanSummary(const BenchOptions& options, const RunResult& result) {
   if (options.workload == Workload::kMix) {
     workload += fmt::format(", {:.0f} % reads", options.read_ratio * 100);
   }
+  if (options.workload == Workload::kTxnPut) {
+    workload += fmt::format(", {} put{} per txn", options.txn_ops, options.txn_ops == 1 ? "" : "s");
+  }
   std::string out = fmt::format("workload     {}, {} clients over {} connections\n", workload,
                                 options.clients, options.conns);
   out += fmt::format("requests     {} ({} ok, {} failed)\n", result.requests(), result.successes,
@@ -81,6 +99,10 @@ std::string HumanSummary(const BenchOptions& options, const RunResult& result) {
   out += fmt::format("duration     {:.3f} s\n", result.wall_s);
   out += fmt::format("throughput   {:.1f} req/s (successful requests)\n",
                      RequestsPerSecond(result));
+  if (options.workload == Workload::kTxnPut && options.txn_ops > 1) {
+    out += fmt::format("             {:.1f} puts/s\n",
+                       RequestsPerSecond(result) * PutsPerRequest(options));
+  }
   const LatencyHistogram& latency = result.latency_ns;
   out += fmt::format("latency ms   mean {:.3f}", latency.mean() / kNsPerMs);
   for (const Percentile& p : kPercentiles) {
@@ -120,6 +142,10 @@ std::string JsonReport(const BenchOptions& options, const RunResult& result) {
     json.Key("consistency");
     json.String(options.serializable ? "s" : "l");
   }
+  if (options.workload == Workload::kTxnPut) {
+    json.Key("txn_ops");
+    json.Number(int64_t{options.txn_ops});
+  }
   if (options.workload == Workload::kMix) {
     json.Key("read_ratio");
     json.Number(options.read_ratio);
@@ -157,6 +183,10 @@ std::string JsonReport(const BenchOptions& options, const RunResult& result) {
   json.Number(result.wall_s);
   json.Key("requests_per_second");
   json.Number(RequestsPerSecond(result));
+  if (PutsPerRequest(options) > 0) {
+    json.Key("puts_per_second");
+    json.Number(RequestsPerSecond(result) * PutsPerRequest(options));
+  }
 
   const LatencyHistogram& latency = result.latency_ns;
   json.Key("latency_ms");
