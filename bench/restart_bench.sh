@@ -4,7 +4,9 @@
 #
 # For each system and each key count: a fresh three-member cluster on loopback
 # (bench/cluster.sh, the same flags for every system), KEYS keys of VALUE_BYTES each loaded with
-# raftkv-bench (64 clients over every member), then per member RSS and data directory size;
+# raftkv-bench in Txns of TXN_OPS puts (32 clients over every member; TXN_OPS=1 loads with one
+# Put per request and 64 clients), timed as the load rate; then per member RSS and data
+# directory size;
 # then member n3 is killed with SIGKILL, started again, and the script times, from the start
 # command, until `etcdctl get --consistency=l` through n3 alone answers (n3 has a leader and has
 # applied everything committed before the read). ROUNDS repeats the kill and restart on the same
@@ -12,6 +14,7 @@
 #
 #   bench/restart_bench.sh                       # SYSTEMS="etcd raftkv raftkv-memory", KEYS=100000
 #   KEYS="100000 1000000" VALUE_BYTES=1024 ROUNDS=3 bench/restart_bench.sh
+#   SYSTEMS="etcd raftkv" KEYS=10000000 VALUE_BYTES=100 bench/restart_bench.sh
 #
 # Needs a release build (build/release/tools/raftkv-server and raftkv-bench: `cmake --preset
 # release && ninja -C build/release raftkv-server raftkv-bench`) and Debian's etcd-server and
@@ -28,6 +31,7 @@ SYSTEMS="${SYSTEMS:-etcd raftkv raftkv-memory}"
 KEYS="${KEYS:-100000}"
 VALUE_BYTES="${VALUE_BYTES:-1024}"
 ROUNDS="${ROUNDS:-3}"
+TXN_OPS="${TXN_OPS:-128}"
 BASE_PORT="${BASE_PORT:-43379}"
 export ETCDCTL_API=3
 
@@ -39,17 +43,23 @@ command -v etcd >/dev/null && command -v etcdctl >/dev/null || die "install etcd
 
 mkdir -p "$WORK"
 RESULTS="$WORK/results.tsv"
-printf 'system\tkeys\tvalue_bytes\tload_s\trss_mib_max\tdisk_mib_max\trestart_s\n' >"$RESULTS"
+printf 'system\tkeys\tvalue_bytes\tload_s\tload_keys_per_s\trss_mib_max\tdisk_mib_max\trestart_s\n' >"$RESULTS"
 for keys in $KEYS; do
   for system in $SYSTEMS; do
     dir="$WORK/data/$system"
     log "$system: $keys keys of $VALUE_BYTES bytes"
     start_cluster "$system" "$dir"
+    if ((TXN_OPS > 1)); then
+      load=(txn-put --txn-ops "$TXN_OPS" --clients 32 --total $(((keys + TXN_OPS - 1) / TXN_OPS)))
+    else
+      load=(put --clients 64 --total "$keys")
+    fi
     load_start=$(date +%s.%N)
-    "$RAFTKV_BENCH" put --endpoints "$ENDPOINTS" --clients 64 --conns 3 --key-size 16 \
-      --val-size "$VALUE_BYTES" --key-space "$keys" --sequential-keys --total "$keys" \
-      --no-progress >"$dir/load.txt" 2>&1 || die "loading failed; see $dir/load.txt"
+    "$RAFTKV_BENCH" "${load[@]}" --endpoints "$ENDPOINTS" --conns 3 --key-size 16 \
+      --val-size "$VALUE_BYTES" --key-space "$keys" --sequential-keys --no-progress \
+      --json "$dir/load.json" >"$dir/load.txt" 2>&1 || die "loading failed; see $dir/load.txt"
     load_s=$(elapsed_since "$load_start")
+    grep -q '"errors": 0,' "$dir/load.json" || die "some loading requests failed; see $dir/load.txt"
     rss_max=0
     disk_max=0
     for i in 0 1 2; do
@@ -69,11 +79,11 @@ for keys in $KEYS; do
       log "$system: restart $round took ${times[-1]} s"
     done
     restart_s=$(printf '%s\n' "${times[@]}" | median)
-    printf '%s\t%s\t%s\t%.1f\t%s\t%s\t%.2f\n' "$system" "$keys" "$VALUE_BYTES" "$load_s" \
-      "$rss_max" "$disk_max" "$restart_s" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%.1f\t%.0f\t%s\t%s\t%.2f\n' "$system" "$keys" "$VALUE_BYTES" "$load_s" \
+      "$(awk -v k="$keys" -v s="$load_s" 'BEGIN { print k / s }')" "$rss_max" "$disk_max" "$restart_s" >>"$RESULTS"
     stop_cluster
   done
 done
 
-printf '\n| system | keys | value bytes | load s | RSS MiB (max member) | disk MiB (max member) | restart to a linearizable read, s (median of %s) |\n|---|---:|---:|---:|---:|---:|---:|\n' "$ROUNDS"
-tail -n +2 "$RESULTS" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}'
+printf '\n| system | keys | value bytes | load s | load keys/s | RSS MiB (max member) | disk MiB (max member) | restart to a linearizable read, s (median of %s) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n' "$ROUNDS"
+tail -n +2 "$RESULTS" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}'
