@@ -192,6 +192,17 @@ class Engine {
   // is already durable, or that keeps nothing on disk, returns OK at once.
   virtual absl::Status Sync() = 0;
 
+  // ---- Housekeeping between entries. ----
+
+  // Whether storage a compaction dropped is still to be freed (the engine frees it in steps
+  // inside later Commits; see Compact). Always false for an engine that frees it at once.
+  virtual bool compaction_in_progress() const { return false; }
+  // One bounded step of that work, committed on its own with the current meta, so that storage
+  // is freed on a member that applies no more entries too. Changes nothing that a read, meta()
+  // or a snapshot can tell. Returns compaction_in_progress() afterwards.
+  // REQUIRES: no write in the open batch.
+  virtual bool ContinueCompaction() { return false; }
+
   // ---- Checkpoints: the state as files, which is how a snapshot of a state on disk travels. ----
 
   // Whether Checkpoint can copy this engine's state. False for an engine in memory.

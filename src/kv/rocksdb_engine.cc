@@ -675,6 +675,13 @@ void RocksDbEngine::Commit(const EngineMeta& meta) {
   visible_compact_revision_ = meta.compact_revision;
 }
 
+bool RocksDbEngine::ContinueCompaction() {
+  RAFTKV_KV_INVARIANT(BatchIsEmpty() && batch_obsolete_bytes_.empty());
+  if (!compaction_in_progress()) return false;
+  Commit(meta_);
+  return compaction_in_progress();
+}
+
 RocksDbEngine::StoredRecords RocksDbEngine::CountStoredRecords() const {
   StoredRecords counts;
   auto count = [&](rocksdb::ColumnFamilyHandle* family, std::string_view prefix) {

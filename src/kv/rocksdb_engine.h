@@ -127,7 +127,9 @@ class RocksDbEngine final : public Engine {
   absl::Status PrepareCheckpoint() const override;
 
   // Whether versions that a compaction dropped may still be on disk (the walk is not done).
-  bool compaction_in_progress() const { return compaction_.pending_revision != 0; }
+  bool compaction_in_progress() const override { return compaction_.pending_revision != 0; }
+  // A Commit of the current meta with nothing else in it: one step of the walk.
+  bool ContinueCompaction() override;
   // What the column families hold, counted by a full scan of the committed state: what
   // compaction left on disk, which no read shows. For tests and diagnostics.
   struct StoredRecords {

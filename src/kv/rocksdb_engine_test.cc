@@ -373,6 +373,31 @@ TEST(RocksDbEngine, ACompactionOfManyRevisionsIsDoneInBoundedStepsAcrossLaterCom
   stores.ExpectSameState();
 }
 
+TEST(RocksDbEngine, StepsBetweenEntriesFinishACompactionWithoutChangingTheState) {
+  TempDir dir;
+  TwinStores stores(dir.path());
+  WriteManyRevisions(stores);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  stores.Apply(CompactReq(stores.memory().revision() - 500));
+  ASSERT_TRUE(stores.disk().compaction_in_progress());
+  EXPECT_FALSE(stores.memory().compaction_in_progress()) << "the memory engine frees at once";
+  EXPECT_FALSE(stores.memory().ContinueCompaction());
+  const EngineMeta meta = stores.engine().meta();
+
+  int steps = 0;
+  while (stores.disk().ContinueCompaction()) ASSERT_LT(++steps, 2 * kManyRevisions);
+  EXPECT_FALSE(stores.disk().compaction_in_progress());
+  EXPECT_GE(steps, kManyRevisions / RecordsPerCommit() - 2) << "a step walked past its bound";
+  EXPECT_EQ(stores.engine().meta(), meta);
+  EXPECT_EQ(stores.engine().CountStoredRecords().versions, stores.VisibleVersions());
+  stores.ExpectSameState();
+  // The steps are committed: a reopened engine has nothing left to do.
+  stores.Reopen();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  EXPECT_FALSE(stores.disk().compaction_in_progress());
+  stores.ExpectSameState();
+}
+
 TEST(RocksDbEngine, AnEngineClosedMidCompactionResumesItWhenReopenedAndLosesNothing) {
   TempDir dir;
   TempDir never_closed_dir;

@@ -196,6 +196,12 @@ class Store {
   // compacted past applied_index() until this returned OK after the entry was applied.
   absl::Status Sync() { return engine_->Sync(); }
 
+  // Storage that a compaction dropped and the engine has yet to free, and one bounded step of
+  // freeing it between entries (Engine::ContinueCompaction); the step returns whether work is
+  // left. Neither changes anything a request can see.
+  bool compaction_in_progress() const { return engine_->compaction_in_progress(); }
+  bool ContinueCompaction() { return engine_->ContinueCompaction(); }
+
   // The state as files (Engine::Checkpoint): whether the engine can, the checkpoint of the state
   // at applied_index() into `dir`, and the preparation that may run on another thread while
   // entries are applied (the only call that may).

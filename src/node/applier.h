@@ -57,6 +57,11 @@ class Applier {
   // on disk may have lost what was applied after it.
   virtual absl::Status Sync() = 0;
 
+  // Between entries: one bounded step of freeing the storage an applied compaction dropped
+  // (kv::Store::ContinueCompaction), so that an idle member frees it too. Changes nothing the
+  // state answers. Returns whether work is left.
+  virtual bool ContinueCompaction() = 0;
+
   virtual uint64_t applied_index() const = 0;
   virtual const MemberList& members() const = 0;
   virtual const kv::Store& store() const = 0;
@@ -99,6 +104,7 @@ class StoreApplier final : public Applier {
   absl::StatusOr<std::string> Snapshot() const override;
   absl::Status Restore(uint64_t index, std::string_view data) override;
   absl::Status Sync() override { return store_.Sync(); }
+  bool ContinueCompaction() override { return store_.ContinueCompaction(); }
   uint64_t applied_index() const override { return store_.applied_index(); }
   const MemberList& members() const override { return members_; }
   const kv::Store& store() const override { return store_; }

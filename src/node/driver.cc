@@ -122,7 +122,12 @@ void Driver::Tick() {
   }
   ExpireLeases();
   MaybePublishAttributes();
+  // A compaction frees its storage in steps inside the entries applied after it; a member that
+  // applies none goes on here, a step per tick at least.
+  ContinueCompaction();
 }
+
+bool Driver::ContinueCompaction() { return !failed_ && applier_->ContinueCompaction(); }
 
 void Driver::Step(const raftpb::Message& message) {
   if (failed_) return;

@@ -152,6 +152,7 @@ class Driver final : private raft::ReadyHandler {
   // --- Inputs. None handles a Ready: call Process() after a batch of them. ---
 
   // One unit of time: elections, heartbeats, read retries and request deadlines count ticks.
+  // Also one step of freeing what an applied compaction dropped (ContinueCompaction).
   void Tick();
   // A message from a peer. Stale or unknown senders are the core's business.
   void Step(const raftpb::Message& message);
@@ -199,6 +200,10 @@ class Driver final : private raft::ReadyHandler {
   void TransferLeader(uint64_t target);
   // Starts an election now.
   void Campaign();
+  // One bounded step of freeing the storage an applied compaction dropped (an engine on disk
+  // frees it in steps, inside the entries applied after the compaction and here), for a caller
+  // with nothing else to do. Returns whether work is left.
+  bool ContinueCompaction();
   // A configuration change (joint consensus) with no member attached and no waiter.
   absl::Status ProposeConfChange(const raftpb::ConfChangeV2& change);
 

@@ -1,7 +1,7 @@
 // The node driver over a state on disk (kv::RocksDbEngine): a restart resumes at the state's own
 // applied index instead of restoring the log's snapshot, the member list comes back with it, the
-// log is compacted only behind what the state made durable, and a state that does not belong
-// to the log is refused.
+// log is compacted only behind what the state made durable, an idle member finishes freeing
+// what a compaction dropped, and a state that does not belong to the log is refused.
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +58,7 @@ class SyncRecordingApplier final : public Applier {
     if (!fail_sync_with.ok()) return fail_sync_with;
     return inner_->Sync();
   }
+  bool ContinueCompaction() override { return inner_->ContinueCompaction(); }
   uint64_t applied_index() const override { return inner_->applied_index(); }
   const MemberList& members() const override { return inner_->members(); }
   const kv::Store& store() const override { return inner_->store(); }
@@ -128,6 +129,56 @@ TEST(DriverOnDiskTest, ARestartResumesAtTheStatesAppliedIndexWithoutRestoringThe
   EXPECT_EQ(state->store().revision(), 8) << "entries already in the state were applied again";
   EXPECT_EQ(state->store().live_keys(), 7);
   EXPECT_EQ((*driver)->snapshots_installed(), 0u);
+}
+
+// Compaction frees its storage in steps inside the entries applied after it (kv::RocksDbEngine);
+// a member that applies no more entries must free it all the same, a step per tick, without a
+// change to anything the state answers.
+TEST(DriverOnDiskTest, AnIdleMemberFreesWhatACompactionDroppedTickByTick) {
+  kv::testing::TempDir dir;
+  OneMember member;
+  member.options.snapshot_count = 100000;
+  kv::RocksDbEngine::Options engine_options;
+  engine_options.compaction_records_per_commit = 10;
+  auto opened = kv::RocksDbEngine::Open(dir.path(), engine_options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  kv::RocksDbEngine* engine = opened->get();
+  auto state = StoreApplier::Open(*std::move(opened));
+  ASSERT_TRUE(state.ok()) << state.status();
+  testing::QueueNetwork network;
+  auto driver = Driver::Create(member.options, member.log.get(), state->get(), &network);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ASSERT_TRUE((*driver)->Process().ok());
+  (*driver)->Campaign();
+  ASSERT_TRUE((*driver)->Process().ok());
+  auto write = [&](const kvpb::Request& request) {
+    WriteAnswer a;
+    (*driver)->Write(request, kLongTimeout, a.Callback());
+    ASSERT_TRUE((*driver)->Process().ok());
+    ASSERT_TRUE(a.result.has_value() && a.result->ok());
+  };
+  for (int i = 0; i < 300; ++i) write(PutRequest("k" + std::to_string(i % 3), std::to_string(i)));
+  kvpb::Request compact;
+  compact.mutable_compaction()->set_revision(291);
+  write(compact);
+  ASSERT_TRUE(engine->compaction_in_progress()) << "the test needs a walk longer than one step";
+
+  const uint64_t applied = (*state)->applied_index();
+  const kv::EngineMeta meta = engine->meta();
+  int ticks = 0;
+  while (engine->compaction_in_progress() && ticks < 100) {
+    (*driver)->Tick();
+    ASSERT_TRUE((*driver)->Process().ok());
+    ++ticks;
+  }
+  EXPECT_FALSE(engine->compaction_in_progress()) << "ticks did not finish the compaction";
+  EXPECT_GE(ticks, 300 / 10 - 2) << "a tick did more than one bounded step";
+  // Puts are at revisions 2..301: each key's newest version at or below 291 and the ten after
+  // are what a read can still see, and all that is left on disk.
+  EXPECT_EQ(engine->CountStoredRecords().versions, 3 + 10);
+  EXPECT_EQ((*state)->applied_index(), applied);
+  EXPECT_EQ(engine->meta(), meta);
+  EXPECT_EQ((*state)->store().live_keys(), 3);
 }
 
 // The core learns its configuration from the log, not from the state: a state that already

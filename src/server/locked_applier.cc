@@ -30,6 +30,13 @@ void LockedApplier::MarkApplied(uint64_t index) {
   state_->MarkApplied(index);
 }
 
+bool LockedApplier::ContinueCompaction() {
+  // Most ticks have nothing to do: no lock for them.
+  if (!state_->store().compaction_in_progress()) return false;
+  absl::MutexLock lock(&mu_);
+  return state_->ContinueCompaction();
+}
+
 absl::Status LockedApplier::Restore(uint64_t index, std::string_view data) {
   absl::MutexLock engine(&engine_mu_);
   absl::MutexLock lock(&mu_);

@@ -55,6 +55,8 @@ class LockedApplier final : public node::Applier {
   absl::StatusOr<std::string> Snapshot() const override { return state_->Snapshot(); }
   // Syncs without the lock: an engine's sync does not change what readers see.
   absl::Status Sync() override { return state_->Sync(); }
+  // Under the writer lock, like an entry: the step writes to the engine.
+  bool ContinueCompaction() override;
   uint64_t applied_index() const override { return state_->applied_index(); }
   const node::MemberList& members() const override { return state_->members(); }
   const kv::Store& store() const override { return state_->store(); }

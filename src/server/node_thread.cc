@@ -78,6 +78,9 @@ int NodeThread::TicksUntil(absl::Time deadline) const {
 
 void NodeThread::Run() {
   absl::Time next_tick = absl::Now() + options_.tick_interval;
+  // Whether an applied compaction still has storage to free: the thread then does not sleep
+  // but takes a step of it in each pass that finds nothing else to do.
+  bool compaction_left = false;
   while (true) {
     Inbox inbox;
     {
@@ -85,10 +88,12 @@ void NodeThread::Run() {
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !inbox_.empty();
       };
-      mu_.AwaitWithDeadline(absl::Condition(&has_work), next_tick);
+      mu_.AwaitWithDeadline(absl::Condition(&has_work),
+                            compaction_left ? absl::InfinitePast() : next_tick);
       if (stopping_) return;
       std::swap(inbox, inbox_);
     }
+    const bool idle = inbox.empty();
     const absl::Time now = absl::Now();
     if (now >= next_tick) {
       driver_->Tick();
@@ -109,6 +114,9 @@ void NodeThread::Run() {
     const uint64_t applied_before = applied_.load();
     Publish();
     if (applied_.load() != applied_before) NotifyApplied();
+    // Only passes that found nothing to do take a step, so that the work waits for the gaps in
+    // the traffic (the entries applied meanwhile take steps of their own, as does each tick).
+    if (idle) compaction_left = driver_->ContinueCompaction();
   }
 }
 

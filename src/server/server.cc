@@ -191,7 +191,7 @@ absl::StatusOr<std::unique_ptr<node::StoreApplier>> OpenAppliedState(
            data_dir.kv_dir(), meta.applied_index, meta.revision,
            (*engine)->compaction_in_progress()
                ? fmt::format("; the compaction at revision {} is still deleting old versions, "
-                             "which the next entries applied go on with",
+                             "which it goes on with between entries",
                              meta.compact_revision)
                : std::string());
   return node::StoreApplier::Open(*std::move(engine), checkpoints);

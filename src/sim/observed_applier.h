@@ -46,6 +46,7 @@ class ObservedApplier final : public node::Applier {
   absl::StatusOr<std::string> Snapshot() const override { return inner_->Snapshot(); }
   absl::Status Restore(uint64_t index, std::string_view data) override;
   absl::Status Sync() override { return inner_->Sync(); }
+  bool ContinueCompaction() override { return inner_->ContinueCompaction(); }
   uint64_t applied_index() const override { return inner_->applied_index(); }
   const node::MemberList& members() const override { return inner_->members(); }
   const kv::Store& store() const override { return inner_->store(); }

@@ -280,6 +280,75 @@ TEST_F(EngineTest, AMemberKilledWhileACompactionIsDeletingOldVersionsResumesAndA
   }
 }
 
+// The walk that deletes a compaction's old versions needs no later entries: an idle member goes
+// on with it between passes and ticks (killed a few seconds after the compaction, with no write
+// since, it has nothing to resume). A compaction with etcd's `physical` flag is answered only
+// once the answering member has deleted them (killed right after the answer, it has nothing to
+// resume either; the round 0 above shows what a kill right after a plain compaction finds).
+TEST_F(EngineTest, AnIdleMemberFinishesDeletingOldVersionsAndAPhysicalCompactionWaitsForIt) {
+  StartCluster();
+  const std::string kResumed = "is still deleting old versions";
+  // 100 txns of 100 puts over 50 prefixes: 10,000 revision log records, half of them history.
+  auto write_history = [&](int round) {
+    for (int pass = 0; pass < 100; ++pass) {
+      etcdserverpb::TxnRequest txn;
+      for (int k = 0; k < 100; ++k) {
+        etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+        put->set_key(absl::StrCat("idle/", pass % 50, "/", k));
+        put->set_value(absl::StrCat("round ", round, " pass ", pass));
+      }
+      ASSERT_TRUE(Eventually(
+          [&] {
+            cli::EtcdClient client(cluster_->endpoint(WaitForLeader()), absl::Seconds(3));
+            return client.Txn(txn).ok();
+          },
+          absl::Seconds(30)));
+    }
+  };
+  auto compact = [&](int member, bool physical) {
+    cli::EtcdClient client(cluster_->endpoint(member), absl::Seconds(30));
+    absl::StatusOr<etcdserverpb::StatusResponse> status = client.Status();
+    EXPECT_TRUE(status.ok()) << status.status();
+    if (!status.ok()) return;
+    absl::StatusOr<etcdserverpb::CompactionResponse> compacted =
+        client.Compact(status->header().revision() - 10, physical);
+    EXPECT_TRUE(compacted.ok()) << compacted.status();
+  };
+  // Restarts member i and waits until it serves: its start-up lines are in its log by then.
+  auto restart = [&](int i) {
+    cluster_->Kill(i);
+    ASSERT_TRUE(cluster_->Start(i).ok());
+    ASSERT_TRUE(Eventually(
+        [&] { return cli::EtcdClient(cluster_->endpoint(i), absl::Seconds(1)).Status().ok(); },
+        absl::Seconds(30)));
+    ASSERT_GE(CountInLog(i, "key-value engine: rocksdb"), 2);
+  };
+
+  write_history(0);
+  ASSERT_FALSE(HasFatalFailure());
+  const int leader = WaitForLeader();
+  compact(leader, /*physical=*/false);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const int follower = (leader + 1) % 3;
+  const int follower_resumed = CountInLog(follower, kResumed);
+  restart(follower);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(CountInLog(follower, kResumed), follower_resumed)
+      << "an idle member left the old versions of a compaction on disk";
+
+  write_history(1);
+  ASSERT_FALSE(HasFatalFailure());
+  const int answering = WaitForLeader();
+  ASSERT_GE(answering, 0);
+  const int answering_resumed = CountInLog(answering, kResumed);
+  compact(answering, /*physical=*/true);
+  restart(answering);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(CountInLog(answering, kResumed), answering_resumed)
+      << "a physical compaction was answered before the member deleted the old versions";
+  ExpectTheMembersAgree();
+}
+
 // A member killed with SIGKILL while (or just after) it installs a checkpoint the leader sent,
 // with writes going on meanwhile: it comes back with every acknowledged write and the history
 // the others have.

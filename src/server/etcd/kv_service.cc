@@ -45,17 +45,43 @@ void KvService::FillHeader(etcdserverpb::ResponseHeader* header) {
 template <typename Response>
 void KvService::Replicate(::grpc::CallbackServerContext* context, kvpb::Request request,
                           Response* response, ::grpc::ServerUnaryReactor* reactor,
-                          Response* (*take)(kvpb::Response&)) {
+                          Response* (*take)(kvpb::Response&), bool wait_for_freed_storage) {
   if (auto status = kv::ValidateRequest(request, limits_.max_txn_ops); !status.ok()) {
     return reactor->Finish(ToGrpcStatus(status));
   }
-  backend_->Write(std::move(request), Deadline(context),
-                  [this, response, reactor, take](absl::StatusOr<kvpb::Response> result) {
+  const absl::Time deadline = Deadline(context);
+  backend_->Write(std::move(request), deadline,
+                  [this, response, reactor, take, wait_for_freed_storage,
+                   deadline](absl::StatusOr<kvpb::Response> result) {
                     if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
                     *response = std::move(*take(*result));
                     FillHeader(response->mutable_header());
+                    if (wait_for_freed_storage) return FinishWhenCompactionFreed(deadline, reactor);
                     reactor->Finish(::grpc::Status::OK);
                   });
+}
+
+void KvService::FinishWhenCompactionFreed(absl::Time deadline,
+                                          ::grpc::ServerUnaryReactor* reactor) {
+  bool left = false;
+  backend_->Read([&](const kv::Store& store) { left = store.compaction_in_progress(); });
+  if (!left) return reactor->Finish(::grpc::Status::OK);
+  const absl::Time now = absl::Now();
+  if (now >= deadline) {
+    return reactor->Finish(::grpc::Status(
+        ::grpc::StatusCode::DEADLINE_EXCEEDED,
+        "etcdserver: the compaction is applied, but this member has not yet freed the storage "
+        "it dropped"));
+  }
+  constexpr absl::Duration kLookAgainAfter = absl::Milliseconds(5);
+  auto look_again = [this, deadline, reactor](bool on_time) {
+    if (!on_time) return reactor->Finish(ToGrpcStatus(StoppedError()));
+    FinishWhenCompactionFreed(deadline, reactor);
+  };
+  RetryTimer::Fn fn = std::move(look_again);
+  if (!compaction_waits_.Schedule(std::min(now + kLookAgainAfter, deadline), std::move(fn))) {
+    reactor->Finish(ToGrpcStatus(TooManyRequestsError()));
+  }
 }
 
 void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serializable,
@@ -175,9 +201,10 @@ void KvService::WhenReadable(::grpc::CallbackServerContext* context, bool serial
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   kvpb::Request replicated;
   *replicated.mutable_compaction() = *request;
+  // etcd answers a physical compaction once its own backend has dropped the old versions.
   Replicate<etcdserverpb::CompactionResponse>(
       context, std::move(replicated), response, reactor,
-      [](kvpb::Response& r) { return r.mutable_compaction(); });
+      [](kvpb::Response& r) { return r.mutable_compaction(); }, request->physical());
   return reactor;
 }
 

@@ -20,6 +20,7 @@
 #include "kv/errors.h"
 #include "server/etcd/backend.h"
 #include "server/etcd/read_executor.h"
+#include "server/etcd/retry_timer.h"
 
 namespace raftkv::server::etcd {
 
@@ -54,10 +55,16 @@ class KvService final : public etcdserverpb::KV::CallbackService {
  private:
   absl::Time Deadline(const ::grpc::CallbackServerContext* context) const;
   // Replicates `request`; on success `take` moves the store's answer into the response, which
-  // then gets its header. Finishes the call either way.
+  // then gets its header. Finishes the call either way; with `wait_for_freed_storage`, a
+  // success only once FinishWhenCompactionFreed would.
   template <typename Response>
   void Replicate(::grpc::CallbackServerContext* context, kvpb::Request request, Response* response,
-                 ::grpc::ServerUnaryReactor* reactor, Response* (*take)(kvpb::Response&));
+                 ::grpc::ServerUnaryReactor* reactor, Response* (*take)(kvpb::Response&),
+                 bool wait_for_freed_storage = false);
+  // etcd's physical compaction: finishes the call with OK once the local store has freed the
+  // storage of every applied compaction (kv::Store::compaction_in_progress), looking again every
+  // few milliseconds; with DEADLINE_EXCEEDED at `deadline` if it has not.
+  void FinishWhenCompactionFreed(absl::Time deadline, ::grpc::ServerUnaryReactor* reactor);
   // Runs `read` once the local store may serve a read: at once when `serializable`, after the
   // read index otherwise (on the read executor unless `one_key`). `read` finishes the call; an
   // error before it is sent as is.
@@ -76,6 +83,9 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   const absl::Duration request_timeout_;
   const KvLimits limits_;
   ReadExecutor long_reads_{2};
+  // Physical compactions waiting for this member to free the storage (etcd answers one only
+  // then); a call waits on the timer, not on a thread.
+  RetryTimer compaction_waits_{/*max_pending=*/1024};
 };
 
 }  // namespace raftkv::server::etcd
