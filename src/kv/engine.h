@@ -149,9 +149,14 @@ class Engine {
 
   // ---- Writes into the open batch (one is open whenever the previous one was committed). ----
 
-  // Adds `version` as the newest version of `key`.
-  // REQUIRES: version.mod_revision is above every stored version of `key`.
-  virtual void AppendVersion(std::string_view key, Version version) = 0;
+  // Adds `version` as the newest version of `key`. `live_value_bytes` is the size of the value
+  // of the key's live version just before this write, as the caller read it (nullopt: the key is
+  // absent, or its newest version is a tombstone): an engine that accounts what each write makes
+  // obsolete (RocksDbEngine) takes it from here instead of reading the key a second time.
+  // REQUIRES: version.mod_revision is above every stored version of `key`, and
+  // `live_value_bytes` is true of the engine's state (debug builds check it).
+  virtual void AppendVersion(std::string_view key, Version version,
+                             std::optional<size_t> live_value_bytes) = 0;
 
   // Drops history below `revision`: for each key, the versions older than its newest version at
   // or below `revision`, and that version too when it is a tombstone (a history that only says

@@ -116,10 +116,18 @@ std::vector<std::string> MemoryEngine::LeaseKeys(int64_t id) const {
   return {it->second.keys.begin(), it->second.keys.end()};
 }
 
-void MemoryEngine::AppendVersion(std::string_view key, Version version) {
+void MemoryEngine::AppendVersion(std::string_view key, Version version,
+                                 std::optional<size_t> live_value_bytes) {
   auto it = keys_.find(key);
   if (it == keys_.end()) it = keys_.emplace(std::string(key), KeyHistory()).first;
   KeyHistory& history = it->second;
+#ifndef NDEBUG
+  const bool live = !history.empty() && !history.back().tombstone;
+  RAFTKV_KV_INVARIANT(live == live_value_bytes.has_value());
+  RAFTKV_KV_INVARIANT(!live || history.back().value.size() == *live_value_bytes);
+#else
+  (void)live_value_bytes;
+#endif
   // Validation guarantees one write per key per request, so revisions strictly increase.
   RAFTKV_KV_INVARIANT(history.empty() || history.back().mod_revision < version.mod_revision);
   RAFTKV_KV_INVARIANT(!history.empty() || !version.tombstone);

@@ -35,7 +35,8 @@ class MemoryEngine final : public Engine {
   std::optional<std::string> FindSession(uint64_t client) const override;
   void ForEachSession(SessionFn fn) const override;
 
-  void AppendVersion(std::string_view key, Version version) override;
+  void AppendVersion(std::string_view key, Version version,
+                     std::optional<size_t> live_value_bytes) override;
   int64_t Compact(int64_t revision) override;
   void PutLease(int64_t id, int64_t ttl) override;
   void DeleteLease(int64_t id) override;

@@ -438,16 +438,23 @@ std::vector<std::string> RocksDbEngine::LeaseKeys(int64_t id) const {
   return keys;
 }
 
-int64_t RocksDbEngine::BytesObsoletedBy(std::string_view key, const Version& version) const {
+int64_t RocksDbEngine::BytesObsoletedBy(std::string_view key, const Version& version,
+                                        std::optional<size_t> live_value_bytes) {
   int64_t bytes = version.tombstone ? VersionBytes(key.size(), 0) : 0;
-  // A tombstone before it was counted at its own revision: Read skips it.
-  Read(key, kNewest,
-       [&](const Version& live) { bytes += VersionBytes(key.size(), live.value.size()); });
+  // A tombstone before it was counted at its own revision.
+  if (live_value_bytes.has_value()) bytes += VersionBytes(key.size(), *live_value_bytes);
   return bytes;
 }
 
-void RocksDbEngine::AppendVersion(std::string_view key, Version version) {
-  if (const int64_t obsoleted = BytesObsoletedBy(key, version); obsoleted > 0) {
+void RocksDbEngine::AppendVersion(std::string_view key, Version version,
+                                  std::optional<size_t> live_value_bytes) {
+#ifndef NDEBUG
+  // The caller's word saves a read; debug builds read anyway and compare.
+  std::optional<size_t> read_live;
+  Read(key, kNewest, [&](const Version& live) { read_live = live.value.size(); });
+  RAFTKV_KV_INVARIANT(read_live == live_value_bytes);
+#endif
+  if (const int64_t obsoleted = BytesObsoletedBy(key, version, live_value_bytes); obsoleted > 0) {
     batch_obsolete_bytes_[version.mod_revision] += obsoleted;
   }
   CheckOk(batch_->Put(versions_, format::VersionKey(key, version.mod_revision),

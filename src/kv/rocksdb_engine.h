@@ -99,7 +99,8 @@ class RocksDbEngine final : public Engine {
   std::optional<std::string> FindSession(uint64_t client) const override;
   void ForEachSession(SessionFn fn) const override;
 
-  void AppendVersion(std::string_view key, Version version) override;
+  void AppendVersion(std::string_view key, Version version,
+                     std::optional<size_t> live_value_bytes) override;
   int64_t Compact(int64_t revision) override;
   void PutLease(int64_t id, int64_t ttl) override;
   void DeleteLease(int64_t id) override;
@@ -158,8 +159,10 @@ class RocksDbEngine final : public Engine {
   absl::Status BuildObsoleteMarks();
   // The obsolete bytes through `revision` (> the compaction revision).
   int64_t ObsoleteBytesThrough(int64_t revision) const;
-  // What appending `version` to `key` makes obsolete: the key's live version, and a tombstone.
-  int64_t BytesObsoletedBy(std::string_view key, const Version& version) const;
+  // What appending `version` to `key` makes obsolete: the key's live version (of
+  // `live_value_bytes`, see AppendVersion), and a tombstone.
+  static int64_t BytesObsoletedBy(std::string_view key, const Version& version,
+                                  std::optional<size_t> live_value_bytes);
   // Writes into the batch the marks of the revisions this batch obsoleted versions at.
   void WriteObsoleteMarks();
   // Drops obsolete versions for at most compaction_records_per_commit revision log records.

@@ -208,7 +208,8 @@ TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
                                        .version = 1,
                                        .lease = 0,
                                        .value = "x",
-                                       .tombstone = false});
+                                       .tombstone = false},
+                          std::nullopt);
     engine->Commit(EngineMeta{.applied_index = 1,
                               .revision = 2,
                               .compact_revision = 0,
@@ -219,7 +220,8 @@ TEST(RocksDbEngine, WritesOfAnUncommittedBatchAreGoneAfterReopen) {
                                        .version = 1,
                                        .lease = 0,
                                        .value = "y",
-                                       .tombstone = false});
+                                       .tombstone = false},
+                          std::nullopt);
     engine->PutLease(5, 10);
     // The batch is open, and readable before its commit...
     EXPECT_TRUE(engine->Get("b", 3).has_value());

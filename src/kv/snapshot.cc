@@ -315,7 +315,15 @@ absl::Status Store::Restore(std::string_view snapshot, std::string_view cluster_
   for (auto& [key, history] : keys) {
     const Version& live = history.back();
     if (!live.tombstone && live.lease != 0) engine_->AttachKey(live.lease, key);
-    for (Version& version : history) engine_->AppendVersion(key, std::move(version));
+    // Appended oldest first: each version's live version is the one before it, unless that is
+    // a tombstone.
+    std::optional<size_t> live_value_bytes;
+    for (Version& version : history) {
+      const std::optional<size_t> next_live =
+          version.tombstone ? std::nullopt : std::optional<size_t>(version.value.size());
+      engine_->AppendVersion(key, std::move(version), live_value_bytes);
+      live_value_bytes = next_live;
+    }
   }
   for (const auto& [member, type] : alarms) engine_->PutAlarm(member, type);
   if (!cluster_state.empty()) engine_->PutClusterState(cluster_state);

@@ -145,10 +145,12 @@ void Store::Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
   Version next;
   next.mod_revision = batch.revision;
   int64_t prev_lease = 0;
+  std::optional<size_t> prev_value_bytes;
   // The previous value is copied only when the request asks for it.
   const bool existed = engine_->Read(request.key(), kLatest, [&](const Version& prev) {
     if (request.prev_kv()) FillKeyValue(request.key(), prev, response->mutable_prev_kv());
     prev_lease = prev.lease;
+    prev_value_bytes = prev.value.size();
     next.create_revision = prev.create_revision;
     next.version = prev.version + 1;
     next.lease = request.ignore_lease() ? prev.lease : request.lease();
@@ -163,7 +165,7 @@ void Store::Put(WriteBatch& batch, const etcdserverpb::PutRequest& request,
   }
   meta_.size_bytes += VersionBytes(request.key().size(), next.value.size());
   MoveKeyLease(request.key(), prev_lease, next.lease);
-  engine_->AppendVersion(request.key(), std::move(next));
+  engine_->AppendVersion(request.key(), std::move(next), prev_value_bytes);
   batch.wrote = true;
   response->mutable_header()->set_revision(batch.visible());
 }
@@ -174,12 +176,13 @@ void Store::DeleteRange(WriteBatch& batch, const etcdserverpb::DeleteRangeReques
   struct Victim {
     std::string key;
     int64_t lease;
+    size_t value_bytes;
   };
   std::vector<Victim> victims;
   const EtcdRange range(request.key(), request.range_end());
   engine_->Scan(range.range(), kLatest, [&](const std::string& key, const Version& prev) {
     if (request.prev_kv()) FillKeyValue(key, prev, response->add_prev_kvs());
-    victims.push_back({key, prev.lease});
+    victims.push_back({key, prev.lease, prev.value.size()});
     return true;
   });
   for (const Victim& victim : victims) {
@@ -188,7 +191,7 @@ void Store::DeleteRange(WriteBatch& batch, const etcdserverpb::DeleteRangeReques
     tombstone.mod_revision = batch.revision;
     tombstone.tombstone = true;
     meta_.size_bytes += VersionBytes(victim.key.size(), 0);
-    engine_->AppendVersion(victim.key, std::move(tombstone));
+    engine_->AppendVersion(victim.key, std::move(tombstone), victim.value_bytes);
     --meta_.live_keys;
   }
   const auto deleted = static_cast<int64_t>(victims.size());
