@@ -4,7 +4,7 @@
 # Needs from the caller: BASE_PORT, RAFTKV_SERVER, RAFTKV_NULL_SERVER, RAFTKV_BASE_SERVER (may be
 # empty); SNAPSHOT_COUNT may set --snapshot-count (default 100000) and SERVER_FLAGS adds flags
 # (space-separated) to every member of every system. Also gives the scripts
-# their shared helpers: log, die, median, elapsed_since. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
+# their shared helpers: log, die, median, elapsed_since, leader_endpoint. Systems: null | etcd | raftkv | raftkv-memory (raftkv with
 # --engine memory) | raftkv-base (the build in RAFTKV_BASE_SERVER).
 # Every system gets the same flags (raftkv-server takes etcd's), the same ports and
 # data directories under build/etcd-compare/data/<system>/n<i>. The null server is one process
@@ -107,6 +107,18 @@ wait_healthy() {  # $1 = system, $2 = directory of the members' logs
     ((SECONDS < deadline)) || die "$1 not healthy after 30 s; logs in $2"
     sleep 0.5
   done
+}
+
+# The client endpoint of the started cluster's leader.
+leader_endpoint() {
+  etcdctl --endpoints "$ENDPOINTS" endpoint status -w json | python3 -c 'import json,sys
+for e in json.load(sys.stdin):
+    s = e["Status"]
+    if s["header"]["member_id"] == s["leader"]:
+        print(e["Endpoint"])
+        break
+else:
+    sys.exit("no leader")' || die "no leader among $ENDPOINTS"
 }
 
 stop_cluster() {  # stops only the processes this script started

@@ -66,18 +66,6 @@ run_workload() {  # $1 = workload, $2 = report file
     die "$1 had errors; see $2"
 }
 
-# The client endpoint of the started cluster's leader.
-leader_endpoint() {
-  etcdctl --endpoints "$ENDPOINTS" endpoint status -w json | python3 -c 'import json,sys
-for e in json.load(sys.stdin):
-    s = e["Status"]
-    if s["header"]["member_id"] == s["leader"]:
-        print(e["Endpoint"])
-        break
-else:
-    sys.exit("no leader")' || die "no leader among $ENDPOINTS"
-}
-
 # requests/s, p50 and p99 in ms, tab-separated, from a report.
 report_figures() {
   python3 -c 'import json,sys

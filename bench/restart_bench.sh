@@ -14,7 +14,9 @@
 #
 #   bench/restart_bench.sh                       # SYSTEMS="etcd raftkv raftkv-memory", KEYS=100000
 #   KEYS="100000 1000000" VALUE_BYTES=1024 ROUNDS=3 bench/restart_bench.sh
-#   SYSTEMS="etcd raftkv" KEYS=10000000 VALUE_BYTES=100 bench/restart_bench.sh
+#   SYSTEMS="etcd raftkv" KEYS=10000000 VALUE_BYTES=100 \
+#     SERVER_FLAGS="--quota-backend-bytes 8589934592" bench/restart_bench.sh
+#     (etcd's 2 GiB default quota stops a 10-million-key load: its database reaches 3 GB)
 #
 # Needs a release build (build/release/tools/raftkv-server and raftkv-bench: `cmake --preset
 # release && ninja -C build/release raftkv-server raftkv-bench`) and Debian's etcd-server and

@@ -72,11 +72,11 @@ wal-cold-cache-compaction @@ storage/durable_storage.cc @@ if (cache_.empty()) c
 drv-read-served-before-applied @@ node/driver_reads.cc @@ auto end = reads_to_apply_.upper_bound(applied); @@ auto end = reads_to_apply_.upper_bound(applied + 1);
 drv-stale-read-state-accepted @@ node/driver_reads.cc @@ if (!read_round_.has_value() || read_state.request_ctx != read_round_->ctx) return; @@ if (!read_round_.has_value()) return;
 srv-range-skips-linearizable-wait @@ server/etcd/kv_service.cc @@ WhenReadable(context, request->serializable(), one_key, reactor, @@ WhenReadable(context, !request->serializable(), one_key, reactor,
-drv-restart-skips-unapplied @@ node/driver.cc @@ config.applied = applier_->applied_index(); @@ config.applied = hard_state_.commit();
+drv-restart-skips-unapplied @@ node/driver.cc @@ config.applied = snapshot->metadata().index(); @@ config.applied = hard_state_.commit();
 drv-conf-change-not-applied-to-core @@ node/driver.cc @@   conf_state_ = raw_->ApplyConfChange(change);\n  applier_->ApplyConfChange(entry.index(), change); @@   applier_->ApplyConfChange(entry.index(), change);
 drv-conf-state-not-recorded @@ node/driver.cc @@   // The core hears of a change when it is applied, in log order (thesis §4.1).\n  conf_state_ = raw_->ApplyConfChange(change); @@   // The core hears of a change when it is applied, in log order (thesis §4.1).\n  (void)raw_->ApplyConfChange(change);
-app-restore-drops-members @@ node/applier.cc @@   members_.Restore({state.members().begin(), state.members().end()},\n                   {state.removed_ids().begin(), state.removed_ids().end()});\n  return @@   return
-drv-network-not-following-snapshot @@ node/driver.cc @@   network_->FollowMembers(applier_->members());\n  Log(raft::LogLevel::kInfo, fmt::format("restored the state @@   Log(raft::LogLevel::kInfo, fmt::format("restored the state
+app-restore-drops-members @@ node/applier.cc @@ another index than the snapshot");\n  }\n  members_.Restore({state.members().begin(), state.members().end()},\n                   {state.removed_ids().begin(), state.removed_ids().end()});\n @@ another index than the snapshot");\n  }\n
+drv-network-not-following-snapshot @@ node/driver.cc @@ (etcd rebuilds its peers here too).\n  network_->FollowMembers(applier_->members());\n @@ (etcd rebuilds its peers here too).\n
 mem-add-keeps-learner-flag @@ node/member_list.cc @@   *it->second.mutable_peer_urls() = member.peer_urls();\n  it->second.set_is_learner(member.is_learner()); @@   *it->second.mutable_peer_urls() = member.peer_urls();
 mem-removal-not-recorded @@ node/member_list.cc @@   members_.erase(id);\n  removed_.insert(id); @@   members_.erase(id);
 drv-waiter-matched-by-id-only @@ node/driver.cc @@ const bool ours = proposal.proposer() == options_.id; @@ const bool ours = writes_.contains(proposal.request_id());

@@ -45,7 +45,7 @@ absl::Status Driver::Init() {
                     "it from the snapshot (now at index {})",
                     before, snapshot->metadata().index(), applier_->applied_index()));
   }
-  last_snapshot_index_ = snapshot->metadata().index();
+  CountSnapshotFrom(snapshot->metadata().index());
   log_applied_ = snapshot->metadata().index();
   if (absl::Status s = storage.InitialState(&hard_state_, &conf_state_); !s.ok()) return s;
   // The log must hold every entry after the applied one (see Applier::Sync), and every entry up
@@ -201,7 +201,10 @@ absl::Status Driver::Apply(const raft::Ready& ready) {
     if (absl::Status s = ApplySnapshot(*ready.snapshot); !s.ok()) return s;
   }
   ObserveCount(options_.metrics.entries_applied_per_ready, ready.committed_entries.size());
-  for (const raftpb::Entry& entry : ready.committed_entries) ApplyEntry(entry);
+  for (const raftpb::Entry& entry : ready.committed_entries) {
+    bytes_since_snapshot_ += entry.data().size();
+    ApplyEntry(entry);
+  }
   ServeAppliedReads();
   return absl::OkStatus();
 }
@@ -244,7 +247,7 @@ absl::Status Driver::ApplySnapshot(const raftpb::Snapshot& snapshot) {
     return absl::DataLossError(fmt::format("cannot restore the snapshot at index {}: {}", index,
                                            std::string(s.message())));
   }
-  last_snapshot_index_ = index;
+  CountSnapshotFrom(index);
   ++snapshots_installed_;
   leases_.Follow(ticks_, applier_->store().Leases());
   // The snapshot may know members this member never saw join (etcd rebuilds its peers here too).
@@ -361,11 +364,19 @@ void Driver::ApplyConfChangeEntry(const raftpb::Entry& entry) {
   }
 }
 
+void Driver::CountSnapshotFrom(uint64_t index) {
+  last_snapshot_index_ = index;
+  bytes_since_snapshot_ = 0;
+}
+
 void Driver::MaybeSnapshot() {
   const uint64_t applied = applier_->applied_index();
-  if (options_.snapshot_count == 0 || applied < last_snapshot_index_ + options_.snapshot_count) {
-    return;
-  }
+  const bool count_reached =
+      options_.snapshot_count != 0 && applied >= last_snapshot_index_ + options_.snapshot_count;
+  const bool bytes_reached = options_.snapshot_bytes != 0 &&
+                             bytes_since_snapshot_ >= options_.snapshot_bytes &&
+                             applied > last_snapshot_index_;
+  if (!count_reached && !bytes_reached) return;
   // A state ahead of the entries the core has handed over (reopened ahead of the log's snapshot,
   // or installed from a later checkpoint) waits for the log: the snapshot's configuration is
   // conf_state_, which only the entries up to its index make right.
@@ -382,11 +393,11 @@ void Driver::MaybeSnapshot() {
   absl::StatusOr<std::string> state = applier_->Snapshot();
   if (!state.ok()) {
     // Never compact behind a snapshot that does not hold the whole state: keep the log, and
-    // try again only after another snapshot_count entries.
+    // try again only after another snapshot_count entries (or snapshot_bytes).
     Log(raft::LogLevel::kWarn,
         fmt::format("not snapshotting at index {}, the log is kept whole: {}", applied,
                     std::string(state.status().message())));
-    last_snapshot_index_ = applied;
+    CountSnapshotFrom(applied);
     return;
   }
   absl::Status s = log_store_->CreateSnapshot(applied, conf_state_, *std::move(state));
@@ -396,7 +407,7 @@ void Driver::MaybeSnapshot() {
         fmt::format("cannot record a snapshot at index {}: {}", applied, std::string(s.message())));
     return;
   }
-  last_snapshot_index_ = applied;
+  CountSnapshotFrom(applied);
   ++snapshots_taken_;
   // Keep some entries behind the snapshot: a follower just behind then catches up from the log
   // instead of receiving the whole state (§7).

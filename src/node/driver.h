@@ -12,7 +12,8 @@
 //   3. send `persisted_messages` (votes and append responses promise durable state);
 //   4. apply the snapshot and committed entries to the Applier, in log order, completing the
 //      waiting writes this member proposed and the reads whose read index is now applied;
-//   5. Advance, then snapshot the state and compact the log every `snapshot_count` entries.
+//   5. Advance, then snapshot the state and compact the log every `snapshot_count` entries
+//      (or `snapshot_bytes` of entry data).
 //
 // Proposals that arrive between two Process() calls go to the core as one batch: one append,
 // one sync, one message per follower. Linearizable reads share ReadIndex rounds: one round is in
@@ -68,6 +69,11 @@ struct DriverOptions {
 
   // Applied entries between two snapshots of the state (etcd's --snapshot-count); 0: never.
   uint64_t snapshot_count = 100000;
+  // Also snapshot once the entries applied since the last snapshot carry this many bytes of
+  // data, whatever their count; 0: only snapshot_count counts. A restart reads the log from its
+  // snapshot on, so this bounds that read when entries are large (Txns of many puts). The count
+  // starts again at 0 when a member starts, so the log after the snapshot may reach twice this.
+  uint64_t snapshot_bytes = 0;
   // Entries kept in the log behind a snapshot, so that a follower just behind catches up from
   // the log rather than by a whole snapshot (§7).
   uint64_t snapshot_catchup_entries = 5000;
@@ -279,6 +285,9 @@ class Driver final : private raft::ReadyHandler {
   void ApplyNormalEntry(const raftpb::Entry& entry);
   void ApplyConfChangeEntry(const raftpb::Entry& entry);
   void MaybeSnapshot();
+  // A snapshot at `index` (taken, installed, found at start, or given up on): the next one is
+  // counted from here, in entries and in bytes.
+  void CountSnapshotFrom(uint64_t index);
 
   // driver_requests.cc: writes and membership changes.
   void ProposeBatch();
@@ -346,6 +355,8 @@ class Driver final : private raft::ReadyHandler {
   uint64_t next_publish_tick_ = 0;
 
   uint64_t last_snapshot_index_ = 0;
+  // Bytes of entry data applied since the last snapshot (see DriverOptions::snapshot_bytes).
+  uint64_t bytes_since_snapshot_ = 0;
   // The index of the last snapshot or committed entry the core handed over (applied, or only
   // given to the core because the state held it already). conf_state_ is the configuration at
   // this index; the state's applied index may be ahead of it.

@@ -331,6 +331,34 @@ TEST(DriverTest, TheStateIsSnapshottedAndTheLogCompactedEverySnapshotCount) {
   EXPECT_EQ(storage.FirstIndex(), snapshot->metadata().index() - 2 + 1);
 }
 
+TEST(DriverTest, LargeEntriesAlsoTriggerASnapshotOnceTheirBytesReachSnapshotBytes) {
+  // Each put carries a 1,000-byte value, so its entry holds between 1,000 and 1,100 bytes: the
+  // third put since the last snapshot crosses 2,500 bytes (the bootstrap and election entries
+  // add well under 200), long before snapshot_count.
+  TestCluster cluster(1, [](DriverOptions& o) {
+    o.snapshot_count = 1000000;
+    o.snapshot_bytes = 2500;
+    o.snapshot_catchup_entries = 1;
+  });
+  ASSERT_TRUE(cluster.Elect(1));
+  const std::vector<uint64_t> snapshots_after_put = {0, 0, 1, 1, 1, 2, 2, 2};
+  uint64_t sixth_put_index = 0;
+  for (size_t i = 0; i < snapshots_after_put.size(); ++i) {
+    WriteAnswer a;
+    cluster.driver(1).Write(PutRequest("k", std::string(1000, 'a' + i)), kLongTimeout,
+                            a.Callback());
+    cluster.Stabilize();
+    ASSERT_TRUE(a.result.has_value() && a.result->ok());
+    EXPECT_EQ(cluster.driver(1).snapshots_taken(), snapshots_after_put[i]) << "after put " << i + 1;
+    if (i == 5) sixth_put_index = cluster.driver(1).applied();
+  }
+  raft::Storage& storage = cluster.member(1).log->storage();
+  absl::StatusOr<raftpb::Snapshot> snapshot = storage.Snapshot();
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ(snapshot->metadata().index(), sixth_put_index);
+  EXPECT_EQ(storage.FirstIndex(), sixth_put_index);
+}
+
 TEST(DriverTest, AFollowerBehindTheCompactedLogCatchesUpBySnapshotAndLearnsTheMembers) {
   TestCluster cluster(3, [](DriverOptions& o) {
     o.snapshot_count = 5;

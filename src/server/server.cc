@@ -156,6 +156,10 @@ node::DriverOptions MakeDriverOptions(const ServerFlags& flags, uint64_t member_
   options.election_ticks =
       static_cast<int>(flags.election_timeout_ms / flags.heartbeat_interval_ms);
   options.snapshot_count = flags.snapshot_count;
+  // On disk a snapshot is a Sync and a small reference (docs/storage.md), so large entries may
+  // trigger one too: a restart then reads at most about twice this much log, however many
+  // puts each entry carries.
+  if (flags.engine != "memory") options.snapshot_bytes = uint64_t{256} << 20;
   options.pre_vote = flags.pre_vote;
   // Lease TTLs are seconds; the driver counts them in ticks of the heartbeat interval.
   options.tick_millis = static_cast<uint64_t>(flags.heartbeat_interval_ms);

@@ -49,9 +49,12 @@ struct GrpcTransportOptions {
   size_t queue_capacity_messages = 4096;
   // Upper bound on the encoded raft messages in one batch (a single larger message goes alone).
   size_t max_batch_bytes = 4 << 20;
-  // Reconnect backoff of a broken peer stream: doubles from min to max.
+  // Reconnect backoff of a broken peer stream (and the bounds of its channel's reconnect
+  // timer): doubles from min to max. A member that comes back is reached within max_backoff of
+  // listening (etcd dials a lost peer every 100 ms); a dead one costs a refused connection
+  // attempt that often.
   absl::Duration min_backoff = absl::Milliseconds(50);
-  absl::Duration max_backoff = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Milliseconds(100);
   size_t snapshot_chunk_bytes = 1 << 20;
   // One snapshot stream may take snapshot_timeout plus the time its bytes need at
   // snapshot_floor_bytes_per_second (SnapshotStreamTimeout): a deadline sized for a small state

@@ -37,13 +37,15 @@ bool RefusedByPeer(grpc::StatusCode code) {
 
 }  // namespace
 
-grpc::ChannelArguments PeerChannelArguments() {
+grpc::ChannelArguments PeerChannelArguments(const GrpcTransportOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  const int min_ms = static_cast<int>(absl::ToInt64Milliseconds(options.min_backoff));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, min_ms);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, min_ms);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options.max_backoff)));
   return args;
 }
 
@@ -57,7 +59,7 @@ PeerSender::PeerSender(uint64_t peer_id, std::string address, const GrpcTranspor
                                          options.channel_credentials != nullptr
                                              ? options.channel_credentials
                                              : grpc::InsecureChannelCredentials(),
-                                         PeerChannelArguments())),
+                                         PeerChannelArguments(options))),
       stub_(peerpb::Peer::NewStub(channel_)),
       queue_(options.queue_capacity_messages) {
   thread_ = std::thread([this] {
@@ -162,8 +164,8 @@ void PeerSender::SendSnapshot(raftpb::Message message) {
     receiver_->ReportSnapshot(peer_id_, false);
     return;
   }
-  // The previous snapshot thread has finished (it clears snapshot_in_flight_ last, after its
-  // final use of mu_), so joining it here cannot deadlock.
+  // The previous snapshot thread is done with mu_ (it clears snapshot_in_flight_ after its final
+  // use of it, and then only reports to the receiver), so joining it here cannot deadlock.
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
   snapshot_thread_ =
       std::thread([this, m = std::move(message)]() mutable { StreamSnapshot(std::move(m)); });
@@ -299,8 +301,7 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
         Keep(*std::move(checkpoint));
       }
     }
-    receiver_->ReportSnapshot(peer_id_, false);
-    snapshot_in_flight_ = false;
+    FinishSnapshot(false);
     return;
   }
 
@@ -391,8 +392,15 @@ void PeerSender::StreamSnapshot(raftpb::Message message) {
       Keep(*std::move(checkpoint));
     }
   }
-  receiver_->ReportSnapshot(peer_id_, delivered);
+  FinishSnapshot(delivered);
+}
+
+void PeerSender::FinishSnapshot(bool delivered) {
+  // Free for the next snapshot before raft hears the outcome: a snapshot sent the moment the
+  // report arrives must not be refused as one still in flight. The thread uses mu_ no more, so
+  // SendSnapshot may join it while it reports.
   snapshot_in_flight_ = false;
+  receiver_->ReportSnapshot(peer_id_, delivered);
 }
 
 void PeerSender::Probe() {

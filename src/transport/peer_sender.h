@@ -28,10 +28,11 @@
 
 namespace raftkv::transport {
 
-// Channel arguments shared by the peer client and server: no message size limit (a snapshot
-// chunk or an append of a large entry may exceed gRPC's 4 MiB default) and fast reconnects,
-// since gRPC's own reconnect backoff grows to minutes by default.
-grpc::ChannelArguments PeerChannelArguments();
+// Channel arguments of a peer client: no message size limit (a snapshot chunk or an append of
+// a large entry may exceed gRPC's 4 MiB default) and the channel's reconnect timer within the
+// stream's backoff (options.min_backoff to max_backoff), since gRPC's own grows to minutes by
+// default and a stream opened while the channel waits to reconnect fails at once.
+grpc::ChannelArguments PeerChannelArguments(const GrpcTransportOptions& options);
 
 class PeerSender {
  public:
@@ -53,6 +54,8 @@ class PeerSender {
   // Writes batches to one stream until it breaks or the sender stops; true if any was sent.
   bool Pump(grpc::ClientWriter<peerpb::MessageBatch>* writer);
   void StreamSnapshot(raftpb::Message message);
+  // Ends a snapshot transfer: frees the sender for the next one, then reports the outcome.
+  void FinishSnapshot(bool delivered);
   // The checkpoint to send for `snapshot`: the kept one when it serves (`reused` set), else a
   // new one from the source; nullopt when the snapshot's data is sent inline.
   absl::StatusOr<std::optional<CheckpointFiles>> CheckpointFor(const raftpb::Snapshot& snapshot,
