@@ -91,6 +91,7 @@ drv-lease-follower-expires @@ node/driver_leases.cc @@ if (role() != raft::State
 drv-lease-renew-not-extended @@ node/lease_clock.cc @@   if (it == expiry_.end() || revoking_.contains(id) || it->second <= now) return false;\n  Set(id, now + TicksFor(ttl)); @@   if (it == expiry_.end() || revoking_.contains(id) || it->second <= now) return false;\n  (void)ttl;
 drv-lease-new-leader-no-ttl-refresh @@ node/lease_clock.cc @@ Set(lease.id, now + extend_ticks + TicksFor(lease.ttl)); @@ Set(lease.id, now + extend_ticks);
 kv-events-page-drops-last @@ kv/events.cc @@ page.through = page.events.back().kv().mod_revision();\n                       return false; @@ page.through = page.events.back().kv().mod_revision();\n                       page.events.pop_back();\n                       return false;
+tsp-broken-stream-drops-buffer @@ transport/checkpoint_sink.cc @@     FlushDirect(/*to_the_end=*/true).IgnoreError(); @@     (void)0;
 TABLE
 )
 

@@ -19,6 +19,11 @@ std::string DirName(std::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
+absl::Status File::SetDirectWrites(bool on) {
+  if (on) return absl::UnimplementedError("direct writes are not available on this Env");
+  return absl::OkStatus();
+}
+
 absl::Status ErrnoError(int error_number, std::string_view op, std::string_view path) {
   return absl::Status(absl::ErrnoToStatusCode(error_number),
                       fmt::format("{} {}: {}", op, path, std::strerror(error_number)));

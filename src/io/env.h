@@ -37,6 +37,10 @@ enum class OpenMode {
   kCreateTruncate,   // create if missing, empty it otherwise
 };
 
+// What a file with direct writes on takes: offsets, lengths and buffer addresses that are
+// multiples of this (the logical block size of every common device, and the page size).
+inline constexpr size_t kDirectIoAlignment = 4096;
+
 class File {
  public:
   virtual ~File() = default;
@@ -65,6 +69,14 @@ class File {
   virtual absl::Status Allocate(uint64_t size) = 0;
   virtual absl::StatusOr<uint64_t> Size() const = 0;
   virtual absl::Status Close() = 0;
+  // Direct writes (O_DIRECT): with `on`, later writes go from the caller's buffer to the device
+  // without a copy in the page cache and without the kernel's writeback, which is what a large
+  // file written once at disk speed needs (a received checkpoint). Each write must then start
+  // at an offset, cover a length and come from an address that are multiples of
+  // kDirectIoAlignment; a write that does not fails with InvalidArgument. Durability is
+  // unchanged: a file's size and blocks still need Sync. Unimplemented where the Env or the file
+  // system has no direct I/O, and the file stays as it was. Turning them off always succeeds.
+  virtual absl::Status SetDirectWrites(bool on);
 };
 
 // Held while the process owns a directory; released when destroyed (or when the process dies).

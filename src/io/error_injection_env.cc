@@ -43,6 +43,7 @@ class ErrorInjectionEnv::ErrorFile final : public File {
   }
   absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
   absl::Status Close() override { return base_->Close(); }
+  absl::Status SetDirectWrites(bool on) override { return base_->SetDirectWrites(on); }
 
  private:
   ErrorInjectionEnv* env_;

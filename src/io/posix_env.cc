@@ -125,6 +125,21 @@ class PosixFile final : public File {
 
   absl::StatusOr<uint64_t> Size() const override { return size_; }
 
+  absl::Status SetDirectWrites(bool on) override {
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0) return ErrnoError(errno, "fcntl(F_GETFL)", path_);
+    const int wanted = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
+    if (wanted == flags) return absl::OkStatus();
+    if (::fcntl(fd_, F_SETFL, wanted) != 0) {
+      // EINVAL: the file system has no direct I/O (tmpfs before Linux 6.6, some FUSE).
+      if (errno == EINVAL) {
+        return absl::UnimplementedError(fmt::format("{} takes no direct writes", path_));
+      }
+      return ErrnoError(errno, "fcntl(F_SETFL, O_DIRECT)", path_);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Close() override {
     if (fd_ < 0) return absl::OkStatus();
     const int r = ::close(fd_);

@@ -25,6 +25,7 @@ class SyncTimingEnv::TimedFile final : public File {
   absl::Status Allocate(uint64_t size) override { return base_->Allocate(size); }
   absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
   absl::Status Close() override { return base_->Close(); }
+  absl::Status SetDirectWrites(bool on) override { return base_->SetDirectWrites(on); }
 
  private:
   template <typename Fn>

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -72,9 +74,16 @@ absl::StatusOr<uint64_t> HeldCheckpointBytes(const CheckpointSinkOptions& option
   return held.ok() ? held->bytes : 0;
 }
 
+void CheckpointSink::AlignedFree::operator()(char* p) const { std::free(p); }
+
 CheckpointSink::~CheckpointSink() {
+  const bool keep = created_ && !finished_ && claim_ != nullptr && !discard_;
+  if (keep && file_ != nullptr) {
+    // The buffered bytes were received: the transfer that resumes need not send them again.
+    FlushDirect(/*to_the_end=*/true).IgnoreError();
+  }
   file_.reset();
-  if (created_ && !finished_ && (claim_ == nullptr || discard_)) {
+  if (created_ && !finished_ && !keep) {
     // A transfer that failed leaves nothing behind (Env has no directory removal); one that
     // broke and can resume keeps its partial copy.
     if (claim_ != nullptr) {
@@ -237,8 +246,7 @@ absl::Status CheckpointSink::ReadBack(const HeldPart& held) {
     absl::StatusOr<std::unique_ptr<io::File>> file =
         env_->OpenFile(io::JoinPath(path_, files_[next_file_].name()), io::OpenMode::kCreate);
     if (!file.ok()) return file.status();
-    file_ = *std::move(file);
-    file_remaining_ = files_[next_file_].size_bytes() - held.next_file_bytes;
+    StartFile(*std::move(file), held.next_file_bytes, files_[next_file_].size_bytes());
     ++next_file_;
   }
   return absl::OkStatus();
@@ -246,6 +254,7 @@ absl::Status CheckpointSink::ReadBack(const HeldPart& held) {
 
 absl::Status CheckpointSink::CloseFile() {
   if (file_ == nullptr) return absl::OkStatus();
+  if (absl::Status s = FlushDirect(/*to_the_end=*/true); !s.ok()) return s;
   std::unique_ptr<io::File> file = std::move(file_);
   if (absl::Status s = file->Sync(); !s.ok()) return s;
   return file->Close();
@@ -258,10 +267,76 @@ absl::Status CheckpointSink::NextFile() {
     absl::StatusOr<std::unique_ptr<io::File>> file =
         env_->OpenFile(io::JoinPath(path_, next.name()), io::OpenMode::kCreateExclusive);
     if (!file.ok()) return file.status();
-    file_ = *std::move(file);
-    file_remaining_ = next.size_bytes();
+    StartFile(*std::move(file), 0, next.size_bytes());
     if (file_remaining_ > 0) return absl::OkStatus();
     if (absl::Status s = CloseFile(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void CheckpointSink::StartFile(std::unique_ptr<io::File> file, uint64_t held, uint64_t size) {
+  file_ = std::move(file);
+  file_remaining_ = size - held;
+  file_on_disk_ = held;
+  direct_buffered_ = 0;
+  direct_ = false;
+  if (!options_.direct_writes || file_remaining_ < kDirectMinFileBytes ||
+      held % io::kDirectIoAlignment != 0) {
+    return;
+  }
+  if (direct_buffer_ == nullptr) {
+    direct_buffer_.reset(
+        static_cast<char*>(std::aligned_alloc(io::kDirectIoAlignment, kDirectBufferBytes)));
+    if (direct_buffer_ == nullptr) return;
+  }
+  // Where the file system has no direct writes, the page cache it is.
+  direct_ = file_->SetDirectWrites(true).ok();
+}
+
+absl::Status CheckpointSink::AppendToFile(std::string_view piece) {
+  while (!piece.empty()) {
+    if (!direct_) {
+      if (absl::Status s = file_->WriteAt(file_on_disk_, piece); !s.ok()) return s;
+      file_on_disk_ += piece.size();
+      return absl::OkStatus();
+    }
+    const size_t n = std::min(piece.size(), kDirectBufferBytes - direct_buffered_);
+    std::memcpy(direct_buffer_.get() + direct_buffered_, piece.data(), n);
+    direct_buffered_ += n;
+    piece.remove_prefix(n);
+    if (direct_buffered_ == kDirectBufferBytes) {
+      if (absl::Status s = FlushDirect(/*to_the_end=*/false); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointSink::FlushDirect(bool to_the_end) {
+  if (!direct_ || direct_buffered_ == 0) return absl::OkStatus();
+  const size_t whole = direct_buffered_ - direct_buffered_ % io::kDirectIoAlignment;
+  if (whole > 0) {
+    absl::Status s = file_->WriteAt(file_on_disk_, std::string_view(direct_buffer_.get(), whole));
+    if (absl::IsInvalidArgument(s)) {
+      // The device wants a coarser alignment than ours: the rest of the file goes through the
+      // page cache, this buffer first.
+      to_the_end = true;
+    } else if (!s.ok()) {
+      return s;
+    } else {
+      file_on_disk_ += whole;
+      direct_buffered_ -= whole;
+      std::memmove(direct_buffer_.get(), direct_buffer_.get() + whole, direct_buffered_);
+    }
+  }
+  if (to_the_end && direct_buffered_ > 0) {
+    // A direct write cannot take the file's last partial block. Whatever happens next, the
+    // file goes on through the page cache from file_on_disk_.
+    direct_ = false;
+    if (absl::Status s = file_->SetDirectWrites(false); !s.ok()) return s;
+    const std::string_view rest(direct_buffer_.get(), direct_buffered_);
+    direct_buffered_ = 0;
+    if (absl::Status s = file_->WriteAt(file_on_disk_, rest); !s.ok()) return s;
+    file_on_disk_ += rest.size();
   }
   return absl::OkStatus();
 }
@@ -279,7 +354,7 @@ absl::Status CheckpointSink::Write(std::string_view data) {
       }
     }
     const std::string_view piece = data.substr(0, std::min<uint64_t>(data.size(), file_remaining_));
-    if (absl::Status s = file_->Append(piece); !s.ok()) return s;
+    if (absl::Status s = AppendToFile(piece); !s.ok()) return s;
     crc_ = base::crc32c::Extend(crc_, piece.data(), piece.size());
     file_remaining_ -= piece.size();
     written_ += piece.size();

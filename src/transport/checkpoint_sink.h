@@ -6,7 +6,11 @@
 // and distinct; the announced total must equal the files' sizes, stay under a configured
 // maximum and fit in the space free on the file system before anything is written. Each chunk
 // is written as it comes, so memory stays at one chunk whatever the header says, and disk use
-// grows only with bytes actually received. When the last byte arrived, the CRC-32C of the
+// grows only with bytes actually received. Large files are written with direct writes
+// (io::File::SetDirectWrites, O_DIRECT) from a buffer of kDirectBufferBytes, in whole blocks,
+// and only a file's last partial block goes through the page cache: a checkpoint is written once
+// and read by RocksDB later, so a copy into the page cache and the kernel's writeback of it
+// would only halve the rate a member takes a checkpoint at. When the last byte arrived, the CRC-32C of the
 // stream is checked, each file and the directory are fsynced, and the directory is renamed to
 // ReceivedCheckpointPath (the parent fsynced too): only a complete, checked, durable checkpoint
 // ever carries that name.
@@ -46,6 +50,8 @@ struct CheckpointSinkOptions {
   size_t max_files = 100'000;
   // The file system; null means io::Env::Default().
   io::Env* env = nullptr;
+  // Direct writes for files of at least kDirectMinFileBytes, where the file system has them.
+  bool direct_writes = true;
   // Bytes an unprivileged writer may still use on the file system holding a directory; unset
   // means statvfs(2). (Tests replace it.)
   std::function<absl::StatusOr<uint64_t>(const std::string& dir)> free_bytes;
@@ -63,6 +69,11 @@ absl::StatusOr<uint64_t> HeldCheckpointBytes(const CheckpointSinkOptions& option
 
 class CheckpointSink {
  public:
+  // Files smaller than this are written through the page cache.
+  static constexpr uint64_t kDirectMinFileBytes = uint64_t{1} << 20;
+  // The buffer a direct write goes from: the size of each write to the device.
+  static constexpr size_t kDirectBufferBytes = size_t{4} << 20;
+
   explicit CheckpointSink(CheckpointSinkOptions options);
   ~CheckpointSink();
   CheckpointSink(const CheckpointSink&) = delete;
@@ -104,6 +115,19 @@ class CheckpointSink {
   absl::StatusOr<HeldPart> HeldOf(const peerpb::CheckpointManifest& manifest) const;
   // Reads the files held back (CRC-32C from byte 0) and syncs them; opens the one to go on with.
   absl::Status ReadBack(const HeldPart& held);
+  // Makes `file`, of `size` bytes whose first `held` are on disk, the one the stream goes to,
+  // with direct writes when it is large, starts at a block boundary and the file system can.
+  void StartFile(std::unique_ptr<io::File> file, uint64_t held, uint64_t size);
+  // Appends to the current file: into the direct buffer, or through the page cache.
+  absl::Status AppendToFile(std::string_view piece);
+  // Writes the whole blocks of the direct buffer and keeps the rest at its front; with
+  // `to_the_end`, writes that rest too (the file's tail), through the page cache.
+  absl::Status FlushDirect(bool to_the_end);
+
+  // Memory aligned for direct writes.
+  struct AlignedFree {
+    void operator()(char* p) const;
+  };
 
   CheckpointSinkOptions options_;
   io::Env* env_;
@@ -117,6 +141,12 @@ class CheckpointSink {
   std::unique_ptr<io::File> file_;
   uint64_t file_remaining_ = 0;
   size_t next_file_ = 0;
+  // Direct writes of the current file: file_on_disk_ bytes of it are written, the next
+  // direct_buffered_ wait in direct_buffer_ (allocated with the first large file).
+  bool direct_ = false;
+  uint64_t file_on_disk_ = 0;
+  size_t direct_buffered_ = 0;
+  std::unique_ptr<char[], AlignedFree> direct_buffer_;
   // The directory written to: partial until Finish renames it.
   std::string path_;
   // A resumable transfer: its partial copy is claimed, and kept if the stream breaks.
