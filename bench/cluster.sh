@@ -77,9 +77,10 @@ start_cluster() {  # $1 = system (above), $2 = directory for data and logs
 
 # Starts member $1 (0-based) of the cluster in $2 again, with the command line start_cluster
 # gave it, its output appended to its log; PIDS[$1] becomes the new process.
-restart_member() {  # $1 = member index, $2 = directory
+restart_member() {  # $1 = member index, $2 = directory, $3 = another binary (optional)
   local args=()
   mapfile -d '' args <"$2/n$(($1 + 1)).cmdline"
+  [[ -z ${3:-} ]] || args[0]=$3
   "${args[@]}" >>"$2/n$(($1 + 1)).log" 2>&1 &
   PIDS[$1]=$!
 }

@@ -9,7 +9,7 @@
 #    raftkv-bench (16 clients), and records each member's RSS and data directory size.
 # 3. Restart: kills member n3 with SIGKILL, starts it again and times until
 #    `etcdctl get --consistency=l` through n3 alone answers.
-# 4. Catch-up: kills n3 again, overwrites CATCH_UP_WRITES keys (same value size) through n1 and
+# 4. Catch-up (once per CATCH_UP_SERVERS entry): kills n3 again, overwrites CATCH_UP_WRITES keys (same value size) through n1 and
 #    n2 so that the leader compacts its log past n3, starts n3 and times until n3 logs that it
 #    received the state as a checkpoint (the leader's checkpoint, the stream and n3's fsync of
 #    the files) and until a linearizable read through n3 answers (the install and what follows).
@@ -17,6 +17,8 @@
 #
 #   bench/large_data.sh                     # KEYS=163840 VALUE_BYTES=65536: 10 GiB per member
 #   KEYS=16384 bench/large_data.sh          # 1 GiB, a quick look
+#   CATCH_UP_SERVERS="old/raftkv-server new/raftkv-server old/... new/..." bench/large_data.sh
+#                                           # catch-up rounds alternating two builds of n3
 #
 # Needs a release build (`cmake --preset release && ninja -C build/release raftkv-server
 # raftkv-bench`), etcd-client (etcdctl) and about 3.5 times the data size free on the disk of
@@ -33,6 +35,9 @@ KEYS="${KEYS:-163840}"
 VALUE_BYTES="${VALUE_BYTES:-65536}"
 SNAPSHOT_COUNT="${SNAPSHOT_COUNT:-2000}"
 CATCH_UP_WRITES="${CATCH_UP_WRITES:-4000}"
+# The catch-up is repeated once per binary listed here, n3 running that binary (the others keep
+# RAFTKV_SERVER): interleaved rounds of two builds of the receiving side in one sitting.
+read -ra CATCH_UP_SERVERS <<<"${CATCH_UP_SERVERS:-$RAFTKV_SERVER}"
 # The space quota (etcd's default, 2 GiB, would stop the load with "database space exceeded").
 SERVER_FLAGS="${SERVER_FLAGS:---quota-backend-bytes 68719476736}"
 BASE_PORT="${BASE_PORT:-45379}"
@@ -85,29 +90,34 @@ restart_member 2 "$dir"
 wait_for_read 2 600 2s
 report "restart of n3 to a linearizable read: $(elapsed_since "$start") s"
 
-log "catch-up of n3 from a checkpoint"
-kill -KILL "${PIDS[2]}"
-wait "${PIDS[2]}" 2>/dev/null || true
-"$RAFTKV_BENCH" put --endpoints "127.0.0.1:$(client_port 0),127.0.0.1:$(client_port 1)" \
-  --clients 16 --conns 2 --key-size 16 --val-size "$VALUE_BYTES" --key-space "$KEYS" \
-  --total "$CATCH_UP_WRITES" --seed 2 --no-progress --json "$dir/overwrite.json" \
-  >"$dir/overwrite.txt" 2>&1 || die "overwriting failed; see $dir/overwrite.txt"
-python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["errors"] != 0)' \
-  "$dir/overwrite.json" || die "puts of the overwrite failed; see $dir/overwrite.txt"
-received_before=$(grep -c "as a checkpoint of" "$dir/n3.log" || true)
-start=$(date +%s.%N)
-restart_member 2 "$dir"
-deadline=$((SECONDS + 3600))
-until (($(grep -c "as a checkpoint of" "$dir/n3.log" || true) > received_before)); do
-  kill -0 "${PIDS[2]}" 2>/dev/null || die "n3 exited; see $dir/n3.log"
-  ((SECONDS < deadline)) || die "n3 received no checkpoint within an hour"
-  sleep 0.2
+catch_up_round=0
+for catch_up_server in "${CATCH_UP_SERVERS[@]}"; do
+  catch_up_round=$((catch_up_round + 1))
+  log "catch-up $catch_up_round of n3 from a checkpoint, n3 running $catch_up_server"
+  kill -KILL "${PIDS[2]}"
+  wait "${PIDS[2]}" 2>/dev/null || true
+  "$RAFTKV_BENCH" put --endpoints "127.0.0.1:$(client_port 0),127.0.0.1:$(client_port 1)" \
+    --clients 16 --conns 2 --key-size 16 --val-size "$VALUE_BYTES" --key-space "$KEYS" \
+    --total "$CATCH_UP_WRITES" --seed "$((catch_up_round + 1))" --no-progress \
+    --json "$dir/overwrite.json" >"$dir/overwrite.txt" 2>&1 ||
+    die "overwriting failed; see $dir/overwrite.txt"
+  python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["errors"] != 0)' \
+    "$dir/overwrite.json" || die "puts of the overwrite failed; see $dir/overwrite.txt"
+  received_before=$(grep -c "as a checkpoint of" "$dir/n3.log" || true)
+  start=$(date +%s.%N)
+  restart_member 2 "$dir" "$catch_up_server"
+  deadline=$((SECONDS + 3600))
+  until (($(grep -c "as a checkpoint of" "$dir/n3.log" || true) > received_before)); do
+    kill -0 "${PIDS[2]}" 2>/dev/null || die "n3 exited; see $dir/n3.log"
+    ((SECONDS < deadline)) || die "n3 received no checkpoint within an hour"
+    sleep 0.2
+  done
+  received_s=$(elapsed_since "$start")
+  wait_for_read 2 3600 2s
+  serving_s=$(elapsed_since "$start")
+  bytes=$(grep "as a checkpoint of" "$dir/n3.log" | tail -1 | sed -E 's/.*as a checkpoint of ([0-9]+) bytes.*/\1/')
+  report "catch-up $catch_up_round of n3 ($catch_up_server): checkpoint of $((bytes >> 20)) MiB received in $received_s s ($(awk -v b="$bytes" -v s="$received_s" 'BEGIN {printf "%.1f", b / 1048576 / s}') MiB/s), serving linearizable reads after $serving_s s"
 done
-received_s=$(elapsed_since "$start")
-wait_for_read 2 3600 2s
-serving_s=$(elapsed_since "$start")
-bytes=$(grep "as a checkpoint of" "$dir/n3.log" | tail -1 | sed -E 's/.*as a checkpoint of ([0-9]+) bytes.*/\1/')
-report "catch-up of n3: checkpoint of $((bytes >> 20)) MiB received in $received_s s ($(awk -v b="$bytes" -v s="$received_s" 'BEGIN {printf "%.1f", b / 1048576 / s}') MiB/s), serving linearizable reads after $serving_s s"
 grep "checkpoint of the state at index" "$dir/n"[12]".log" | tail -1 | tee -a "$RESULTS" || true
 for i in 0 1 2; do
   report "n$((i + 1)) at the end: RSS $(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/${PIDS[$i]}/status") MiB, peak $(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/${PIDS[$i]}/status") MiB"
