@@ -5,13 +5,17 @@
 // allocate"): file names must be plain names (letters, digits, '.', '_', '-'; not "." or "..")
 // and distinct; the announced total must equal the files' sizes, stay under a configured
 // maximum and fit in the space free on the file system before anything is written. Each chunk
-// is written as it comes, so memory stays at one chunk whatever the header says, and disk use
-// grows only with bytes actually received. Large files are written with direct writes
-// (io::File::SetDirectWrites, O_DIRECT) from a buffer of kDirectBufferBytes, in whole blocks,
-// and only a file's last partial block goes through the page cache: a checkpoint is written once
-// and read by RocksDB later, so a copy into the page cache and the kernel's writeback of it
-// would only halve the rate a member takes a checkpoint at. When the last byte arrived, the CRC-32C of the
-// stream is checked, each file and the directory are fsynced, and the directory is renamed to
+// is written as it comes, so memory stays at one chunk and one write buffer whatever the header
+// says, and disk use grows only with bytes actually received (nothing is preallocated).
+//
+// Large files are written with direct writes (io::File::SetDirectWrites, O_DIRECT) from a
+// buffer of kDirectBufferBytes, in whole blocks, and only a file's last partial block goes
+// through the page cache: a checkpoint is written once and read by RocksDB later, so copying it
+// into the page cache and having the kernel write it back costs CPU and, on a disk that takes
+// buffered writes at a fraction of its speed, most of the transfer's rate. A sink whose stream
+// breaks writes its buffer first, so the partial copy holds every byte received.
+//
+// When the last byte arrived, the CRC-32C of the stream is checked, each file and the directory are fsynced, and the directory is renamed to
 // ReceivedCheckpointPath (the parent fsynced too): only a complete, checked, durable checkpoint
 // ever carries that name.
 //
