@@ -9,6 +9,8 @@
 #include "kv/invariant.h"
 #include "kv/rocksdb_format.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -132,6 +134,15 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   // RocksDB's own text log (LOG, LOG.old.*) would otherwise grow and accumulate without bound.
   db_options.max_log_file_size = 8 << 20;
   db_options.keep_log_file_num = 4;
+  // RocksDB flushes at close only what its log does not hold (Options::flush_memtables_at_close).
+  db_options.avoid_flush_during_shutdown = !options.flush_memtables_at_close;
+  // A file system given for tests reaches RocksDB through an Env of its own (RocksDB 7.8's
+  // DBOptions has no file system field); the engine keeps it for as long as the database.
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.file_system != nullptr) {
+    env = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = env.get();
+  }
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   const rocksdb::ColumnFamilyOptions ordered = FamilyOptions(cache, false);
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
@@ -150,6 +161,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const std::st
   std::unique_ptr<RocksDbEngine> engine(new RocksDbEngine());
   engine->options_ = options;
   engine->dir_ = dir;
+  engine->env_ = std::move(env);
   engine->db_.reset(db);
   engine->default_ = handles[0];
   engine->versions_ = handles[1];

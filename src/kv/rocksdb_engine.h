@@ -50,6 +50,8 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class FileSystem;
 class Iterator;
 class WriteBatchWithIndex;
 }  // namespace rocksdb
@@ -72,6 +74,14 @@ class RocksDbEngine final : public Engine {
     // The physical work of compaction one Commit does at most: revision log records walked (each
     // deletes its record, up to two versions and an obsolete-bytes mark).
     int compaction_records_per_commit = 1000;
+    // Without RocksDB's own log, flush the memtables when the engine closes, so that a clean
+    // shutdown keeps every committed entry. (With the log nothing lives in memory only, and
+    // RocksDB flushes nothing at close either way.) Tests turn it off to close like a crash:
+    // the entries committed since the last Sync are dropped with the memtables.
+    bool flush_memtables_at_close = true;
+    // For tests: the file system RocksDB's files go through, e.g. one that can lose power
+    // (kv/power_cut_fs.h). Null: the local disk, through RocksDB's default environment.
+    std::shared_ptr<rocksdb::FileSystem> file_system;
   };
 
   // Opens the engine in `dir`, creating it when missing, and reads its meta, leases, alarms and
@@ -82,7 +92,9 @@ class RocksDbEngine final : public Engine {
   static absl::StatusOr<std::unique_ptr<RocksDbEngine>> Open(const std::string& dir) {
     return Open(dir, Options{});
   }
-  // Closes the database; an open batch is dropped (it was never committed).
+  // Closes the database; an open batch is dropped (it was never committed). Without the
+  // write-ahead log the memtables are flushed first, unless Options::flush_memtables_at_close is
+  // off.
   ~RocksDbEngine() override;
 
   EngineMeta meta() const override { return meta_; }
@@ -173,6 +185,8 @@ class RocksDbEngine final : public Engine {
 
   Options options_;
   std::string dir_;
+  // The environment over Options::file_system, when one was given; destroyed after db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   // Column family handles, destroyed before db_.
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
