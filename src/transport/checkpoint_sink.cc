@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <system_error>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -82,6 +84,8 @@ CheckpointSink::~CheckpointSink() {
     // The buffered bytes were received: the transfer that resumes need not send them again.
     FlushDirect(/*to_the_end=*/true).IgnoreError();
   }
+  // The writer thread uses the file until its write returns.
+  if (in_flight_.valid()) in_flight_.wait();
   file_.reset();
   if (created_ && !finished_ && !keep) {
     // A transfer that failed leaves nothing behind (Env has no directory removal); one that
@@ -284,10 +288,12 @@ void CheckpointSink::StartFile(std::unique_ptr<io::File> file, uint64_t held, ui
       held % io::kDirectIoAlignment != 0) {
     return;
   }
-  if (direct_buffer_ == nullptr) {
-    direct_buffer_.reset(
-        static_cast<char*>(std::aligned_alloc(io::kDirectIoAlignment, kDirectBufferBytes)));
-    if (direct_buffer_ == nullptr) return;
+  for (std::unique_ptr<char[], AlignedFree>* buffer : {&direct_buffer_, &spare_buffer_}) {
+    if (*buffer == nullptr) {
+      buffer->reset(
+          static_cast<char*>(std::aligned_alloc(io::kDirectIoAlignment, kDirectBufferBytes)));
+      if (*buffer == nullptr) return;
+    }
   }
   // Where the file system has no direct writes, the page cache it is.
   direct_ = file_->SetDirectWrites(true).ok();
@@ -312,14 +318,20 @@ absl::Status CheckpointSink::AppendToFile(std::string_view piece) {
 }
 
 absl::Status CheckpointSink::FlushDirect(bool to_the_end) {
-  if (!direct_ || direct_buffered_ == 0) return absl::OkStatus();
-  const size_t whole = direct_buffered_ - direct_buffered_ % io::kDirectIoAlignment;
+  if (!direct_) return absl::OkStatus();
+  if (absl::Status s = AwaitWrite(); !s.ok()) return s;
+  const size_t whole = direct_ ? direct_buffered_ - direct_buffered_ % io::kDirectIoAlignment : 0;
+  if (whole > 0 && !to_the_end) {
+    // Mid-file: the disk takes this buffer while the next one fills from the stream.
+    StartWrite(whole);
+    return absl::OkStatus();
+  }
   if (whole > 0) {
     absl::Status s = file_->WriteAt(file_on_disk_, std::string_view(direct_buffer_.get(), whole));
     if (absl::IsInvalidArgument(s)) {
       // The device wants a coarser alignment than ours: the rest of the file goes through the
       // page cache, this buffer first.
-      to_the_end = true;
+      direct_ = false;
     } else if (!s.ok()) {
       return s;
     } else {
@@ -328,7 +340,7 @@ absl::Status CheckpointSink::FlushDirect(bool to_the_end) {
       std::memmove(direct_buffer_.get(), direct_buffer_.get() + whole, direct_buffered_);
     }
   }
-  if (to_the_end && direct_buffered_ > 0) {
+  if ((to_the_end || !direct_) && direct_buffered_ > 0) {
     // A direct write cannot take the file's last partial block. Whatever happens next, the
     // file goes on through the page cache from file_on_disk_.
     direct_ = false;
@@ -339,6 +351,38 @@ absl::Status CheckpointSink::FlushDirect(bool to_the_end) {
     file_on_disk_ += rest.size();
   }
   return absl::OkStatus();
+}
+
+void CheckpointSink::StartWrite(size_t bytes) {
+  std::swap(direct_buffer_, spare_buffer_);
+  in_flight_offset_ = file_on_disk_;
+  in_flight_bytes_ = bytes;
+  direct_buffered_ -= bytes;
+  std::memcpy(direct_buffer_.get(), spare_buffer_.get() + bytes, direct_buffered_);
+  file_on_disk_ += bytes;
+  io::File* file = file_.get();
+  const std::string_view data(spare_buffer_.get(), bytes);
+  const uint64_t offset = in_flight_offset_;
+  try {
+    in_flight_ = std::async(std::launch::async,
+                            [file, data, offset] { return file->WriteAt(offset, data); });
+  } catch (const std::system_error&) {
+    // No thread to be had: the write is made here and now.
+    std::promise<absl::Status> done;
+    done.set_value(file->WriteAt(offset, data));
+    in_flight_ = done.get_future();
+  }
+}
+
+absl::Status CheckpointSink::AwaitWrite() {
+  if (!in_flight_.valid()) return absl::OkStatus();
+  absl::Status s = in_flight_.get();
+  if (!absl::IsInvalidArgument(s)) return s;
+  // The device wants a coarser alignment than ours: this write and the rest of the file go
+  // through the page cache (FlushDirect writes what the other buffer holds).
+  direct_ = false;
+  if (absl::Status off = file_->SetDirectWrites(false); !off.ok()) return off;
+  return file_->WriteAt(in_flight_offset_, std::string_view(spare_buffer_.get(), in_flight_bytes_));
 }
 
 absl::Status CheckpointSink::Write(std::string_view data) {

@@ -5,12 +5,12 @@
 // allocate"): file names must be plain names (letters, digits, '.', '_', '-'; not "." or "..")
 // and distinct; the announced total must equal the files' sizes, stay under a configured
 // maximum and fit in the space free on the file system before anything is written. Each chunk
-// is written as it comes, so memory stays at one chunk and one write buffer whatever the header
+// is written as it comes, so memory stays at one chunk and two write buffers whatever the header
 // says, and disk use grows only with bytes actually received (nothing is preallocated).
 //
-// Large files are written with direct writes (io::File::SetDirectWrites, O_DIRECT) from a
-// buffer of kDirectBufferBytes, in whole blocks, and only a file's last partial block goes
-// through the page cache: a checkpoint is written once and read by RocksDB later, so copying it
+// Large files are written with direct writes (io::File::SetDirectWrites, O_DIRECT) from two
+// buffers of kDirectBufferBytes, in whole blocks: while a thread writes one, the stream fills the
+// other. Only a file's last partial block goes through the page cache: a checkpoint is written once and read by RocksDB later, so copying it
 // into the page cache and having the kernel write it back costs CPU and, on a disk that takes
 // buffered writes at a fraction of its speed, most of the transfer's rate. A sink whose stream
 // breaks writes its buffer first, so the partial copy holds every byte received.
@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -125,8 +126,14 @@ class CheckpointSink {
   // Appends to the current file: into the direct buffer, or through the page cache.
   absl::Status AppendToFile(std::string_view piece);
   // Writes the whole blocks of the direct buffer and keeps the rest at its front; with
-  // `to_the_end`, writes that rest too (the file's tail), through the page cache.
+  // `to_the_end`, writes that rest too (the file's tail), through the page cache. Mid-file the
+  // write goes to a thread of its own (StartWrite), and the stream fills the other buffer.
   absl::Status FlushDirect(bool to_the_end);
+  // Hands the first `bytes` of the direct buffer to a writer thread and swaps the buffers.
+  void StartWrite(size_t bytes);
+  // Waits for the write StartWrite began, if any: its status (a refused alignment is
+  // written again through the page cache, and the file goes on that way).
+  absl::Status AwaitWrite();
 
   // Memory aligned for direct writes.
   struct AlignedFree {
@@ -145,12 +152,18 @@ class CheckpointSink {
   std::unique_ptr<io::File> file_;
   uint64_t file_remaining_ = 0;
   size_t next_file_ = 0;
-  // Direct writes of the current file: file_on_disk_ bytes of it are written, the next
-  // direct_buffered_ wait in direct_buffer_ (allocated with the first large file).
+  // Direct writes of the current file: file_on_disk_ bytes of it are written or being written,
+  // the next direct_buffered_ wait in direct_buffer_. While in_flight_ is valid, a writer
+  // thread writes in_flight_bytes_ of spare_buffer_ at in_flight_offset_, and nothing else
+  // touches file_. (Both buffers are allocated with the first large file.)
   bool direct_ = false;
   uint64_t file_on_disk_ = 0;
   size_t direct_buffered_ = 0;
   std::unique_ptr<char[], AlignedFree> direct_buffer_;
+  std::unique_ptr<char[], AlignedFree> spare_buffer_;
+  std::future<absl::Status> in_flight_;
+  uint64_t in_flight_offset_ = 0;
+  size_t in_flight_bytes_ = 0;
   // The directory written to: partial until Finish renames it.
   std::string path_;
   // A resumable transfer: its partial copy is claimed, and kept if the stream breaks.
