@@ -14,10 +14,11 @@
 
 #include "absl/time/time.h"
 #include "io/env.h"
+#include "io/env_wrapper.h"
 
 namespace raftkv::io {
 
-class SyncTimingEnv final : public Env {
+class SyncTimingEnv final : public EnvWrapper {
  public:
   // `observe(path, elapsed)` runs after each File::Sync and File::DataSync, successful or not,
   // on the syncing thread.
@@ -25,23 +26,9 @@ class SyncTimingEnv final : public Env {
   SyncTimingEnv(Env* base, Observer observe);
 
   absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override;
-  absl::Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  absl::Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  absl::Status Remove(const std::string& path) override { return base_->Remove(path); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
-  }
-  absl::StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
 
  private:
   class TimedFile;
-  Env* const base_;
   const Observer observe_;
 };
 

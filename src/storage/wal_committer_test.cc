@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "io/env_wrapper.h"
 #include "io/error_injection_env.h"
 #include "io/fault_injection_env.h"
 #include "storage/segment_scan.h"
@@ -23,9 +24,9 @@ namespace {
 
 // Forwards to a base Env, but holds every File::DataSync until the test lets it through, and
 // counts writes and syncs, so a test can look at the committer while an fdatasync is running.
-class GatedEnv final : public io::Env {
+class GatedEnv final : public io::EnvWrapper {
  public:
-  explicit GatedEnv(io::Env* base) : base_(base) {}
+  explicit GatedEnv(io::Env* base) : EnvWrapper(base) {}
 
   // Waits until `n` writes have returned / `n` DataSyncs have started since construction.
   void AwaitWrites(uint64_t n) {
@@ -50,42 +51,27 @@ class GatedEnv final : public io::Env {
 
   absl::StatusOr<std::unique_ptr<io::File>> OpenFile(const std::string& path,
                                                      io::OpenMode mode) override {
-    auto file = base_->OpenFile(path, mode);
+    auto file = base()->OpenFile(path, mode);
     if (!file.ok()) return file.status();
     return std::unique_ptr<io::File>(new File(this, std::move(*file)));
-  }
-  absl::Status CreateDir(const std::string& p) override { return base_->CreateDir(p); }
-  absl::Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
-  absl::Status Rename(const std::string& f, const std::string& t) override {
-    return base_->Rename(f, t);
-  }
-  absl::Status Remove(const std::string& p) override { return base_->Remove(p); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& d) override {
-    return base_->ListDir(d);
-  }
-  absl::StatusOr<bool> Exists(const std::string& p) override { return base_->Exists(p); }
-  absl::StatusOr<std::unique_ptr<io::FileLock>> LockFile(const std::string& p) override {
-    return base_->LockFile(p);
   }
 
  private:
   struct Counts {
     uint64_t writes = 0, syncs_started = 0, syncs_released = 0, wait_for = 0;
   };
-  class File final : public io::File {
+  class File final : public io::FileWrapper {
    public:
-    File(GatedEnv* env, std::unique_ptr<io::File> base) : env_(env), base_(std::move(base)) {}
-    absl::Status Append(std::string_view d) override { return Counted(base_->Append(d)); }
+    File(GatedEnv* env, std::unique_ptr<io::File> base)
+        : FileWrapper(std::move(base)), env_(env) {}
+    absl::Status Append(std::string_view d) override { return Counted(base()->Append(d)); }
     absl::Status WriteAt(uint64_t o, std::string_view d) override {
-      return Counted(base_->WriteAt(o, d));
+      return Counted(base()->WriteAt(o, d));
     }
     absl::Status GatherWriteAt(uint64_t o, std::span<const std::string_view> p) override {
-      return Counted(base_->GatherWriteAt(o, p));
+      return Counted(base()->GatherWriteAt(o, p));
     }
-    absl::StatusOr<size_t> ReadAt(uint64_t o, size_t n, char* s) const override {
-      return base_->ReadAt(o, n, s);
-    }
-    absl::Status Sync() override { return base_->Sync(); }  // rolls and segment creation
+    // Sync (rolls and segment creation) passes straight through.
     absl::Status DataSync() override {
       {
         absl::MutexLock lock(&env_->mu_);
@@ -94,12 +80,8 @@ class GatedEnv final : public io::Env {
             +[](std::pair<Counts*, uint64_t>* a) { return a->first->syncs_released > a->second; },
             SyncArg(&env_->counts_, mine)));
       }
-      return base_->DataSync();
+      return base()->DataSync();
     }
-    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
-    absl::Status Allocate(uint64_t size) override { return base_->Allocate(size); }
-    absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
-    absl::Status Close() override { return base_->Close(); }
 
    private:
     std::pair<Counts*, uint64_t>* SyncArg(Counts* c, uint64_t n) {
@@ -112,7 +94,6 @@ class GatedEnv final : public io::Env {
       return s;
     }
     GatedEnv* const env_;
-    std::unique_ptr<io::File> base_;
     std::pair<Counts*, uint64_t> pair_;
   };
 
@@ -121,7 +102,6 @@ class GatedEnv final : public io::Env {
     return &counts_;
   }
 
-  io::Env* const base_;
   absl::Mutex mu_;
   Counts counts_ ABSL_GUARDED_BY(mu_);
 };

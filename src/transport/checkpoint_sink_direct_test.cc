@@ -5,6 +5,7 @@
 // the strictest device does, and counts the bytes that went direct.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "io/env.h"
+#include "io/env_wrapper.h"
 #include "io/error_injection_env.h"
 #include "transport/checkpoint.h"
 #include "transport/checkpoint_sink.h"
@@ -35,62 +37,42 @@ uint64_t DirectPart(uint64_t size) {
 // The real file system, with every direct write checked the way the strictest device checks
 // it (offset, length and address block-aligned) and counted, so that a test knows which bytes
 // went around the page cache even on a file system that would take anything.
-class DirectWriteCheckingEnv final : public io::Env {
+class DirectWriteCheckingEnv final : public io::EnvWrapper {
  public:
+  DirectWriteCheckingEnv() : EnvWrapper(io::Env::Default()) {}
+
   absl::StatusOr<std::unique_ptr<io::File>> OpenFile(const std::string& path,
                                                      io::OpenMode mode) override {
-    absl::StatusOr<std::unique_ptr<io::File>> file = base_->OpenFile(path, mode);
+    absl::StatusOr<std::unique_ptr<io::File>> file = base()->OpenFile(path, mode);
     if (!file.ok()) return file.status();
     return std::make_unique<CheckingFile>(this, *std::move(file));
-  }
-  absl::Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  absl::Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  absl::Status Remove(const std::string& path) override { return base_->Remove(path); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
-  }
-  absl::StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  absl::StatusOr<std::unique_ptr<io::FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
   }
 
   uint64_t direct_bytes() const { return direct_bytes_; }
 
  private:
-  class CheckingFile final : public io::File {
+  class CheckingFile final : public io::FileWrapper {
    public:
     CheckingFile(DirectWriteCheckingEnv* env, std::unique_ptr<io::File> base)
-        : env_(env), base_(std::move(base)) {}
+        : FileWrapper(std::move(base)), env_(env) {}
     absl::Status Append(std::string_view data) override {
-      absl::StatusOr<uint64_t> size = base_->Size();
+      absl::StatusOr<uint64_t> size = base()->Size();
       if (!size.ok()) return size.status();
       if (absl::Status s = Check(*size, data); !s.ok()) return s;
-      return base_->Append(data);
+      return base()->Append(data);
     }
     absl::Status WriteAt(uint64_t offset, std::string_view data) override {
       if (absl::Status s = Check(offset, data); !s.ok()) return s;
-      return base_->WriteAt(offset, data);
+      return base()->WriteAt(offset, data);
     }
     absl::Status GatherWriteAt(uint64_t offset,
                                std::span<const std::string_view> pieces) override {
       if (direct_) return absl::InvalidArgumentError("a gathered direct write");
-      return base_->GatherWriteAt(offset, pieces);
+      return base()->GatherWriteAt(offset, pieces);
     }
-    absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
-      return base_->ReadAt(offset, n, scratch);
-    }
-    absl::Status Sync() override { return base_->Sync(); }
-    absl::Status DataSync() override { return base_->DataSync(); }
-    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
-    absl::Status Allocate(uint64_t size) override { return base_->Allocate(size); }
-    absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
-    absl::Status Close() override { return base_->Close(); }
     absl::Status SetDirectWrites(bool on) override {
       // Direct writes are checked here whether or not the file system under the test has them.
-      base_->SetDirectWrites(on).IgnoreError();
+      base()->SetDirectWrites(on).IgnoreError();
       direct_ = on;
       return absl::OkStatus();
     }
@@ -110,12 +92,11 @@ class DirectWriteCheckingEnv final : public io::Env {
     }
 
     DirectWriteCheckingEnv* env_;
-    std::unique_ptr<io::File> base_;
     bool direct_ = false;
   };
 
-  io::Env* base_ = io::Env::Default();
-  uint64_t direct_bytes_ = 0;
+  // Written by the sink's writer thread, read by the test after the transfer returned.
+  std::atomic<uint64_t> direct_bytes_{0};
 };
 
 // A receiving member on a DirectWriteCheckingEnv.
