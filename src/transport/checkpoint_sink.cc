@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <future>
-#include <system_error>
 #include <filesystem>
+#include <future>
 #include <set>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -321,24 +321,12 @@ absl::Status CheckpointSink::FlushDirect(bool to_the_end) {
   if (!direct_) return absl::OkStatus();
   if (absl::Status s = AwaitWrite(); !s.ok()) return s;
   const size_t whole = direct_ ? direct_buffered_ - direct_buffered_ % io::kDirectIoAlignment : 0;
-  if (whole > 0 && !to_the_end) {
-    // Mid-file: the disk takes this buffer while the next one fills from the stream.
-    StartWrite(whole);
-    return absl::OkStatus();
-  }
   if (whole > 0) {
-    absl::Status s = file_->WriteAt(file_on_disk_, std::string_view(direct_buffer_.get(), whole));
-    if (absl::IsInvalidArgument(s)) {
-      // The device wants a coarser alignment than ours: the rest of the file goes through the
-      // page cache, this buffer first.
-      direct_ = false;
-    } else if (!s.ok()) {
-      return s;
-    } else {
-      file_on_disk_ += whole;
-      direct_buffered_ -= whole;
-      std::memmove(direct_buffer_.get(), direct_buffer_.get() + whole, direct_buffered_);
-    }
+    // Mid-file the disk takes this buffer while the next one fills from the stream; at the end
+    // of the file the tail waits for it.
+    StartWrite(whole);
+    if (!to_the_end) return absl::OkStatus();
+    if (absl::Status s = AwaitWrite(); !s.ok()) return s;
   }
   if ((to_the_end || !direct_) && direct_buffered_ > 0) {
     // A direct write cannot take the file's last partial block. Whatever happens next, the
@@ -377,7 +365,15 @@ void CheckpointSink::StartWrite(size_t bytes) {
 absl::Status CheckpointSink::AwaitWrite() {
   if (!in_flight_.valid()) return absl::OkStatus();
   absl::Status s = in_flight_.get();
-  if (!absl::IsInvalidArgument(s)) return s;
+  if (s.ok()) return s;
+  if (!absl::IsInvalidArgument(s)) {
+    // Nothing more goes to this file: the bytes after the failed write must not land beyond a
+    // gap (a kept partial copy holds only bytes written in order).
+    direct_ = false;
+    direct_buffered_ = 0;
+    file_on_disk_ = in_flight_offset_;
+    return s;
+  }
   // The device wants a coarser alignment than ours: this write and the rest of the file go
   // through the page cache (FlushDirect writes what the other buffer holds).
   direct_ = false;

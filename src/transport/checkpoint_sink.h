@@ -10,12 +10,14 @@
 //
 // Large files are written with direct writes (io::File::SetDirectWrites, O_DIRECT) from two
 // buffers of kDirectBufferBytes, in whole blocks: while a thread writes one, the stream fills the
-// other. Only a file's last partial block goes through the page cache: a checkpoint is written once and read by RocksDB later, so copying it
-// into the page cache and having the kernel write it back costs CPU and, on a disk that takes
-// buffered writes at a fraction of its speed, most of the transfer's rate. A sink whose stream
-// breaks writes its buffer first, so the partial copy holds every byte received.
+// other. Only a file's last partial block goes through the page cache: a checkpoint is written
+// once and read by RocksDB later, so copying it into the page cache and having the kernel write
+// it back costs CPU and, on a disk that takes buffered writes at a fraction of its speed, most of
+// the transfer's rate. A sink whose stream breaks writes its buffer first, so the partial copy
+// holds every byte received.
 //
-// When the last byte arrived, the CRC-32C of the stream is checked, each file and the directory are fsynced, and the directory is renamed to
+// When the last byte arrived, the CRC-32C of the stream is checked, each file and the directory
+// are fsynced, and the directory is renamed to
 // ReceivedCheckpointPath (the parent fsynced too): only a complete, checked, durable checkpoint
 // ever carries that name.
 //
@@ -125,14 +127,15 @@ class CheckpointSink {
   void StartFile(std::unique_ptr<io::File> file, uint64_t held, uint64_t size);
   // Appends to the current file: into the direct buffer, or through the page cache.
   absl::Status AppendToFile(std::string_view piece);
-  // Writes the whole blocks of the direct buffer and keeps the rest at its front; with
-  // `to_the_end`, writes that rest too (the file's tail), through the page cache. Mid-file the
-  // write goes to a thread of its own (StartWrite), and the stream fills the other buffer.
+  // Writes the whole blocks of the direct buffer from a thread of its own (StartWrite) while the
+  // stream fills the other buffer; with `to_the_end`, waits for that write and writes the rest
+  // (the file's tail) through the page cache.
   absl::Status FlushDirect(bool to_the_end);
   // Hands the first `bytes` of the direct buffer to a writer thread and swaps the buffers.
   void StartWrite(size_t bytes);
   // Waits for the write StartWrite began, if any: its status (a refused alignment is
-  // written again through the page cache, and the file goes on that way).
+  // written again through the page cache, and the file goes on that way; after any other
+  // failure nothing more is written to the file).
   absl::Status AwaitWrite();
 
   // Memory aligned for direct writes.

@@ -210,5 +210,36 @@ TEST(CheckpointDirectWriteTest, AFileSystemThatRefusesTheAlignmentGetsTheFileThr
   receiver.ExpectKeptAsSent(sent);
 }
 
+// A direct write that fails for another reason than its alignment ends what the file takes: a
+// sink then dropped without being told to discard (a stream that broke) keeps only bytes written
+// in order, never later bytes beyond a gap, and the same checkpoint resumes from them.
+TEST(CheckpointDirectWriteTest, AFailedDirectWriteLeavesNoGapInTheKeptCopy) {
+  TempDir tmp;
+  SentCheckpoint sent(tmp.path() + "/sent", {{"000050.sst", 9 * kMiB + 5}});
+  const std::vector<peerpb::SnapshotChunk> chunks = sent.Chunks(kMiB);
+  Receiver receiver(tmp.path() + "/member");
+  io::ErrorInjectionEnv failing(&receiver.disk);
+  failing.FailNth(io::EnvOp::kWrite, 2, EIO);  // the manifest, then the first direct write
+  CheckpointSinkOptions options = receiver.options;
+  options.env = &failing;
+  {
+    CheckpointSink sink(options);
+    ASSERT_TRUE(sink.Begin(chunks[0].checkpoint(), chunks[0].total_size_bytes()).ok());
+    absl::Status written;
+    for (size_t i = 0; i < chunks.size() && written.ok(); ++i) {
+      written = sink.Write(chunks[i].data());
+    }
+    EXPECT_FALSE(written.ok()) << "the failed direct write was not reported";
+  }
+  absl::StatusOr<uint64_t> held =
+      HeldCheckpointBytes(receiver.options, sent.checkpoint.index, sent.checkpoint.transfer_id);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, 0u) << "bytes after the failed write landed beyond it";
+
+  absl::Status resumed = receiver.Receive(sent.Chunks(kMiB, *held));
+  ASSERT_TRUE(resumed.ok()) << resumed;
+  receiver.ExpectKeptAsSent(sent);
+}
+
 }  // namespace
 }  // namespace raftkv::transport
