@@ -9,8 +9,9 @@
 #    raftkv-bench (16 clients), and records each member's RSS and data directory size.
 # 3. Restart: kills member n3 with SIGKILL, starts it again and times until
 #    `etcdctl get --consistency=l` through n3 alone answers.
-# 4. Catch-up (once per CATCH_UP_SERVERS entry): kills n3 again, overwrites CATCH_UP_WRITES keys (same value size) through n1 and
-#    n2 so that the leader compacts its log past n3, starts n3 and times until n3 logs that it
+# 4. Catch-up (once per CATCH_UP_SERVERS entry): kills n3 again, overwrites CATCH_UP_WRITES keys
+#    (same value size) through n1 and n2 so that the leader compacts its log past n3, starts n3
+#    (on that entry's binary) and times until n3 logs that it
 #    received the state as a checkpoint (the leader's checkpoint, the stream and n3's fsync of
 #    the files) and until a linearizable read through n3 answers (the install and what follows).
 #    The checkpoint's bytes over the first time is the catch-up rate, set against the disk's.
